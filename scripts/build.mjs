@@ -1,0 +1,60 @@
+// Build: typecheck, bundle the CLI and the agent with esbuild, then turn the agent bundle into a
+// Node single-executable application (dist/flanneld). Works offline: uses the machine's own node.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, writeFileSync, chmodSync, existsSync, rmSync, mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+mkdirSync(dist, { recursive: true });
+const t0 = Date.now();
+const step = (msg) => console.log(`[build ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+
+if (!process.argv.includes('--no-typecheck')) {
+  step('typecheck (tsc --noEmit)');
+  execFileSync(join(root, 'node_modules/.bin/tsc'), ['--noEmit', '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+}
+
+// CLI: node_modules stay external (the CLI runs from the checkout, next to its node_modules).
+step('bundle CLI -> dist/flanprov.cjs');
+await build({
+  entryPoints: [join(root, 'src/cli/main.ts')],
+  outfile: join(dist, 'flanprov.cjs'),
+  bundle: true, platform: 'node', target: 'node20', format: 'cjs',
+  packages: 'external', sourcemap: 'inline', logLevel: 'warning',
+  banner: { js: '#!/usr/bin/env node' },
+});
+chmodSync(join(dist, 'flanprov.cjs'), 0o755);
+
+// Agent: everything bundled, since the SEA can only require() built-in modules.
+const agentEntry = join(root, 'src/agent/main.ts');
+if (existsSync(agentEntry)) {
+  step('bundle agent -> dist/flanneld.cjs');
+  const { agentBuildOptions } = await import('./agent-build-options.mjs').catch(() => ({ agentBuildOptions: {} }));
+  await build({
+    entryPoints: [agentEntry],
+    outfile: join(dist, 'flanneld.cjs'),
+    bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning',
+    minify: true, legalComments: 'none',
+    ...agentBuildOptions,
+  });
+  if (!process.argv.includes('--no-sea')) {
+    step('single executable -> dist/flanneld');
+    const seaConfig = join(dist, 'sea-config.json');
+    writeFileSync(seaConfig, JSON.stringify({
+      main: join(dist, 'flanneld.cjs'), output: join(dist, 'flanneld.blob'),
+      disableExperimentalSEAWarning: true, useCodeCache: true,
+    }));
+    execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
+    const exe = join(dist, 'flanneld');
+    rmSync(exe, { force: true });
+    copyFileSync(process.execPath, exe);
+    execFileSync(join(root, 'node_modules/.bin/postject'), [exe, 'NODE_SEA_BLOB', join(dist, 'flanneld.blob'),
+      '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    chmodSync(exe, 0o755);
+    rmSync(join(dist, 'flanneld.blob'), { force: true });
+  }
+}
+step('done');

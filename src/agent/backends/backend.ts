@@ -1,0 +1,63 @@
+/**
+ * The one small interface every data-path backend implements (flannel's backend.Backend +
+ * backend.Network, reduced). A backend owns exactly the kernel state it creates, so several can be
+ * active at once during a live backend switch (make-before-break) without touching each other's
+ * routes: vxlan owns the flannel.<VNI> device and everything on it; host-gw owns routes inside the
+ * Network that go via the external interface with a gateway.
+ */
+import type { Ipv4Net, Lease, LeaseAttrs, NetworkConfig, SupportedBackendType } from '../../network/types.js';
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  /** verbose detail, shown at -v=level or higher */
+  debug(level: number, msg: string): void;
+}
+
+/** The interface chosen for the underlay (flannel's ExternalInterface). */
+export interface ExternalInterface {
+  name: string;
+  index: number;
+  /** the interface's own IPv4 address */
+  ifaceAddr: string;
+  /** the address advertised to peers (-public-ip, defaults to ifaceAddr) */
+  publicIp: string;
+  mtu: number;
+}
+
+export interface BackendContext {
+  extIface: ExternalInterface;
+  config: NetworkConfig;
+  log: Logger;
+}
+
+/** What a reconcile pass changed, for logs and the peer-latency benchmark. */
+export interface ReconcileResult {
+  added: number;
+  removed: number;
+  unchanged: number;
+}
+
+export interface Backend {
+  readonly type: SupportedBackendType;
+  /** the MTU containers should use (subnet.env FLANNEL_MTU): vxlan = underlay MTU - 50, host-gw = iface MTU */
+  readonly mtu: number;
+  /**
+   * Create or adopt the local data path before the lease is acquired (vxlan: the device, so its MAC
+   * can be published). Returns BackendType/BackendData for this node's lease.
+   */
+  prepare(): Promise<Pick<LeaseAttrs, 'BackendType' | 'BackendData'>>;
+  /** Finish local setup once the node's own subnet is known (vxlan: device address = subnet/32, up). */
+  activate(ownSubnet: Ipv4Net): Promise<void>;
+  /**
+   * Make this backend's kernel state match exactly these peer leases (all of this backend's type,
+   * own lease excluded): add what is missing, replace what differs, delete what belongs to no lease.
+   * Idempotent; called at start, after every batch of lease events, and periodically.
+   */
+  reconcile(peers: readonly Lease[]): Promise<ReconcileResult>;
+  /** Remove every trace of this backend (device, routes, neighbours, FDB entries). */
+  teardown(): Promise<void>;
+}
+
+export type BackendFactory = (ctx: BackendContext) => Backend;

@@ -1,0 +1,38 @@
+/**
+ * flanprov: the controller CLI. Wiring only: each command lives in its own file and registers itself.
+ */
+import { Command, CommanderError } from 'commander';
+import { ExitCode, FlanprovError, describeError } from '../util/errors.js';
+import { registerLab } from './lab.js';
+
+export function buildProgram(): Command {
+  const program = new Command('flanprov')
+    .description('Provision flannel container networking onto Linux hosts over SSH')
+    .version(process.env.FLANPROV_VERSION ?? '0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerLab(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors were already printed by commander.
+      return err.exitCode === 0 ? ExitCode.OK : ExitCode.INVALID_INPUT;
+    }
+    process.stderr.write(`flanprov: ${describeError(err)}\n`);
+    return err instanceof FlanprovError ? err.exitCode : ExitCode.INTERNAL;
+  }
+}
+
+if (require.main === module) {
+  // Exit once stdout/stderr are flushed (a pipe may still hold output), even if a library left a handle open.
+  main(process.argv).then((code) => {
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  });
+}

@@ -1,0 +1,66 @@
+/**
+ * Exit codes of every flanprov command (documented in the README; stable for CI scripts).
+ * flanneld (the agent) uses its own: 0 clean exit, 1 fatal error, 2 usage error.
+ */
+export const ExitCode = {
+  OK: 0,
+  /** an unexpected internal error (a bug): the message says so */
+  INTERNAL: 1,
+  /** bad input: command line, inventory, network config, or a preflight refusal; nothing changed */
+  INVALID_INPUT: 2,
+  /** a host could not be reached, authenticated, or its host key did not match */
+  UNREACHABLE: 3,
+  /** a step failed on a host while changing it */
+  STEP_FAILED: 4,
+  /** everything was applied but the verification (ping matrix, agent health) failed */
+  VERIFY_FAILED: 5,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error meant for the user: a clear message, where it happened, and the exit code it maps to. */
+export class FlanprovError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+    /** e.g. "inventory.yml:12:5" or a host name */
+    readonly where?: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'FlanprovError';
+  }
+}
+
+export class InvalidInputError extends FlanprovError {
+  constructor(message: string, where?: string, hint?: string) {
+    super(message, ExitCode.INVALID_INPUT, where, hint);
+  }
+}
+
+export class UnreachableError extends FlanprovError {
+  constructor(message: string, where?: string, hint?: string) {
+    super(message, ExitCode.UNREACHABLE, where, hint);
+  }
+}
+
+export class StepFailedError extends FlanprovError {
+  constructor(message: string, where?: string, hint?: string) {
+    super(message, ExitCode.STEP_FAILED, where, hint);
+  }
+}
+
+export class VerifyFailedError extends FlanprovError {
+  constructor(message: string, where?: string, hint?: string) {
+    super(message, ExitCode.VERIFY_FAILED, where, hint);
+  }
+}
+
+/** The text shown for any error: "where: message (hint)". */
+export function describeError(err: unknown): string {
+  if (err instanceof FlanprovError) {
+    const where = err.where ? `${err.where}: ` : '';
+    return `${where}${err.message}${err.hint ? `\n  hint: ${err.hint}` : ''}`;
+  }
+  if (err instanceof Error) return `internal error: ${err.stack ?? err.message}`;
+  return `internal error: ${String(err)}`;
+}
