@@ -1,0 +1,155 @@
+/**
+ * The typed result of loading an Ansible inventory: what the controller needs to reach each host and what
+ * each host's agent needs. Produced by `loadInventory()` (load.ts); consumed by the phases, render and CLI.
+ * Nothing here holds a secret except `ConnectionSpec.becomePassword` and `EtcdSpec.password`, which come
+ * from the environment and must never be printed or put on a command line.
+ */
+
+/** A place in an inventory file (1-based line and column), for error messages "file:line:col". */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export function formatPos(p: SourcePos | undefined): string {
+  return p ? `${p.file}:${p.line}:${p.col}` : '';
+}
+
+/** OpenSSH's StrictHostKeyChecking values that flanprov honours. `no` still refuses a *changed* key. */
+export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no';
+
+/** One hop of a ProxyJump chain (`-J user@host:port` / `-o ProxyJump=...`). */
+export interface JumpHost {
+  host: string;
+  port: number;
+  /** defaults to the target's user when the jump spec has none (as OpenSSH does with the local user) */
+  user: string;
+}
+
+/** How to reach one host over SSH (from ansible_* vars and ansible_ssh_common_args/extra_args). */
+export interface ConnectionSpec {
+  /** address or DNS name to connect to (ansible_host, default: the inventory host name) */
+  host: string;
+  port: number;
+  user: string;
+  /**
+   * Private key files to try, in order. When the inventory names one (ansible_ssh_private_key_file or `-i`),
+   * only that one (it must exist); otherwise the OpenSSH defaults that exist (~/.ssh/id_ed25519, id_ecdsa, id_rsa).
+   * Password authentication is not supported (ansible_password / ansible_ssh_pass are rejected): keys and
+   * ssh-agent only.
+   */
+  identityFiles: string[];
+  /** true when identityFiles came from the inventory (a missing file is then an error, not skipped) */
+  identityExplicit: boolean;
+  /** use ssh-agent ($SSH_AUTH_SOCK) when it is set */
+  useAgent: boolean;
+  /** UserKnownHostsFile (default ~/.ssh/known_hosts) */
+  knownHostsFile: string;
+  strictHostKeyChecking: StrictHostKeyChecking;
+  /** ProxyJump chain, first hop first; empty = direct */
+  proxyJump: JumpHost[];
+  /** connect timeout (ConnectTimeout, default 10 s) */
+  connectTimeoutMs: number;
+  /** ansible_become: run privileged steps through sudo (ignored when user is root and becomeUser is root) */
+  become: boolean;
+  becomeUser: string;
+  /** sudo password (from the environment only); undefined = passwordless `sudo -n` */
+  becomePassword?: string;
+}
+
+/** flannel_iface entry: an interface name, an IPv4 address (-iface) or a regex written as /…/ (-iface-regex). */
+export type IfaceSelector =
+  | { kind: 'name'; value: string }
+  | { kind: 'ip'; value: string }
+  | { kind: 'regex'; value: string };
+
+/** How the agent binary travels: gzip -1 stream over exec, plain stream over exec, or SFTP. */
+export type TransferMode = 'gzip' | 'plain' | 'sftp';
+
+/** Per-host flannel settings (may differ between hosts). */
+export interface HostFlannelSettings {
+  iface: IfaceSelector[];
+  publicIp?: string;
+  ipMasq: boolean;
+  /** configure Docker: auto = only when docker.service exists on the host */
+  docker: 'auto' | boolean;
+  binDir: string;
+  healthzPort: number;
+  transfer: TransferMode;
+  /** local TLS files for etcd, pushed to the host (mode 0600) at the remote paths of EtcdSpec.remote* */
+  etcdCaFile?: string;
+  etcdCertFile?: string;
+  etcdKeyFile?: string;
+}
+
+/** Cluster-wide etcd access (must agree on every host). */
+export interface EtcdSpec {
+  endpoints: string[];
+  /** default /coreos.com/network */
+  prefix: string;
+  username?: string;
+  /** from the environment only */
+  password?: string;
+}
+
+/** One inventory host that runs the agent. */
+export interface HostSpec {
+  /** inventory host name (the key under hosts:) */
+  name: string;
+  /** the groups the host belongs to, including ancestors and `all` */
+  groups: string[];
+  connection: ConnectionSpec;
+  flannel: HostFlannelSettings;
+  /** flanneld command-line flags for this host (flannel's names, `-flag=value`), no secrets */
+  agentFlags: string[];
+  /** environment for the agent's EnvironmentFile (mode 0600), e.g. FLANNELD_ETCD_PASSWORD; may be empty */
+  agentEnv: Record<string, string>;
+  /** where each merged variable was written (for error messages of later phases) */
+  varPos: Record<string, SourcePos>;
+}
+
+/** Cluster-wide flannel network settings, as written in the inventory. */
+export interface ClusterNetworkSettings {
+  network: string;
+  subnetLen?: number;
+  subnetMin?: string;
+  subnetMax?: string;
+  backend: 'vxlan' | 'host-gw';
+  vni?: number;
+  port?: number;
+  mtu?: number;
+  directRouting?: boolean;
+}
+
+/** The whole cluster as loaded from the inventory. */
+export interface ClusterSpec {
+  /** absolute path of the inventory file */
+  inventoryFile: string;
+  /** hosts that run the agent: group `nodes`, else every host; sorted by name; after --limit */
+  hosts: HostSpec[];
+  /** names of every host in the inventory (nodes, etcd members, ...) */
+  allHostNames: string[];
+  network: ClusterNetworkSettings;
+  /**
+   * The network config JSON object written to `<etcd.prefix>/config` (flannel's field names, only what the
+   * inventory sets: flannel applies its own defaults), e.g. {"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}.
+   */
+  networkConfig: Record<string, unknown>;
+  etcd: EtcdSpec;
+}
+
+/** Remote paths flanprov writes on every host (shared by render and the phases). */
+export const RemotePaths = {
+  unitDir: '/etc/systemd/system',
+  flanneldUnit: '/etc/systemd/system/flanneld.service',
+  dockerDropIn: '/etc/systemd/system/docker.service.d/10-flannel.conf',
+  /** EnvironmentFile of flanneld.service (mode 0600): secrets such as FLANNELD_ETCD_PASSWORD */
+  agentEnvFile: '/etc/flannel/flanneld.env',
+  etcdCa: '/etc/flannel/etcd-ca.pem',
+  etcdCert: '/etc/flannel/etcd-cert.pem',
+  etcdKey: '/etc/flannel/etcd-key.pem',
+  subnetEnv: '/run/flannel/subnet.env',
+  /** the network config as rendered, kept on the host for review (not read by the agent) */
+  networkConfigCopy: '/etc/flannel/network-config.json',
+} as const;

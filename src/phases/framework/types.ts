@@ -1,0 +1,126 @@
+/**
+ * The phase framework (k0sctl-like): a command is an ordered list of `Phase`s run by `runPhases()`
+ * (runner.ts). Each phase works on all hosts in parallel with bounded concurrency through
+ * `ctx.forEachHost()`, which records per-host status (ok / changed / failed / skipped) and what changed.
+ * The runner stops at the first phase in which any host failed and names the failed hosts.
+ *
+ * Writing a phase:
+ *
+ *   export const installUnits: Phase = {
+ *     title: 'Install units',
+ *     async dryRun(ctx) {                    // optional; what would change, per host (touches nothing)
+ *       await ctx.forEachHost(async (h, rec) => { rec.changed('flanneld.service would be written'); });
+ *     },
+ *     async run(ctx) {
+ *       await ctx.forEachHost(async (h, rec) => {
+ *         const r = await h.remote().runChecked(script);   // one script per host per phase
+ *         if (r.stdout.includes('written')) rec.changed('flanneld.service');
+ *       });
+ *     },
+ *   };
+ *
+ * Dry run: the runner calls `dryRun(ctx)` when a phase has one; phases marked `readOnly` (connect, facts,
+ * preflight) are run normally; any other phase is reported as skipped ("no dry-run description").
+ * Phases that only alter state in some branches can also use `rec.wet(msg, fn)`: records `msg` as a change
+ * and, unless it is a dry run, runs `fn`.
+ */
+import type { ClusterSpec, HostSpec } from '../../inventory/types.js';
+import type { RemoteHost, ConnectOptions } from '../../remote/types.js';
+import type { Reporter } from '../../cli/output/events.js';
+
+/**
+ * Facts gathered on a host. Empty here on purpose: the facts phase declares its fields with
+ * module augmentation so every phase gets them typed:
+ *
+ *   declare module '../framework/types.js' { interface HostFacts { os?: string; dockerExecStart?: string } }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface HostFacts {}
+
+/** Options of a run, from the command line (cli/output/command-options.ts). */
+export interface RunOptions {
+  dryRun: boolean;
+  /** max hosts worked on at once (--concurrency, default 30) */
+  concurrency: number;
+  /** max simultaneous uploads (--concurrent-uploads, default 5) */
+  uploadConcurrency: number;
+  verbose: boolean;
+  connect: ConnectOptions;
+}
+
+/** One host during a run: its spec, its connection (after the connect phase) and its facts. */
+export interface HostState {
+  readonly name: string;
+  readonly spec: HostSpec;
+  /** set by the connect phase */
+  conn?: RemoteHost;
+  /** the connection; throws a clear internal error when the connect phase has not run */
+  remote(): RemoteHost;
+  facts: HostFacts;
+  /** set when the host failed in an earlier phase of this run (later phases skip it) */
+  failed?: string;
+}
+
+/** Records what a phase did on one host. */
+export interface HostRecorder {
+  /** something changed (or would change in a dry run): a short text, e.g. "flanneld.service written" */
+  changed(what: string): void;
+  /** nothing to do on this host for this phase; reason shown with -v */
+  skip(reason: string): void;
+  /** a progress line (shown on a TTY and with -v, as a `log` event in JSON) */
+  info(msg: string): void;
+  /** record `what` as a change and run `fn` unless this is a dry run */
+  wet<T>(what: string, fn: () => Promise<T>): Promise<T | undefined>;
+  readonly dryRun: boolean;
+}
+
+export interface ForEachOptions {
+  /** which bound applies: 'hosts' (--concurrency) or 'uploads' (--concurrent-uploads); default 'hosts' */
+  limit?: 'hosts' | 'uploads';
+  /** the hosts to work on; default: every host that has not failed */
+  hosts?: HostState[];
+}
+
+export interface PhaseContext {
+  readonly cluster: ClusterSpec;
+  /** every host of the run (after --limit), in inventory order */
+  readonly hosts: HostState[];
+  host(name: string): HostState;
+  readonly options: RunOptions;
+  readonly reporter: Reporter;
+  /** state shared between phases of one command (e.g. an etcd client, a tunnel); free-form */
+  readonly shared: Map<string, unknown>;
+  /** the phase being run (title) */
+  readonly phase: string;
+  /**
+   * Run fn for each host, at most N at a time. An exception marks that host failed for this phase (the
+   * others continue); when all are done, forEachHost throws PhaseFailedError naming the failed hosts.
+   */
+  forEachHost(fn: (host: HostState, rec: HostRecorder) => Promise<void>, opts?: ForEachOptions): Promise<void>;
+  /** a log line for the phase (not tied to a host) */
+  log(level: 'info' | 'warn' | 'debug', message: string): void;
+}
+
+export interface Phase {
+  readonly title: string;
+  /** true for phases that change nothing (connect, facts, preflight, verify): they run in a dry run */
+  readonly readOnly?: boolean;
+  /** false = skip the whole phase (reported as skipped) */
+  shouldRun?(ctx: PhaseContext): boolean | Promise<boolean>;
+  /** describe per host what would change, touching nothing (use ctx.forEachHost + rec.changed) */
+  dryRun?(ctx: PhaseContext): Promise<void>;
+  run(ctx: PhaseContext): Promise<void>;
+  /** called (in reverse order) for every phase that ran when a later one failed, and at the end; e.g. close tunnels */
+  cleanUp?(ctx: PhaseContext): Promise<void>;
+}
+
+/** What runPhases() returns (the reporter has already received every event). */
+export interface RunReport {
+  ok: boolean;
+  dryRun: boolean;
+  ms: number;
+  hosts: import('../../cli/output/events.js').HostSummary[];
+  phases: { title: string; status: import('../../cli/output/events.js').PhaseStatus; ms: number; failedHosts: string[] }[];
+  /** the error that stopped the run (PhaseFailedError or another FlanprovError) */
+  error?: unknown;
+}

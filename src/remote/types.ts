@@ -1,0 +1,91 @@
+/**
+ * The interface phases use to act on a host. One `RemoteHost` = one SSH connection, reused for every step.
+ * Implementation: connection.ts (ssh2). Keep phases to a few `run()` calls each: one bash script per phase
+ * per host is what makes flanprov fast (a round trip costs ~3 ms on a LAN; a new process on the host more).
+ */
+import type { TransferMode } from '../inventory/types.js';
+
+export interface RunOptions {
+  /** run as root (sudo to become_user); default: the host's ansible_become (no-op when already root) */
+  sudo?: boolean;
+  /** abort the command (close the channel) after this long; default: none */
+  timeoutMs?: number;
+  /** environment variables exported at the top of the script (values are shell-quoted; not secrets) */
+  env?: Record<string, string>;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  /** exit status; null when the command was killed by a signal or the channel closed */
+  code: number | null;
+  signal?: string;
+  ms: number;
+}
+
+export interface PutFileOptions {
+  /** file mode, default 0o644 */
+  mode?: number;
+  /** override the host's transfer mode (inventory flannel_transfer_compression) */
+  transfer?: TransferMode;
+  /** run the write as root (through sudo when the login user is not root); default: the host's become */
+  sudo?: boolean;
+}
+
+export interface PutFileResult {
+  bytes: number;
+  /** bytes that went over the wire (compressed size for gzip) */
+  wireBytes: number;
+  transfer: TransferMode;
+  ms: number;
+}
+
+/** A local TCP port that leads, through the SSH connection, to targetHost:targetPort as seen from the host. */
+export interface Tunnel {
+  host: '127.0.0.1';
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface RemoteHost {
+  /** inventory host name */
+  readonly name: string;
+  /** "user@host:port" (for messages) */
+  readonly address: string;
+  /**
+   * Run a shell script: `bash --noprofile --norc -s` (no rc files: a slow root ~/.bashrc costs ~80 ms a call)
+   * with the script on stdin, through sudo when `sudo` (default: the host's become setting). Never throws for a
+   * non-zero exit; throws only when the connection is gone.
+   */
+  run(script: string, opts?: RunOptions): Promise<RunResult>;
+  /**
+   * Like run(), but the script goes on the command line (`bash -c`, keep it < 100 KB) and `input` is fed to
+   * its stdin (e.g. `ip -batch -`). Works with a sudo password too (it is consumed before the input).
+   */
+  runWithInput(script: string, input: string | Buffer, opts?: RunOptions): Promise<RunResult>;
+  /** run() and throw StepFailedError (exit code 4) with stderr when the exit status is not 0 */
+  runChecked(script: string, opts?: RunOptions & { what?: string }): Promise<RunResult>;
+  /**
+   * Write a file atomically: to `<dir>/.<name>.flanprov-<random>` (mode set before the rename), then rename
+   * over the target, so a running executable can be replaced. Creates the directory.
+   */
+  putFile(src: string | Buffer, remotePath: string, opts?: PutFileOptions): Promise<PutFileResult>;
+  /** sha256 hex of a remote file, or null when it does not exist */
+  sha256(remotePath: string, opts?: { sudo?: boolean }): Promise<string | null>;
+  /** read a small remote file; null when absent */
+  readFile(remotePath: string, opts?: { sudo?: boolean }): Promise<string | null>;
+  /** open a local TCP listener on 127.0.0.1:0 forwarding to targetHost:targetPort via this host */
+  tunnel(targetHost: string, targetPort: number): Promise<Tunnel>;
+  /** close the connection (and its jump hosts, tunnels) */
+  close(): Promise<void>;
+}
+
+/** Options that are not per host (from the command line). */
+export interface ConnectOptions {
+  /** --accept-new-host-keys: as StrictHostKeyChecking=accept-new for every host */
+  acceptNewHostKeys?: boolean;
+  /** override the connect timeout of every host */
+  connectTimeoutMs?: number;
+  /** called with debug lines (-v); never receives secrets */
+  debug?: (msg: string) => void;
+}
