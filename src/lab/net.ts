@@ -1,0 +1,134 @@
+/**
+ * The lab's underlay: a switch namespace with a bridge, a router namespace (no default route, so nothing
+ * leaves the lab), an etcd namespace, one namespace per host (interface eth0, default route via the router),
+ * and one veth pair from the root namespace into the switch, so the user's shell reaches every host and etcd.
+ * All changes go through `ip -batch` (one process per namespace) to keep `lab up` fast.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { run, runOk } from './exec.js';
+import { allNamespaces, type LabPlan } from './plan.js';
+import { InvalidInputError, StepFailedError } from '../util/errors.js';
+
+/** Switch-side port names (inside the switch namespace, so they cannot clash with anything else). */
+const SW_BRIDGE = 'br0';
+const SW_ROUTER_PORT = 'r';
+const SW_ETCD_PORT = 'etcd';
+const SW_ROOT_PORT = 'up';
+
+function batch(lines: string[], ns?: string): Promise<string> {
+  const args = ns ? ['-n', ns, '-batch', '-'] : ['-batch', '-'];
+  return runOk('ip', args, { input: lines.join('\n') + '\n' }, ns ?? 'root namespace');
+}
+
+export function netnsExists(ns: string): boolean {
+  return existsSync(`/run/netns/${ns}`);
+}
+
+export async function linkExists(dev: string): Promise<boolean> {
+  return (await run('ip', ['link', 'show', 'dev', dev])).code === 0;
+}
+
+/** Namespaces on the machine whose names start with the lab's prefix (ours or not). */
+export function namespacesWithPrefix(prefix: string): string[] {
+  if (!existsSync('/run/netns')) return [];
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp?.startsWith(`/run/netns/${prefix}`)) out.push(mp.slice('/run/netns/'.length));
+  }
+  return [...new Set(out)];
+}
+
+/** Addresses/routes of the root namespace that fall in a lab's ranges: such an index is not free. */
+export async function rootUsesIndex(index: number): Promise<boolean> {
+  const addrs = await runOk('ip', ['-4', '-o', 'addr', 'show']);
+  const routes = await runOk('ip', ['-4', 'route', 'show', 'table', 'all']);
+  const re = new RegExp(`\\b198\\.1[89]\\.${index}\\.\\d+`);
+  return re.test(addrs) || re.test(routes);
+}
+
+/** Refuse when something that is not ours already carries one of the lab's names. */
+export async function assertNamesFree(plan: LabPlan): Promise<void> {
+  const taken = allNamespaces(plan).filter(netnsExists);
+  const stray = namespacesWithPrefix(`fpl-${plan.name}-`);
+  const all = [...new Set([...taken, ...stray])];
+  if (all.length) {
+    throw new InvalidInputError(`network namespace(s) ${all.join(', ')} exist but lab "${plan.name}" has no state file: they are not ours`, `lab ${plan.name}`,
+      `choose another --name, or remove them if you know they are left-overs (ip netns del NAME)`);
+  }
+  if (await linkExists(plan.rootVeth)) {
+    throw new InvalidInputError(`interface ${plan.rootVeth} exists in the root namespace but lab "${plan.name}" has no state file: it is not ours`, `lab ${plan.name}`,
+      'choose another --name');
+  }
+}
+
+/** Probe the kernel features the lab and flannel need, in a throw-away namespace. */
+export async function probeKernel(probeNs: string): Promise<void> {
+  const fs = readFileSync('/proc/filesystems', 'utf8');
+  if (!/\toverlay$/m.test(fs)) {
+    const r = await run('modprobe', ['overlay']);
+    if (r.code !== 0 || !/\toverlay$/m.test(readFileSync('/proc/filesystems', 'utf8'))) {
+      throw new StepFailedError('the kernel has no overlay filesystem (overlayfs)', 'kernel', 'load the overlay module (modprobe overlay) or use a kernel with CONFIG_OVERLAY_FS');
+    }
+  }
+  await runOk('ip', ['netns', 'add', probeNs]);
+  try {
+    const tries: Array<[string, string]> = [
+      ['veth', 'link add p0 type veth peer name p1'],
+      ['bridge', 'link add b0 type bridge'],
+      ['vxlan', 'link add vx0 type vxlan id 42 dstport 8472'],
+    ];
+    for (const [feature, cmd] of tries) {
+      const r = await run('ip', ['-n', probeNs, ...cmd.split(' ')]);
+      if (r.code !== 0) {
+        throw new StepFailedError(`the kernel cannot create ${feature} devices: ${r.stderr.trim()}`, 'kernel', `load the ${feature} module (modprobe ${feature}) or use a kernel with it`);
+      }
+    }
+  } finally {
+    await run('ip', ['netns', 'del', probeNs]);
+  }
+}
+
+export async function createUnderlay(plan: LabPlan): Promise<void> {
+  const routed = plan.hosts.find((h) => h.routed);
+  // root namespace: the namespaces, every veth pair (created with both ends already in place), our one veth
+  const root: string[] = allNamespaces(plan).map((ns) => `netns add ${ns}`);
+  root.push(`link add eth0 netns ${plan.routerNs} type veth peer name ${SW_ROUTER_PORT} netns ${plan.swNs}`);
+  root.push(`link add eth0 netns ${plan.etcdNs} type veth peer name ${SW_ETCD_PORT} netns ${plan.swNs}`);
+  for (const h of plan.hosts) {
+    if (h.routed) root.push(`link add eth0 netns ${h.ns} type veth peer name eth1 netns ${plan.routerNs}`);
+    else root.push(`link add eth0 netns ${h.ns} type veth peer name ${h.name} netns ${plan.swNs}`);
+  }
+  root.push(`link add ${plan.rootVeth} type veth peer name ${SW_ROOT_PORT} netns ${plan.swNs}`);
+  root.push(`addr add ${plan.rootIp}/24 dev ${plan.rootVeth}`);
+  root.push(`link set ${plan.rootVeth} up`);
+  if (routed) root.push(`route add ${plan.routedCidr} via ${plan.routerIp} dev ${plan.rootVeth}`);
+  await batch(root);
+
+  const sw = ['link set lo up', `link add ${SW_BRIDGE} type bridge`, `link set ${SW_BRIDGE} up`];
+  const ports = [SW_ROUTER_PORT, SW_ETCD_PORT, SW_ROOT_PORT, ...plan.hosts.filter((h) => !h.routed).map((h) => h.name)];
+  for (const p of ports) sw.push(`link set ${p} master ${SW_BRIDGE}`, `link set ${p} up`);
+  const r = ['link set lo up', `addr add ${plan.routerIp}/24 dev eth0`, 'link set eth0 up'];
+  if (routed) r.push(`addr add ${plan.routerRoutedIp}/24 dev eth1`, 'link set eth1 up');
+  const etcd = ['link set lo up', `addr add ${plan.etcdIp}/24 dev eth0`, 'link set eth0 up', `route add default via ${plan.routerIp}`];
+  const jobs = [batch(sw, plan.swNs), batch(r, plan.routerNs), batch(etcd, plan.etcdNs)];
+  for (const h of plan.hosts) {
+    jobs.push(batch(['link set lo up', `addr add ${h.ip}/${h.prefixLen} dev eth0`, 'link set eth0 up', `route add default via ${h.gateway}`], h.ns));
+  }
+  jobs.push(runOk('ip', ['netns', 'exec', plan.routerNs, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], {}, plan.routerNs));
+  await Promise.all(jobs);
+}
+
+/** Delete the lab's namespaces (their veths go with them, including the root one) and the root veth. */
+export async function destroyUnderlay(plan: LabPlan): Promise<void> {
+  const present = [...new Set([...allNamespaces(plan), ...namespacesWithPrefix(`fpl-${plan.name}-`)])].filter(netnsExists);
+  if (present.length) {
+    const r = await run('ip', ['-force', '-batch', '-'], { input: present.map((ns) => `netns del ${ns}`).join('\n') + '\n' });
+    if (r.code !== 0) {
+      // retry one by one, to name the one that fails
+      for (const ns of present) if (netnsExists(ns)) await runOk('ip', ['netns', 'del', ns]);
+    }
+  }
+  // the root veth dies with its peer in the switch namespace; remove it anyway when the switch was gone
+  if (await linkExists(plan.rootVeth)) await runOk('ip', ['link', 'del', 'dev', plan.rootVeth]);
+}
