@@ -36,6 +36,16 @@ export interface NetworkConfig {
   /** the raw Backend object as written (each backend decodes its own fields) */
   backendRaw: Record<string, unknown>;
   enableNFTables: boolean;
+  /** present only when EnableIPv6 (validated like flannel; the agent's data path is IPv4-only) */
+  ipv6?: Ipv6ConfigPart;
+}
+
+/** The IPv6 half of a dual-stack config, defaulted; addresses in compressed text form. */
+export interface Ipv6ConfigPart {
+  network: string;
+  subnetLen: number;
+  subnetMin: string;
+  subnetMax: string;
 }
 
 /** Lease attributes as flannel marshals them (field order matters for byte compatibility). */

@@ -1,0 +1,56 @@
+/**
+ * etcd v3 client factory shared by the CLI and the agent (etcd3 package, gRPC). TLS is used when
+ * any of the TLS files is given or an endpoint is https:// (flannel silently ignored a lone CA file).
+ * The password is passed to etcd3 only; `describeEtcd` is what goes into logs.
+ */
+import { readFileSync } from 'node:fs';
+import { Etcd3, type IOptions } from 'etcd3';
+
+export interface EtcdConnectOptions {
+  /** e.g. ["http://127.0.0.1:2379"]; comma-separated strings are split */
+  endpoints: string[];
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  username?: string;
+  password?: string;
+  /** how long one connection attempt may take (default 3 s) */
+  dialTimeoutMs?: number;
+}
+
+export const DEFAULT_ETCD_ENDPOINTS = ['http://127.0.0.1:4001', 'http://127.0.0.1:2379'];
+export const DEFAULT_ETCD_PREFIX = '/coreos.com/network';
+
+export function splitEndpoints(list: string | string[]): string[] {
+  return (Array.isArray(list) ? list : [list]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+export function createEtcdClient(o: EtcdConnectOptions): Etcd3 {
+  const hosts = splitEndpoints(o.endpoints);
+  const opts: IOptions = { hosts, dialTimeout: o.dialTimeoutMs ?? 3000 };
+  if (o.caFile || o.certFile || o.keyFile) {
+    const creds: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer } = {
+      // null root = the system's CAs (grpc's createSsl accepts it)
+      rootCertificate: (o.caFile ? readFileSync(o.caFile) : null) as unknown as Buffer,
+    };
+    if (o.keyFile) creds.privateKey = readFileSync(o.keyFile);
+    if (o.certFile) creds.certChain = readFileSync(o.certFile);
+    opts.credentials = creds;
+  }
+  if (o.username) opts.auth = { username: o.username, password: o.password ?? '' };
+  return new Etcd3(opts);
+}
+
+/** A log-safe one-liner: endpoints, TLS files, user name, and whether a password is set. */
+export function describeEtcd(o: EtcdConnectOptions): string {
+  const parts = [`endpoints=${splitEndpoints(o.endpoints).join(',')}`];
+  const tls = o.caFile || o.certFile || o.keyFile;
+  parts.push(tls ? `tls(ca=${o.caFile ?? '-'} cert=${o.certFile ?? '-'} key=${o.keyFile ?? '-'})` : 'tls=off');
+  if (o.username) parts.push(`user=${o.username} password=${o.password ? '<set>' : '<empty>'}`);
+  return parts.join(' ');
+}
+
+/** gRPC call options with a deadline, so a dead endpoint fails a call instead of hanging it. */
+export function deadline(ms: number): { deadline: Date } {
+  return { deadline: new Date(Date.now() + ms) };
+}
