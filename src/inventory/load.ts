@@ -1,0 +1,362 @@
+/**
+ * Load an Ansible YAML inventory into a ClusterSpec: parse + merge (ansible.ts), validate each host's merged
+ * vars (schema.ts, plus typo and secret checks), check that cluster-wide settings agree, resolve connection
+ * settings (ssh-args.ts) and build the network config and agent flags. Every problem is reported at once,
+ * as "file:line:col: key: message" pointing at where the offending value was written.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { dirname, resolve, isAbsolute } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { InvalidInputError } from '../util/errors.js';
+import { validateNetworkConfig } from '../network/config.js';
+import { parseIpv4 } from '../network/ipv4.js';
+import { DEFAULT_ETCD_PREFIX, splitEndpoints } from '../etcd/client.js';
+import { groupHosts, mergedVars, hostGroups, parseInventory, type ParsedInventory, type VarDef } from './ansible.js';
+import { IssueList, suggest } from './errors.js';
+import { CLUSTER_WIDE_VARS, KNOWN_FLANNEL_VARS, checkHostVars } from './schema.js';
+import { parseSshArgs, resolveJumps, SshArgsError, type SshArgs } from './ssh-args.js';
+import { agentFlags, agentEnv } from './agent-flags.js';
+import {
+  formatPos, type ClusterNetworkSettings, type ClusterSpec, type ConnectionSpec, type EtcdSpec,
+  type HostFlannelSettings, type HostSpec, type IfaceSelector, type SourcePos, type TransferMode,
+} from './types.js';
+
+export interface LoadOptions {
+  /** Ansible-style --limit: host or group names, globs (*), `!` to exclude; comma- or colon-separated */
+  limit?: string;
+  /** environment for lookup('env', ...) and the default secrets; default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** default ~ for ~/.ssh paths */
+  home?: string;
+  /** default remote user when ansible_user is not set (the local user, as ssh does) */
+  localUser?: string;
+  /** default transfer mode for the agent binary (see docs: measured on the lab) */
+  defaultTransfer?: TransferMode;
+}
+
+export const DEFAULTS = {
+  binDir: '/usr/local/bin',
+  healthzPort: 8471,
+  etcdPrefix: DEFAULT_ETCD_PREFIX,
+  connectTimeoutMs: 10_000,
+  transfer: 'gzip' as TransferMode,
+  /** group whose hosts run the agent; all hosts when the inventory has no such group */
+  nodesGroup: 'nodes',
+  etcdGroup: 'etcd',
+};
+
+/** Read and load an inventory file. Throws InvalidInputError / InventoryError (exit code 2). */
+export function loadInventory(file: string, opts: LoadOptions = {}): ClusterSpec {
+  const abs = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw new InvalidInputError(`cannot read the inventory: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, file,
+      'pass -i FILE (default ./inventory.yml); see inventories/ for examples');
+  }
+  return loadInventoryText(text, abs, opts);
+}
+
+const ENV_LOOKUP = /^\{\{\s*lookup\(\s*(['"])env\1\s*,\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\2\s*\)\s*\}\}$/;
+const SECRET_VARS = ['ansible_become_password', 'ansible_become_pass', 'ansible_sudo_pass', 'flannel_etcd_password'];
+const REJECTED: Record<string, string> = {
+  ansible_password: 'password authentication is not supported: use a key (ansible_ssh_private_key_file) or ssh-agent',
+  ansible_ssh_pass: 'password authentication is not supported: use a key (ansible_ssh_private_key_file) or ssh-agent',
+  ansible_ssh_password: 'password authentication is not supported: use a key (ansible_ssh_private_key_file) or ssh-agent',
+  ansible_become_method: '',
+};
+
+export function loadInventoryText(text: string, file: string, opts: LoadOptions = {}): ClusterSpec {
+  const env = opts.env ?? process.env;
+  const home = opts.home ?? homedir();
+  const baseDir = dirname(file);
+  const inv = parseInventory(text, file);
+  const issues = new IssueList();
+
+  if (inv.hostOrder.length === 0) {
+    issues.add('hosts', 'the inventory lists no hosts', { file, line: 1, col: 1 });
+    issues.throwIfAny();
+  }
+  const nodeNames = inv.groups.has(DEFAULTS.nodesGroup) ? groupHosts(inv, DEFAULTS.nodesGroup) : [...inv.hostOrder];
+  if (nodeNames.length === 0) issues.add(DEFAULTS.nodesGroup, 'the group "nodes" has no hosts', inv.groups.get(DEFAULTS.nodesGroup)?.pos);
+  const selected = applyLimit(inv, nodeNames, opts.limit);
+
+  /** merged vars of every host, values resolved (env lookups), problems collected */
+  const resolved = new Map<string, Map<string, VarDef>>();
+  for (const name of inv.hostOrder) {
+    const vars = mergedVars(inv, name);
+    for (const [key, def] of vars) {
+      if (key.startsWith('flannel_') && !KNOWN_FLANNEL_VARS.includes(key)) {
+        const s = suggest(key, KNOWN_FLANNEL_VARS);
+        issues.add(key, `unknown flannel setting${s ? ` (did you mean "${s}"?)` : ''}`, def.pos);
+      }
+      if (REJECTED[key]) issues.add(key, REJECTED[key]!, def.pos);
+      if (SECRET_VARS.includes(key) && def.value !== null && def.value !== undefined) {
+        const m = typeof def.value === 'string' ? ENV_LOOKUP.exec(def.value.trim()) : null;
+        if (!m) {
+          issues.add(key, `a literal password in the inventory is refused: write "{{ lookup('env', 'VAR') }}" and export VAR`, def.pos);
+          vars.delete(key);
+          continue;
+        }
+        const v = env[m[3]!];
+        if (v === undefined) issues.add(key, `environment variable ${m[3]} is not set`, def.pos);
+        vars.set(key, { ...def, value: v ?? '' });
+        continue;
+      }
+      if (typeof def.value === 'string' && def.value.includes('{{')) {
+        const m = ENV_LOOKUP.exec(def.value.trim());
+        if (!m) {
+          if (key.startsWith('flannel_') || key.startsWith('ansible_')) issues.add(key, `Jinja expressions are not supported (only "{{ lookup('env', 'VAR') }}")`, def.pos);
+          continue;
+        }
+        const v = env[m[3]!];
+        if (v === undefined) issues.add(key, `environment variable ${m[3]} is not set`, def.pos);
+        vars.set(key, { ...def, value: v ?? '' });
+      }
+    }
+    const plain: Record<string, unknown> = {};
+    for (const [k, d] of vars) if (d.value !== null) plain[k] = d.value;
+    for (const si of checkHostVars(plain)) issues.add(si.key, si.message, vars.get(si.key)?.pos);
+    resolved.set(name, vars);
+  }
+  issues.throwIfAny();
+
+  // Cluster-wide settings must agree on every node.
+  const ref = nodeNames[0]!;
+  const refVars = resolved.get(ref)!;
+  for (const key of CLUSTER_WIDE_VARS) {
+    const a = refVars.get(key);
+    const av = normalizeClusterValue(key, a?.value);
+    for (const other of nodeNames.slice(1)) {
+      const b = resolved.get(other)!.get(key);
+      const bv = normalizeClusterValue(key, b?.value);
+      if (isDeepStrictEqual(av, bv)) continue;
+      const show = (v: unknown, d?: VarDef): string => (v === undefined ? 'unset' : SECRET_VARS.includes(key) ? 'a different value' : JSON.stringify(v)) + (d ? ` (${formatPos(d.pos)})` : '');
+      issues.add(key, `cluster-wide setting differs between hosts: ${other} has ${show(bv, b)}, ${ref} has ${show(av, a)}; every node must use the same value`, (b ?? a)?.pos);
+    }
+  }
+  issues.throwIfAny();
+
+  // Cluster settings from the reference node.
+  const cv = (k: string): VarDef | undefined => refVars.get(k);
+  const val = <T>(k: string): T | undefined => cv(k)?.value as T | undefined;
+  const networkDef = cv('flannel_network');
+  if (!networkDef) issues.add('flannel_network', 'is required (the flannel network, e.g. 10.244.0.0/16); set it in all.vars', inv.groups.get('all')?.pos ?? { file, line: 1, col: 1 });
+  issues.throwIfAny();
+  const network: ClusterNetworkSettings = {
+    network: String(networkDef!.value),
+    backend: (val<string>('flannel_backend') ?? 'vxlan') as 'vxlan' | 'host-gw',
+  };
+  const numKeys: [keyof ClusterNetworkSettings, string][] = [['subnetLen', 'flannel_subnet_len'], ['vni', 'flannel_vni'], ['port', 'flannel_port'], ['mtu', 'flannel_mtu']];
+  for (const [f, k] of numKeys) if (val<number>(k) !== undefined) (network as unknown as Record<string, unknown>)[f] = val<number>(k);
+  if (val<string>('flannel_subnet_min') !== undefined) network.subnetMin = val<string>('flannel_subnet_min');
+  if (val<string>('flannel_subnet_max') !== undefined) network.subnetMax = val<string>('flannel_subnet_max');
+  if (val<boolean>('flannel_direct_routing') !== undefined) network.directRouting = val<boolean>('flannel_direct_routing');
+  if (network.backend !== 'vxlan') {
+    for (const k of ['flannel_vni', 'flannel_port', 'flannel_mtu', 'flannel_direct_routing']) {
+      if (cv(k)) issues.add(k, `applies to the vxlan backend only (flannel_backend is ${network.backend})`, cv(k)!.pos);
+    }
+  }
+  const networkConfig = buildNetworkConfig(network);
+  const check = validateNetworkConfig(networkConfig);
+  if (!check.ok) issues.add('flannel_network', `invalid network config ${JSON.stringify(networkConfig)}: ${check.error}`, networkDef!.pos);
+
+  // etcd
+  const endpointsDef = cv('flannel_etcd_endpoints');
+  let endpoints: string[];
+  if (endpointsDef) {
+    endpoints = splitEndpoints(endpointsDef.value as string | string[]);
+    for (const e of endpoints) if (!/^https?:\/\/[^/\s]+(:\d+)?\/?$/.test(e)) issues.add('flannel_etcd_endpoints', `"${e}" is not an etcd URL (http://host:2379 or https://host:2379)`, endpointsDef.pos);
+  } else {
+    // The tutorial layout: an `etcd` group of members, client port 2379.
+    const members = groupHosts(inv, DEFAULTS.etcdGroup);
+    const tls = !!(cv('flannel_etcd_certfile') || cv('flannel_etcd_cafile'));
+    endpoints = members.map((m) => `${tls ? 'https' : 'http'}://${hostAddr(String(resolved.get(m)!.get('ansible_host')?.value ?? m))}:2379`);
+    if (!endpoints.length) issues.add('flannel_etcd_endpoints', 'is required (e.g. [http://10.0.0.10:2379]) when the inventory has no "etcd" group', inv.groups.get('all')?.pos ?? { file, line: 1, col: 1 });
+  }
+  const etcd: EtcdSpec = { endpoints, prefix: val<string>('flannel_etcd_prefix') ?? DEFAULTS.etcdPrefix };
+  if (val<string>('flannel_etcd_username')) {
+    etcd.username = val<string>('flannel_etcd_username');
+    const pw = val<string>('flannel_etcd_password') ?? env.FLANPROV_ETCD_PASSWORD;
+    if (pw === undefined) issues.add('flannel_etcd_username', `needs a password: set flannel_etcd_password: "{{ lookup('env', 'VAR') }}" or export FLANPROV_ETCD_PASSWORD`, cv('flannel_etcd_username')!.pos);
+    else etcd.password = pw;
+  }
+
+  // Hosts
+  const hosts: HostSpec[] = [];
+  for (const name of selected) {
+    const vars = resolved.get(name)!;
+    const v = <T>(k: string): T | undefined => vars.get(k)?.value as T | undefined;
+    const pos = (k: string): SourcePos => vars.get(k)?.pos ?? inv.hosts.get(name)!.pos;
+    const conn = connectionFor(name, vars, { env, home, baseDir, localUser: opts.localUser ?? safeUser() }, issues);
+    const iface: IfaceSelector[] = [];
+    if (v('flannel_iface') !== undefined) {
+      const list = Array.isArray(v('flannel_iface')) ? v<string[]>('flannel_iface')! : [v<string>('flannel_iface')!];
+      for (const s of list) {
+        const r = parseIfaceSelector(s);
+        if (typeof r === 'string') issues.add('flannel_iface', r, pos('flannel_iface'));
+        else iface.push(r);
+      }
+    }
+    const fileVar = (k: string): string | undefined => {
+      const p = v<string>(k);
+      if (p === undefined) return undefined;
+      const abs = expandPath(p, home, baseDir);
+      if (!existsSync(abs)) issues.add(k, `file not found: ${abs}`, pos(k));
+      return abs;
+    };
+    const tc = v<boolean | string>('flannel_transfer_compression');
+    const flannel: HostFlannelSettings = {
+      iface,
+      ipMasq: v<boolean>('flannel_ip_masq') ?? true,
+      docker: v<'auto' | boolean>('flannel_docker') ?? 'auto',
+      binDir: (v<string>('flannel_bin_dir') ?? DEFAULTS.binDir).replace(/\/+$/, '') || '/',
+      healthzPort: v<number>('flannel_healthz_port') ?? DEFAULTS.healthzPort,
+      transfer: tc === undefined ? opts.defaultTransfer ?? DEFAULTS.transfer : tc === true || tc === 'gzip' ? 'gzip' : tc === 'sftp' ? 'sftp' : 'plain',
+    };
+    if (v('flannel_public_ip') !== undefined) flannel.publicIp = v<string>('flannel_public_ip');
+    const ca = fileVar('flannel_etcd_cafile'); if (ca) flannel.etcdCaFile = ca;
+    const cert = fileVar('flannel_etcd_certfile'); if (cert) flannel.etcdCertFile = cert;
+    const key = fileVar('flannel_etcd_keyfile'); if (key) flannel.etcdKeyFile = key;
+    if (!!cert !== !!key) issues.add(cert ? 'flannel_etcd_certfile' : 'flannel_etcd_keyfile', 'flannel_etcd_certfile and flannel_etcd_keyfile go together', pos(cert ? 'flannel_etcd_certfile' : 'flannel_etcd_keyfile'));
+    const varPos: Record<string, SourcePos> = {};
+    for (const [k, d] of vars) varPos[k] = d.pos;
+    const spec: HostSpec = {
+      name,
+      groups: hostGroups(inv, name).map((g) => g.name).sort(),
+      connection: conn,
+      flannel,
+      agentFlags: [],
+      agentEnv: {},
+      varPos,
+    };
+    spec.agentFlags = agentFlags(spec, etcd);
+    spec.agentEnv = agentEnv(etcd);
+    hosts.push(spec);
+  }
+  issues.throwIfAny();
+  return { inventoryFile: file, hosts, allHostNames: [...inv.hostOrder], network, networkConfig, etcd };
+}
+
+/** flannel's network config JSON (only fields the inventory sets; flannel fills in its own defaults). */
+export function buildNetworkConfig(n: ClusterNetworkSettings): Record<string, unknown> {
+  const cfg: Record<string, unknown> = { Network: n.network };
+  if (n.subnetLen !== undefined) cfg.SubnetLen = n.subnetLen;
+  if (n.subnetMin !== undefined) cfg.SubnetMin = n.subnetMin;
+  if (n.subnetMax !== undefined) cfg.SubnetMax = n.subnetMax;
+  const backend: Record<string, unknown> = { Type: n.backend };
+  if (n.backend === 'vxlan') {
+    if (n.vni !== undefined) backend.VNI = n.vni;
+    if (n.port !== undefined) backend.Port = n.port;
+    if (n.mtu !== undefined) backend.MTU = n.mtu;
+    if (n.directRouting !== undefined) backend.DirectRouting = n.directRouting;
+  }
+  cfg.Backend = backend;
+  return cfg;
+}
+
+/**
+ * flannel_iface entries: `/regex/` → -iface-regex; a dotted-quad IPv4 address → -iface (by address);
+ * anything else must be a Linux interface name (1-15 chars, no '/', ':' or whitespace) → -iface.
+ * Returns the selector or an error message.
+ */
+export function parseIfaceSelector(s: string): IfaceSelector | string {
+  const t = s.trim();
+  if (t.length >= 2 && t.startsWith('/') && t.endsWith('/')) {
+    const re = t.slice(1, -1);
+    try { new RegExp(re); } catch (e) { return `"${t}" is not a valid regular expression: ${(e as Error).message}`; }
+    return { kind: 'regex', value: re };
+  }
+  if (parseIpv4(t) !== undefined) return { kind: 'ip', value: t };
+  if (/^\d+(\.\d+)*$/.test(t)) return `"${t}" is not a valid IPv4 address`;
+  if (/^[^/\s:]{1,15}$/.test(t) && t !== '.' && t !== '..') return { kind: 'name', value: t };
+  return `"${t}" is not an interface name (1-15 characters), an IPv4 address, or a regex written as /…/`;
+}
+
+function normalizeClusterValue(key: string, v: unknown): unknown {
+  if (v === undefined || v === null) return undefined;
+  if (key === 'flannel_etcd_endpoints') return splitEndpoints(v as string | string[]);
+  return v;
+}
+
+function hostAddr(h: string): string {
+  return h.includes(':') && !h.startsWith('[') ? `[${h}]` : h;
+}
+
+function safeUser(): string {
+  try { return userInfo().username; } catch { return 'root'; }
+}
+
+export function expandPath(p: string, home: string, baseDir: string): string {
+  if (p === '~') return home;
+  if (p.startsWith('~/')) return resolve(home, p.slice(2));
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}
+
+function connectionFor(name: string, vars: Map<string, VarDef>, o: { env: NodeJS.ProcessEnv; home: string; baseDir: string; localUser: string }, issues: IssueList): ConnectionSpec {
+  const v = <T>(k: string): T | undefined => vars.get(k)?.value as T | undefined;
+  const args: SshArgs = { ignored: [] };
+  for (const k of ['ansible_ssh_common_args', 'ansible_ssh_extra_args']) {
+    const text = v<string>(k);
+    if (!text) continue;
+    try {
+      const a = parseSshArgs(text);
+      // First value wins, as in OpenSSH; common args come before extra args on Ansible's command line.
+      for (const f of Object.keys(a) as (keyof SshArgs)[]) {
+        if (f === 'ignored') args.ignored.push(...a.ignored);
+        else if (args[f] === undefined) (args as unknown as Record<string, unknown>)[f] = a[f];
+      }
+    } catch (e) {
+      if (e instanceof SshArgsError) issues.add(k, e.message, vars.get(k)!.pos);
+      else throw e;
+    }
+  }
+  const user = v<string>('ansible_user') ?? args.user ?? o.localUser;
+  const keyFile = v<string>('ansible_ssh_private_key_file') ?? args.identityFile;
+  const identityFiles = keyFile
+    ? [expandPath(keyFile, o.home, o.baseDir)]
+    : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => resolve(o.home, '.ssh', f)).filter((f) => existsSync(f));
+  // A missing key file is reported when connecting (render and --dry-run planning need no key).
+  const become = v<boolean>('ansible_become') ?? false;
+  const pw = v<string>('ansible_become_password') ?? v<string>('ansible_become_pass') ?? v<string>('ansible_sudo_pass') ?? o.env.FLANPROV_BECOME_PASSWORD;
+  const conn: ConnectionSpec = {
+    host: v<string>('ansible_host') ?? name,
+    port: v<number>('ansible_port') ?? args.port ?? 22,
+    user,
+    identityFiles,
+    identityExplicit: !!keyFile,
+    useAgent: !!o.env.SSH_AUTH_SOCK,
+    knownHostsFile: args.knownHostsFile ? (args.knownHostsFile === '/dev/null' ? '/dev/null' : expandPath(args.knownHostsFile, o.home, o.baseDir)) : resolve(o.home, '.ssh', 'known_hosts'),
+    strictHostKeyChecking: args.strictHostKeyChecking ?? 'yes',
+    proxyJump: resolveJumps(args.proxyJump, user),
+    connectTimeoutMs: args.connectTimeoutSec ? args.connectTimeoutSec * 1000 : DEFAULTS.connectTimeoutMs,
+    become,
+    becomeUser: v<string>('ansible_become_user') ?? 'root',
+  };
+  if (become && pw) conn.becomePassword = pw;
+  return conn;
+}
+
+/** Ansible-like --limit: "a,b", "group", "node*", "!node3", "nodes:!node3". Only agent hosts are selected. */
+export function applyLimit(inv: ParsedInventory, nodes: string[], limit: string | undefined): string[] {
+  if (!limit) return nodes;
+  const pats = limit.split(/[,:]/).map((s) => s.trim()).filter(Boolean);
+  const glob = (p: string): RegExp => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const match = (p: string): Set<string> => {
+    const re = glob(p);
+    const out = new Set<string>();
+    for (const h of inv.hostOrder) if (re.test(h)) out.add(h);
+    for (const g of inv.groups.keys()) if (re.test(g)) for (const h of groupHosts(inv, g)) out.add(h);
+    if (!out.size) throw new InvalidInputError(`--limit: "${p}" matches no host or group of the inventory`);
+    return out;
+  };
+  const include = pats.filter((p) => !p.startsWith('!') && !p.startsWith('&'));
+  let sel = new Set<string>(include.length ? include.flatMap((p) => [...match(p)]) : nodes);
+  for (const p of pats.filter((x) => x.startsWith('&'))) { const m = match(p.slice(1)); sel = new Set([...sel].filter((h) => m.has(h))); }
+  for (const p of pats.filter((x) => x.startsWith('!'))) for (const h of match(p.slice(1))) sel.delete(h);
+  const out = nodes.filter((h) => sel.has(h));
+  if (!out.length) throw new InvalidInputError(`--limit "${limit}" selects none of the hosts that run the agent (${nodes.join(', ')})`);
+  return out;
+}

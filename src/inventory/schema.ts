@@ -1,0 +1,107 @@
+/**
+ * JSON schema (ajv) of the merged per-host variables flanprov reads. Other variables (the user's own,
+ * Ansible's others) are left alone, except `flannel_*` names that are not ours: those are typos.
+ */
+import Ajv, { type ErrorObject } from 'ajv';
+
+const ipv4 = '^(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}$';
+const cidr4 = ipv4.slice(0, -1) + '/(3[0-2]|[12]?\\d)$';
+const str = { type: 'string', minLength: 1 } as const;
+const absPath = { type: 'string', pattern: '^/' } as const;
+const port = { type: 'integer', minimum: 1, maximum: 65535 } as const;
+const strOrList = { anyOf: [str, { type: 'array', items: str, minItems: 1 }] } as const;
+
+/** Per-host variable schema. Descriptions double as documentation (docs in README/inventories). */
+export const hostVarsSchema = {
+  type: 'object',
+  properties: {
+    ansible_host: str,
+    ansible_port: port,
+    ansible_user: str,
+    ansible_ssh_private_key_file: str,
+    ansible_ssh_common_args: { type: 'string' },
+    ansible_ssh_extra_args: { type: 'string' },
+    ansible_connection: { enum: ['ssh', 'smart', 'paramiko'] },
+    ansible_become: { type: 'boolean' },
+    ansible_become_method: { enum: ['sudo'] },
+    ansible_become_user: str,
+    ansible_become_password: { type: 'string' },
+    flannel_network: { type: 'string', pattern: cidr4 },
+    flannel_subnet_len: { type: 'integer', minimum: 1, maximum: 32 },
+    flannel_subnet_min: { type: 'string', pattern: ipv4 },
+    flannel_subnet_max: { type: 'string', pattern: ipv4 },
+    flannel_backend: { enum: ['vxlan', 'host-gw'] },
+    flannel_vni: { type: 'integer', minimum: 0, maximum: 16777215 },
+    flannel_port: { type: 'integer', minimum: 0, maximum: 65535 },
+    flannel_mtu: { type: 'integer', minimum: 0, maximum: 65535 },
+    flannel_direct_routing: { type: 'boolean' },
+    flannel_etcd_endpoints: strOrList,
+    flannel_etcd_prefix: { type: 'string', pattern: '^/.*[^/]$|^/$' },
+    flannel_etcd_cafile: str,
+    flannel_etcd_certfile: str,
+    flannel_etcd_keyfile: str,
+    flannel_etcd_username: str,
+    flannel_etcd_password: { type: 'string' },
+    flannel_iface: strOrList,
+    flannel_public_ip: { type: 'string', pattern: ipv4 },
+    flannel_ip_masq: { type: 'boolean' },
+    flannel_docker: { anyOf: [{ type: 'boolean' }, { const: 'auto' }] },
+    flannel_bin_dir: absPath,
+    flannel_healthz_port: port,
+    flannel_transfer_compression: { anyOf: [{ type: 'boolean' }, { enum: ['gzip', 'none', 'sftp'] }] },
+  },
+} as const;
+
+export const KNOWN_FLANNEL_VARS = Object.keys(hostVarsSchema.properties).filter((k) => k.startsWith('flannel_'));
+export const KNOWN_VARS = Object.keys(hostVarsSchema.properties);
+
+/** Variables that must have the same value on every node (they end up in etcd or in every agent). */
+export const CLUSTER_WIDE_VARS = [
+  'flannel_network', 'flannel_subnet_len', 'flannel_subnet_min', 'flannel_subnet_max', 'flannel_backend',
+  'flannel_vni', 'flannel_port', 'flannel_mtu', 'flannel_direct_routing',
+  'flannel_etcd_endpoints', 'flannel_etcd_prefix', 'flannel_etcd_username', 'flannel_etcd_password',
+] as const;
+
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+const validate = ajv.compile(hostVarsSchema);
+
+export interface SchemaIssue { key: string; message: string }
+
+/** Validate one host's merged vars; returns issues keyed by top-level variable name. */
+export function checkHostVars(vars: Record<string, unknown>): SchemaIssue[] {
+  if (validate(vars)) return [];
+  const errs = validate.errors ?? [];
+  const byKey = new Map<string, ErrorObject[]>();
+  for (const e of errs) {
+    const key = e.instancePath.split('/')[1];
+    if (!key) continue;
+    byKey.set(key, [...(byKey.get(key) ?? []), e]);
+  }
+  return [...byKey].map(([key, list]) => ({ key, message: describe(key, vars[key], list) }));
+}
+
+const EXPECT: Record<string, string> = {
+  flannel_network: 'an IPv4 network in CIDR form, e.g. 10.244.0.0/16',
+  flannel_subnet_min: 'an IPv4 address, e.g. 10.244.1.0',
+  flannel_subnet_max: 'an IPv4 address, e.g. 10.244.254.0',
+  flannel_public_ip: 'an IPv4 address',
+  flannel_etcd_prefix: 'an absolute etcd key prefix without a trailing slash, e.g. /coreos.com/network',
+  flannel_bin_dir: 'an absolute directory, e.g. /usr/local/bin',
+  flannel_docker: 'auto, true or false',
+  flannel_transfer_compression: 'gzip, none or sftp',
+  flannel_etcd_endpoints: 'a URL or a list of URLs (a comma-separated string works too)',
+  flannel_iface: 'an interface name, an IPv4 address, /regex/, or a list of those',
+};
+
+function describe(key: string, value: unknown, errs: ErrorObject[]): string {
+  const got = `got ${JSON.stringify(value)}${typeof value === 'string' ? '' : ` (${value === null ? 'null' : Array.isArray(value) ? 'list' : typeof value})`}`;
+  if (EXPECT[key]) return `must be ${EXPECT[key]}; ${got}`;
+  const e = errs.find((x) => x.keyword !== 'anyOf') ?? errs[0]!;
+  switch (e.keyword) {
+    case 'type': return `must be ${e.params.type === 'integer' ? 'an integer' : e.params.type === 'boolean' ? 'a boolean (true/false, yes/no)' : `a ${String(e.params.type)}`}; ${got}`;
+    case 'enum': return `must be one of ${(e.params.allowedValues as unknown[]).join(', ')}; ${got}`;
+    case 'minimum': case 'maximum': return `must be ${e.keyword === 'minimum' ? '>=' : '<='} ${String(e.params.limit)}; ${got}`;
+    case 'minLength': return 'must not be empty';
+    default: return `${e.message ?? 'is invalid'}; ${got}`;
+  }
+}
