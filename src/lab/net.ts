@@ -13,7 +13,7 @@ import { InvalidInputError, StepFailedError } from '../util/errors.js';
 const SW_BRIDGE = 'br0';
 const SW_ROUTER_PORT = 'r';
 const SW_ETCD_PORT = 'etcd';
-const SW_ROOT_PORT = 'up';
+const SW_ROOT_PORT = 'root';
 
 function batch(lines: string[], ns?: string): Promise<string> {
   const args = ns ? ['-n', ns, '-batch', '-'] : ['-batch', '-'];
@@ -101,19 +101,19 @@ export async function createUnderlay(plan: LabPlan): Promise<void> {
   }
   root.push(`link add ${plan.rootVeth} type veth peer name ${SW_ROOT_PORT} netns ${plan.swNs}`);
   root.push(`addr add ${plan.rootIp}/24 dev ${plan.rootVeth}`);
-  root.push(`link set ${plan.rootVeth} up`);
+  root.push(`link set dev ${plan.rootVeth} up`);
   if (routed) root.push(`route add ${plan.routedCidr} via ${plan.routerIp} dev ${plan.rootVeth}`);
   await batch(root);
 
-  const sw = ['link set lo up', `link add ${SW_BRIDGE} type bridge`, `link set ${SW_BRIDGE} up`];
+  const sw = ['link set dev lo up', `link add ${SW_BRIDGE} type bridge`, `link set dev ${SW_BRIDGE} up`];
   const ports = [SW_ROUTER_PORT, SW_ETCD_PORT, SW_ROOT_PORT, ...plan.hosts.filter((h) => !h.routed).map((h) => h.name)];
-  for (const p of ports) sw.push(`link set ${p} master ${SW_BRIDGE}`, `link set ${p} up`);
-  const r = ['link set lo up', `addr add ${plan.routerIp}/24 dev eth0`, 'link set eth0 up'];
-  if (routed) r.push(`addr add ${plan.routerRoutedIp}/24 dev eth1`, 'link set eth1 up');
-  const etcd = ['link set lo up', `addr add ${plan.etcdIp}/24 dev eth0`, 'link set eth0 up', `route add default via ${plan.routerIp}`];
+  for (const p of ports) sw.push(`link set dev ${p} master ${SW_BRIDGE}`, `link set dev ${p} up`);
+  const r = ['link set dev lo up', `addr add ${plan.routerIp}/24 dev eth0`, 'link set dev eth0 up'];
+  if (routed) r.push(`addr add ${plan.routerRoutedIp}/24 dev eth1`, 'link set dev eth1 up');
+  const etcd = ['link set dev lo up', `addr add ${plan.etcdIp}/24 dev eth0`, 'link set dev eth0 up', `route add default via ${plan.routerIp}`];
   const jobs = [batch(sw, plan.swNs), batch(r, plan.routerNs), batch(etcd, plan.etcdNs)];
   for (const h of plan.hosts) {
-    jobs.push(batch(['link set lo up', `addr add ${h.ip}/${h.prefixLen} dev eth0`, 'link set eth0 up', `route add default via ${h.gateway}`], h.ns));
+    jobs.push(batch(['link set dev lo up', `addr add ${h.ip}/${h.prefixLen} dev eth0`, 'link set dev eth0 up', `route add default via ${h.gateway}`], h.ns));
   }
   jobs.push(runOk('ip', ['netns', 'exec', plan.routerNs, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], {}, plan.routerNs));
   await Promise.all(jobs);
