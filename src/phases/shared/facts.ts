@@ -1,0 +1,310 @@
+/**
+ * Host facts: one bash script per host (one SSH round trip) prints everything the later phases decide on,
+ * in named sections (sections.ts), and `parseFacts` turns that into a typed `HostFacts`. Pure except for
+ * nothing: the script is a string, the parser a function of the output, so both are unit-tested.
+ */
+import type { Ipv4Interface, IpRoute, RouteGet, IpLink } from '../../agent/kernel/iproute2.js';
+import { normaliseDst } from '../../agent/kernel/iproute2.js';
+import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
+import { effectiveExecStart, splitSystemctlCat } from './docker-unit.js';
+import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq } from './sections.js';
+
+export interface EtcdEndpointAddr {
+  /** as written in the inventory */
+  url: string;
+  host: string;
+  port: number;
+}
+
+/** "http://198.18.1.10:2379" → host/port (default port 2379; https default the same, as etcd uses). */
+export function parseEtcdEndpoint(url: string): EtcdEndpointAddr | undefined {
+  const m = /^(?:(https?):\/\/)?(\[[^\]\s]+\]|[^:/\s]+)(?::(\d+))?\/?$/.exec(url.trim());
+  if (!m) return undefined;
+  return { url, host: m[2]!.replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : 2379 };
+}
+
+export interface FactsScriptInput {
+  /** full path of the agent binary on the host, e.g. /usr/local/bin/flanneld */
+  agentPath: string;
+  /** files flanprov manages on the host: their sha256 and content are read */
+  files: readonly string[];
+  /** peer addresses to look up with `ip route get` (L2 adjacency) */
+  peers: readonly string[];
+  etcd: readonly EtcdEndpointAddr[];
+  /** agent health port on 127.0.0.1 */
+  healthzPort: number;
+  /** etcd reachability timeout, seconds */
+  etcdTimeoutS?: number;
+}
+
+/**
+ * The script. Everything here is read-only. Slow probes (etcd TCP connects) run in the background in
+ * parallel; each prints its whole section with one printf so the lines never interleave.
+ */
+export function buildFactsScript(inp: FactsScriptInput): string {
+  const t = inp.etcdTimeoutS ?? 2;
+  // Background probes write to files, printed after `wait`, so they never interleave with the rest.
+  const etcd = inp.etcd
+    .map((e, i) => {
+      const hp = `${e.host}:${e.port}`;
+      return `( if timeout ${t} bash -c ${shq(`exec 3<>/dev/tcp/${e.host}/${e.port}`)} 2>/dev/null; then r=ok; else r=fail; fi; printf '\\n::fp:: etcd %s\\n%s\\n' ${shq(hp)} "$r" > "$fpd/etcd.${i}" ) &`;
+    })
+    .join('\n');
+  const peers = inp.peers.map((p) => `sec routeget ${shq(p)}; ip -j route get ${shq(p)} 2>&1`).join('\n');
+  const files = inp.files
+    .map((f) => `sec file ${shq(f)}; if [ -f ${shq(f)} ]; then printf '%s %s %s\\n' "$(sha256sum < ${shq(f)} | cut -d' ' -f1)" "$(stat -c %a ${shq(f)})" "$(base64 -w0 < ${shq(f)})"; fi`)
+    .join('\n');
+  return `${SEC_FN}
+export LC_ALL=C
+fpd=$(mktemp -d /tmp/flanprov-facts.XXXXXX)
+${etcd}
+sec os; cat /etc/os-release 2>/dev/null
+sec uname; uname -s -m -r
+sec pid1; cat /proc/1/comm 2>/dev/null
+sec systemd; systemctl --version 2>/dev/null | head -n1
+sec ldso; for f in /lib64/ld-linux-x86-64.so.2 /lib/ld-linux-aarch64.so.1; do [ -e "$f" ] && echo "$f"; done
+sec tools; for c in ip iptables docker dockerd systemctl base64 sha256sum timeout; do command -v "$c" >/dev/null 2>&1 && echo "$c"; done
+sec docker_unit; systemctl cat docker.service 2>/dev/null
+sec docker_show; systemctl show docker.service -p LoadState -p ActiveState -p MainPID -p ActiveEnterTimestampMonotonic 2>/dev/null
+sec agent_show; systemctl show flanneld.service -p LoadState -p ActiveState -p MainPID -p UnitFileState -p ActiveEnterTimestampMonotonic -p NRestarts 2>/dev/null
+sec docker_cmdline; p=$(systemctl show -p MainPID --value docker.service 2>/dev/null); [ -n "$p" ] && [ "$p" != 0 ] && tr '\\0' ' ' < /proc/$p/cmdline
+sec daemon_json; cat /etc/docker/daemon.json 2>/dev/null
+sec addr; ip -j -4 addr show 2>/dev/null
+sec route; ip -j -4 route show table main 2>/dev/null
+sec vxlan; ip -j -d link show type vxlan 2>/dev/null
+${peers}
+sec agent_sha; [ -f ${shq(inp.agentPath)} ] && sha256sum < ${shq(inp.agentPath)} | cut -d' ' -f1
+${files}
+sec subnet_env; cat /run/flannel/subnet.env 2>/dev/null
+sec agent_status; ${agentStatusCommand(inp.healthzPort)}
+sec forward; iptables -S FORWARD 2>/dev/null | head -n1; iptables -S FLANNEL-FWD >/dev/null 2>&1 && echo FLANNEL-FWD
+wait
+cat "$fpd"/etcd.* 2>/dev/null; rm -rf "$fpd"
+true
+`;
+}
+
+/** GET /status from the agent over bash's /dev/tcp (no curl needed); prints the body only. */
+export function agentStatusCommand(port: number): string {
+  const req = `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET /status HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' >&3 && cat <&3`;
+  return `timeout 2 bash -c ${shq(req)} 2>/dev/null | sed '1,/^\\r*$/d'`;
+}
+
+/** What the agent's GET /status reports (fields the controller uses; all optional for older agents). */
+export interface AgentStatus {
+  version?: string;
+  subnet?: string;
+  publicIP?: string;
+  backend?: string;
+  backends?: string[];
+  mtu?: number;
+  peers?: number | unknown[];
+  ready?: boolean;
+  lastReconcile?: string | number;
+  [k: string]: unknown;
+}
+
+export interface UnitState {
+  loaded: boolean;
+  active: string;
+  mainPid: number;
+  /** monotonic µs of the last activation; changes on every (re)start */
+  activeSince: string;
+  unitFileState?: string;
+  restarts?: number;
+}
+
+export interface RemoteFile {
+  sha256: string;
+  /** permission bits, e.g. 0o644 */
+  mode: number;
+  content: string;
+}
+
+export interface HostFacts {
+  host: string;
+  os: { id: string; versionId: string; prettyName: string };
+  kernelName: string;
+  machine: string;
+  kernelRelease: string;
+  systemdPid1: boolean;
+  systemdVersion?: number;
+  /** dynamic loaders present (the agent is a glibc executable) */
+  loaders: string[];
+  tools: Set<string>;
+  docker: {
+    installed: boolean;
+    unit?: UnitState;
+    /** dockerd's command line without flanprov's drop-in */
+    execStart?: string;
+    /** daemon.json parsed (undefined when absent); parseError when it is not JSON */
+    daemonJson?: Record<string, unknown>;
+    daemonJsonError?: string;
+    /** the running dockerd's command line */
+    cmdline?: string;
+    /** docker0's IPv4 address "a.b.c.d/len" and MTU, when the bridge exists */
+    bridge?: { addr?: string; mtu: number };
+  };
+  interfaces: Ipv4Interface[];
+  routes: IpRoute[];
+  defaultRoute?: { dev: string; gateway?: string };
+  vxlanLinks: IpLink[];
+  routeGet: Map<string, RouteGet | { error: string }>;
+  /** endpoint "host:port" → reachable */
+  etcdReach: Map<string, boolean>;
+  agent: {
+    sha256?: string;
+    unit?: UnitState;
+    status?: AgentStatus;
+  };
+  /** managed files (absent = not on the host) */
+  files: Map<string, RemoteFile>;
+  subnetEnvText?: string;
+  subnetEnv?: PreviousSubnetEnv;
+  forward: { policy?: string; flannelFwd: boolean };
+}
+
+function kv(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) m.set(line.slice(0, i).trim(), line.slice(i + 1).trim());
+  }
+  return m;
+}
+
+function unitState(text: string | undefined): UnitState | undefined {
+  if (!text) return undefined;
+  const m = kv(text);
+  const load = m.get('LoadState');
+  if (!load) return undefined;
+  const st: UnitState = {
+    loaded: load === 'loaded',
+    active: m.get('ActiveState') ?? 'unknown',
+    mainPid: Number(m.get('MainPID') ?? 0),
+    activeSince: m.get('ActiveEnterTimestampMonotonic') ?? '0',
+  };
+  const ufs = m.get('UnitFileState');
+  if (ufs !== undefined) st.unitFileState = ufs;
+  const nr = m.get('NRestarts');
+  if (nr !== undefined && /^\d+$/.test(nr)) st.restarts = Number(nr);
+  return st;
+}
+
+function osRelease(text: string): HostFacts['os'] {
+  const m = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const r = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (r) m.set(r[1]!, r[2]!.replace(/^["']|["']$/g, ''));
+  }
+  return { id: m.get('ID') ?? '', versionId: m.get('VERSION_ID') ?? '', prettyName: m.get('PRETTY_NAME') ?? '' };
+}
+
+interface IpAddrJson {
+  ifindex: number;
+  ifname: string;
+  flags?: string[];
+  mtu: number;
+  addr_info?: { family: string; local: string; prefixlen: number }[];
+}
+
+/** Parses the facts script's output. `dropInPath` is flanprov's Docker drop-in (left out of ExecStart). */
+export function parseFacts(host: string, stdout: string, dropInPath: string): HostFacts {
+  const s = parseSections(stdout);
+  const body = (name: string) => section(s, name)?.body ?? '';
+  // uname prints -s -r -m in that fixed order
+  const [kernelName = '', kernelRelease = '', machine = ''] = body('uname').split(/\s+/);
+  const sysv = /systemd (\d+)/.exec(body('systemd'));
+
+  const addrs = jsonOr<IpAddrJson[]>(body('addr'), []);
+  const interfaces: Ipv4Interface[] = addrs.map((a) => ({
+    name: a.ifname,
+    index: a.ifindex,
+    mtu: a.mtu,
+    up: (a.flags ?? []).includes('UP'),
+    loopback: (a.flags ?? []).includes('LOOPBACK'),
+    addrs: (a.addr_info ?? []).filter((i) => i.family === 'inet').map((i) => ({ ip: i.local, prefixLen: i.prefixlen })),
+  }));
+  const routes = jsonOr<IpRoute[]>(body('route'), []).map((r) => ({ ...r, dst: normaliseDst(r.dst), flags: r.flags ?? [] }));
+  const defaults = routes.filter((r) => r.dst === '0.0.0.0/0' && r.dev).sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0));
+  const def = defaults[0];
+
+  const routeGet = new Map<string, RouteGet | { error: string }>();
+  for (const sec of sectionsNamed(s, 'routeget')) {
+    const r = jsonOr<RouteGet[] | null>(sec.body, null);
+    routeGet.set(sec.arg, r && r[0] ? r[0] : { error: sec.body.trim() || 'no answer' });
+  }
+  const etcdReach = new Map<string, boolean>();
+  for (const sec of sectionsNamed(s, 'etcd')) etcdReach.set(sec.arg, sec.body.trim() === 'ok');
+
+  const files = new Map<string, RemoteFile>();
+  for (const sec of sectionsNamed(s, 'file')) {
+    const m = /^([0-9a-f]{64}) ([0-7]{3,4}) ?(\S*)$/.exec(sec.body.trim());
+    if (m) files.set(sec.arg, { sha256: m[1]!, mode: parseInt(m[2]!, 8), content: Buffer.from(m[3] ?? '', 'base64').toString('utf8') });
+  }
+
+  const tools = new Set(body('tools').split('\n').map((x) => x.trim()).filter(Boolean));
+  const dockerUnit = unitState(body('docker_show'));
+  const unitText = body('docker_unit');
+  const execStart = unitText ? effectiveExecStart(splitSystemctlCat(unitText), [dropInPath]) : undefined;
+  const djText = body('daemon_json');
+  let daemonJson: Record<string, unknown> | undefined;
+  let daemonJsonError: string | undefined;
+  if (djText.trim()) {
+    try {
+      const v = JSON.parse(djText) as unknown;
+      if (v && typeof v === 'object' && !Array.isArray(v)) daemonJson = v as Record<string, unknown>;
+      else daemonJsonError = 'not a JSON object';
+    } catch (e) {
+      daemonJsonError = (e as Error).message;
+    }
+  }
+  const d0 = interfaces.find((i) => i.name === 'docker0');
+  const d0a = d0?.addrs[0];
+
+  const statusText = body('agent_status').trim();
+  const status = statusText.startsWith('{') ? jsonOr<AgentStatus | undefined>(statusText, undefined) : undefined;
+  const seText = section(s, 'subnet_env')?.body;
+  const fwd = body('forward').split('\n');
+  const pol = /^-P FORWARD (\S+)/.exec(fwd[0] ?? '');
+
+  const facts: HostFacts = {
+    host,
+    os: osRelease(body('os')),
+    kernelName,
+    machine,
+    kernelRelease,
+    systemdPid1: body('pid1').trim() === 'systemd',
+    loaders: body('ldso').split('\n').map((x) => x.trim()).filter(Boolean),
+    tools,
+    docker: {
+      installed: !!dockerUnit?.loaded || tools.has('dockerd'),
+      ...(dockerUnit?.loaded ? { unit: dockerUnit } : {}),
+      ...(execStart ? { execStart } : {}),
+      ...(body('docker_cmdline').trim() ? { cmdline: body('docker_cmdline').trim() } : {}),
+      ...(daemonJson ? { daemonJson } : {}),
+      ...(daemonJsonError ? { daemonJsonError } : {}),
+      ...(d0 ? { bridge: { mtu: d0.mtu, ...(d0a ? { addr: `${d0a.ip}/${d0a.prefixLen}` } : {}) } } : {}),
+    },
+    interfaces,
+    routes,
+    ...(def?.dev ? { defaultRoute: { dev: def.dev, ...(def.gateway ? { gateway: def.gateway } : {}) } } : {}),
+    vxlanLinks: jsonOr<IpLink[]>(body('vxlan'), []),
+    routeGet,
+    etcdReach,
+    agent: {},
+    files,
+    forward: { flannelFwd: fwd.includes('FLANNEL-FWD'), ...(pol ? { policy: pol[1]! } : {}) },
+  };
+  if (sysv) facts.systemdVersion = Number(sysv[1]);
+  const sha = body('agent_sha').trim();
+  if (/^[0-9a-f]{64}$/.test(sha)) facts.agent.sha256 = sha;
+  const au = unitState(body('agent_show'));
+  if (au?.loaded) facts.agent.unit = au;
+  if (status) facts.agent.status = status;
+  if (seText !== undefined && seText.trim()) {
+    facts.subnetEnvText = seText + '\n';
+    facts.subnetEnv = parseSubnetEnv(seText);
+  }
+  return facts;
+}

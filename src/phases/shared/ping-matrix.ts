@@ -1,0 +1,206 @@
+/**
+ * Verification by real traffic: a probe (a container, or a network namespace where Docker is not managed)
+ * on every host, an all-pairs ping matrix between the probes, plus one full-MTU don't-fragment ping per
+ * pair so MTU black holes show up. Scripts (one per host per step) and the pure parsing, matrix and
+ * diagnosis live here; the verify phase only runs them.
+ */
+import type { VerifyMatrix } from '../../cli/output/events.js';
+import { firstHost, formatIpv4, parseCidr, sizeOf } from '../../network/ipv4.js';
+import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq } from './sections.js';
+
+export const PROBE_NAME = 'flanprov-probe';
+export const PROBE_IMAGE = 'flanprov-probe:1';
+/** host side of the netns probe's veth (≤ 15 chars); the namespace side is renamed eth0 */
+export const PROBE_VETH = 'fpprobe0';
+
+export type ProbeKind = 'docker' | 'netns';
+
+export interface Probe {
+  kind: ProbeKind;
+  ip: string;
+  mtu: number;
+}
+
+/**
+ * Starts a probe and prints `probe` = `ip -j addr show eth0` from inside it.
+ * docker: a container from the probe image; netns: a namespace with a veth into the host's flannel subnet
+ * (the namespace takes the subnet's last host address, the host side the subnet's first, as docker0 would).
+ */
+export function probeStartScript(kind: ProbeKind, opts: { image?: string; subnet?: string; mtu?: number } = {}): string {
+  if (kind === 'docker') {
+    const image = opts.image ?? PROBE_IMAGE;
+    return `${SEC_FN}
+docker rm -f ${PROBE_NAME} >/dev/null 2>&1
+docker run -d --rm --name ${PROBE_NAME} ${shq(image)} sleep 3600 >/dev/null || exit 1
+pid=$(docker inspect -f '{{.State.Pid}}' ${PROBE_NAME}) || exit 1
+sec probe; nsenter -t "$pid" -n ip -j -4 addr show eth0
+`;
+  }
+  const sn = opts.subnet ? parseCidr(opts.subnet) : undefined;
+  if (!sn) throw new Error(`netns probe needs the host's flannel subnet (got ${opts.subnet ?? 'none'})`);
+  const gw = formatIpv4(firstHost(sn));
+  const ip = formatIpv4((sn.ip + sizeOf(sn.prefixLen) - 2) >>> 0);
+  const mtu = opts.mtu ?? 1500;
+  return `${SEC_FN}
+set -e
+ip netns del ${PROBE_NAME} 2>/dev/null || true
+ip link del ${PROBE_VETH} 2>/dev/null || true
+ip netns add ${PROBE_NAME}
+ip link add ${PROBE_VETH} mtu ${mtu} type veth peer name fpprobe1 mtu ${mtu}
+ip link set fpprobe1 netns ${PROBE_NAME}
+ip -n ${PROBE_NAME} link set fpprobe1 name eth0
+ip -n ${PROBE_NAME} link set lo up
+ip -n ${PROBE_NAME} link set eth0 up
+ip -n ${PROBE_NAME} addr add ${ip}/${sn.prefixLen} dev eth0
+ip link set ${PROBE_VETH} up
+ip addr add ${gw}/32 dev ${PROBE_VETH}
+ip route replace ${ip}/32 dev ${PROBE_VETH}
+ip -n ${PROBE_NAME} route add ${gw}/32 dev eth0
+ip -n ${PROBE_NAME} route add default via ${gw} dev eth0
+sysctl -qw net.ipv4.ip_forward=1
+sec probe; ip -n ${PROBE_NAME} -j -4 addr show eth0
+`;
+}
+
+export function parseProbe(kind: ProbeKind, stdout: string): Probe | undefined {
+  const body = section(parseSections(stdout), 'probe')?.body;
+  const j = jsonOr<{ mtu: number; addr_info?: { family: string; local: string }[] }[]>(body, []);
+  const a = j[0]?.addr_info?.find((x) => x.family === 'inet');
+  if (!j[0] || !a) return undefined;
+  return { kind, ip: a.local, mtu: j[0].mtu };
+}
+
+export function probeRemoveScript(kind: ProbeKind): string {
+  if (kind === 'docker') return `docker rm -f ${PROBE_NAME} >/dev/null 2>&1; true\n`;
+  return `ip netns del ${PROBE_NAME} 2>/dev/null; ip link del ${PROBE_VETH} 2>/dev/null; true\n`;
+}
+
+export interface PingTarget {
+  host: string;
+  ip: string;
+}
+
+/**
+ * Pings every target from this host's probe, all at once: 3 small pings (0.2 s apart) and one
+ * don't-fragment ping of `mtu − 28` bytes (a full-size packet), then the host's own `ip route get` for each
+ * target for diagnosis. Each target prints one `ping <host>` section in a single printf.
+ */
+export function pingScript(kind: ProbeKind, mtu: number, targets: readonly PingTarget[]): string {
+  const exec = kind === 'docker' ? `docker exec ${PROBE_NAME}` : `ip netns exec ${PROBE_NAME}`;
+  const size = mtu - 28;
+  const jobs = targets
+    .map((t) => `pp ${shq(t.host)} ${shq(t.ip)} &`)
+    .join('\n');
+  const rg = targets.map((t) => `sec routeget ${shq(t.host)}; ip -j route get ${shq(t.ip)} 2>&1`).join('\n');
+  return `${SEC_FN}
+export LC_ALL=C
+one() { "$@" 2>&1 | tail -n 2 | tr '\\n' ' '; return "\${PIPESTATUS[0]}"; }
+pp() {
+  s=$(one ${exec} ping -n -q -c 3 -i 0.2 -W 1 "$2"); rs=$?
+  d=$(one ${exec} ping -n -q -M do -s ${size} -c 1 -W 1 "$2"); rd=$?
+  printf '\\n::fp:: ping %s\\nsmall %s %s\\ndf %s %s\\n' "$1" "$rs" "$s" "$rd" "$d"
+}
+${jobs}
+wait
+${rg}
+true
+`;
+}
+
+export interface PingResult {
+  host: string;
+  ok: boolean;
+  rttMs?: number;
+  mtuOk: boolean;
+  smallText: string;
+  dfText: string;
+}
+
+export function parsePingOutput(stdout: string): { results: PingResult[]; routeGet: Map<string, { dev?: string; gateway?: string; error?: string }> } {
+  const s = parseSections(stdout);
+  const results: PingResult[] = [];
+  for (const sec of sectionsNamed(s, 'ping')) {
+    const lines = sec.body.split('\n');
+    const small = /^small (\d+) ?(.*)$/.exec(lines.find((l) => l.startsWith('small ')) ?? '');
+    const df = /^df (\d+) ?(.*)$/.exec(lines.find((l) => l.startsWith('df ')) ?? '');
+    const rtt = /= [\d.]+\/([\d.]+)\//.exec(small?.[2] ?? '');
+    const r: PingResult = {
+      host: sec.arg,
+      ok: small?.[1] === '0',
+      mtuOk: df?.[1] === '0',
+      smallText: (small?.[2] ?? '').trim(),
+      dfText: (df?.[2] ?? '').trim(),
+    };
+    if (rtt) r.rttMs = Number(rtt[1]);
+    results.push(r);
+  }
+  const routeGet = new Map<string, { dev?: string; gateway?: string; error?: string }>();
+  for (const sec of sectionsNamed(s, 'routeget')) {
+    const j = jsonOr<{ dev?: string; gateway?: string }[] | null>(sec.body, null);
+    routeGet.set(sec.arg, j?.[0] ? { ...(j[0].dev ? { dev: j[0].dev } : {}), ...(j[0].gateway ? { gateway: j[0].gateway } : {}) } : { error: sec.body.trim() });
+  }
+  return { results, routeGet };
+}
+
+/** What the diagnosis knows about each host. */
+export interface DiagHost {
+  name: string;
+  publicIp: string;
+  agentReady: boolean;
+  forwardPolicy?: string;
+  flannelFwd: boolean;
+  probe?: Probe;
+  /** source host's `ip route get <peer probe>` results, by peer name */
+  routeGet?: Map<string, { dev?: string; gateway?: string; error?: string }>;
+}
+
+/** The likely cause of a failed pair src → dst, in words. */
+export function diagnose(src: DiagHost, dst: DiagHost, r: PingResult): string {
+  if (r.ok && !r.mtuOk) {
+    return `MTU black hole: small pings pass but a ${(src.probe?.mtu ?? 0)}-byte packet with don't-fragment set does not (${r.dfText || 'no reply'}); the underlay path MTU is smaller than the container MTU ${src.probe?.mtu ?? '?'} + encapsulation`;
+  }
+  const causes: string[] = [];
+  for (const h of [src, dst]) if (!h.agentReady) causes.push(`the agent on ${h.name} is not ready`);
+  const rg = src.routeGet?.get(dst.name);
+  if (rg) {
+    if (rg.error) causes.push(`no route on ${src.name} to ${dst.name}'s probe ${dst.probe?.ip ?? ''}: ${rg.error}`);
+    else if (!(rg.dev && /^flannel[.-]/.test(rg.dev)) && rg.gateway !== dst.publicIp) {
+      causes.push(`missing flannel route on ${src.name}: ip route get ${dst.probe?.ip ?? ''} goes ${rg.gateway ? `via ${rg.gateway} ` : ''}dev ${rg.dev ?? '?'} (expected flannel.* or via ${dst.publicIp})`);
+    }
+  }
+  for (const h of [src, dst]) {
+    if (h.forwardPolicy === 'DROP' && !h.flannelFwd) causes.push(`FORWARD policy DROP without FLANNEL-FWD on ${h.name}`);
+  }
+  if (!causes.length) causes.push(`packets lost between ${src.name} and ${dst.name} (${r.smallText || 'no reply'}): check UDP/IP filtering between the hosts`);
+  return causes.join('; ');
+}
+
+/** Builds the matrix (rows = source, columns = target) from each source's results. */
+export function buildMatrix(hosts: readonly string[], bySource: Map<string, PingResult[]>, messages: Map<string, string> = new Map()): VerifyMatrix {
+  const cells = hosts.map((src) =>
+    hosts.map((dst) => {
+      if (src === dst) return null;
+      const r = bySource.get(src)?.find((x) => x.host === dst);
+      if (!r) return { ok: false, mtuOk: false, message: messages.get(`${src}>${dst}`) ?? 'not measured' };
+      const m = messages.get(`${src}>${dst}`);
+      return { ok: r.ok, mtuOk: r.mtuOk, ...(r.rttMs !== undefined ? { rttMs: r.rttMs } : {}), ...(m ? { message: m } : {}) };
+    }),
+  );
+  return { hosts: [...hosts], cells };
+}
+
+export function matrixOk(m: VerifyMatrix): boolean {
+  return m.cells.every((row) => row.every((c) => c === null || (c.ok && c.mtuOk !== false)));
+}
+
+/** A text matrix: rows ping columns; "ok 0.15" (rtt ms), "MTU" (DF ping failed), "FAIL". */
+export function formatMatrix(m: VerifyMatrix): string {
+  const w = Math.max(6, ...m.hosts.map((h) => h.length)) + 2;
+  const pad = (s: string) => s.padEnd(w);
+  const lines = [pad('from\\to') + m.hosts.map(pad).join('')];
+  m.hosts.forEach((src, i) => {
+    const row = m.cells[i]!.map((c) => pad(c === null ? '-' : !c.ok ? 'FAIL' : c.mtuOk === false ? 'MTU' : `ok${c.rttMs !== undefined ? ` ${c.rttMs.toFixed(2)}` : ''}`));
+    lines.push(pad(src) + row.join(''));
+  });
+  return lines.join('\n');
+}

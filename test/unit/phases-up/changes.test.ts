@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planFiles, planStart, dockerRestartReason, sha256, flagValue, type DesiredFile } from '../../../src/phases/shared/changes.js';
+import { parseSubnetEnv } from '../../../src/network/subnet-env.js';
+import { compareConfigs, formatConfigDiff } from '../../../src/phases/shared/config-compare.js';
+
+const unit: DesiredFile = { path: '/etc/systemd/system/flanneld.service', content: '[Service]\nExecStart=/x\n', mode: 0o644, role: 'agent-unit' };
+const dropin: DesiredFile = { path: '/etc/systemd/system/docker.service.d/10-flannel.conf', content: '[Service]\n', mode: 0o644, role: 'docker-dropin' };
+
+test('planFiles writes absent, different and wrong-mode files only', () => {
+  const remote = new Map([[unit.path, { sha256: sha256(unit.content), mode: 0o644, content: unit.content }]]);
+  assert.deepEqual(planFiles([unit, dropin], remote).write.map((f) => f.path), [dropin.path]);
+  remote.set(dropin.path, { sha256: sha256(dropin.content), mode: 0o600, content: dropin.content });
+  assert.deepEqual(planFiles([unit, dropin], remote).write.map((f) => f.path), [dropin.path]);
+  remote.set(dropin.path, { sha256: sha256(dropin.content), mode: 0o644, content: dropin.content });
+  assert.deepEqual(planFiles([unit, dropin], remote).write, []);
+});
+
+test('planStart: what restarts depends on what changed', () => {
+  const running = { active: 'active', unitFileState: 'enabled' };
+  assert.deepEqual(planStart({ written: [], binaryChanged: false, agent: running }), { daemonReload: false, enableAgent: false, dockerDropInChanged: false });
+  const p = planStart({ written: [unit], binaryChanged: false, agent: running });
+  assert.equal(p.daemonReload, true);
+  assert.equal(p.restartAgent, 'unit changed');
+  assert.equal(p.dockerDropInChanged, false);
+  const d = planStart({ written: [dropin], binaryChanged: false, agent: running });
+  assert.equal(d.restartAgent, undefined);
+  assert.equal(d.dockerDropInChanged, true);
+  assert.equal(planStart({ written: [], binaryChanged: true, agent: running }).restartAgent, 'binary changed');
+  assert.equal(planStart({ written: [], binaryChanged: false, agent: { active: 'failed', unitFileState: 'enabled' } }).restartAgent, 'agent failed');
+  assert.equal(planStart({ written: [], binaryChanged: false, agent: undefined }).enableAgent, true);
+});
+
+test('Docker restarts only when its drop-in or the subnet/MTU changed', () => {
+  const env = parseSubnetEnv('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
+  const ok = { active: true, bridgeAddr: '10.244.7.1/24', cmdline: '/usr/sbin/dockerd -H fd:// --bip=10.244.7.1/24 --mtu=1450' };
+  assert.equal(dockerRestartReason(false, env, ok), undefined);
+  assert.equal(dockerRestartReason(true, env, ok), 'drop-in changed');
+  assert.match(dockerRestartReason(false, env, { ...ok, bridgeAddr: '172.17.0.1/16' })!, /docker0 is 172\.17\.0\.1\/16/);
+  assert.match(dockerRestartReason(false, env, { ...ok, cmdline: '/usr/sbin/dockerd --bip=10.244.7.1/24 --mtu=1500' })!, /--mtu=1500/);
+  assert.equal(dockerRestartReason(false, env, { ...ok, active: false }), 'docker not running');
+  assert.equal(flagValue('dockerd --mtu 1400 --bip=x', '--mtu'), '1400');
+});
+
+test('config comparison is semantic and points backend changes to switch-backend', () => {
+  assert.deepEqual(compareConfigs({ Network: '10.244.0.0/16', Backend: { Type: 'vxlan' } }, '{"network":"10.244.0.0/16","SubnetLen":24,"backend":{"type":"VXLAN","VNI":1}}'), { equal: true });
+  const c = compareConfigs({ Network: '10.244.0.0/16', Backend: { Type: 'host-gw' } }, '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}');
+  assert.equal(c.equal, false);
+  if (c.equal) return;
+  assert.equal(c.backendChanged, true);
+  const text = formatConfigDiff('/coreos.com/network/config', c);
+  assert.match(text, /Backend\.Type\s+etcd: vxlan\s+→\s+inventory: host-gw/);
+  assert.match(text, /flanprov switch-backend host-gw/);
+  const n = compareConfigs({ Network: '10.245.0.0/16', Backend: { Type: 'vxlan' } }, '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}');
+  assert.equal(n.equal, false);
+  if (!n.equal) assert.deepEqual(n.diff.map((d) => d.field), ['Network', 'SubnetMin', 'SubnetMax']);
+  const inv = compareConfigs({ Network: '10.244.0.0/16' }, 'not json');
+  assert.equal(inv.equal, false);
+});
