@@ -39,6 +39,18 @@ export interface ReconcileResult {
   unchanged: number;
 }
 
+/** How a reconcile pass learns the current kernel state. */
+export interface ReconcileOptions {
+  /**
+   * 'full' (default): read the kernel state (`ip -j`, `bridge -j`) and diff against it — use at start and
+   * for the periodic pass; it finds anything changed behind the agent's back.
+   * 'incremental': diff against what this backend itself programmed last time (no kernel reads; a
+   * single peer change costs a few ms) — for lease events. Falls back to 'full' when the backend has no
+   * such record (first pass, or the previous apply failed).
+   */
+  mode?: 'full' | 'incremental';
+}
+
 export interface Backend {
   readonly type: SupportedBackendType;
   /** the MTU containers should use (subnet.env FLANNEL_MTU): vxlan = underlay MTU - 50, host-gw = iface MTU */
@@ -55,7 +67,7 @@ export interface Backend {
    * own lease excluded): add what is missing, replace what differs, delete what belongs to no lease.
    * Idempotent; called at start, after every batch of lease events, and periodically.
    */
-  reconcile(peers: readonly Lease[]): Promise<ReconcileResult>;
+  reconcile(peers: readonly Lease[], opts?: ReconcileOptions): Promise<ReconcileResult>;
   /** Remove every trace of this backend (device, routes, neighbours, FDB entries). */
   teardown(): Promise<void>;
 }

@@ -11,8 +11,9 @@ import type { KernelTarget } from '../kernel/exec.js';
 import { KernelCommandError } from '../kernel/exec.js';
 import { formatNet, netContainsNet, netEquals, parseIpv4 } from '../../network/ipv4.js';
 import type { Ipv4Net, Lease, LeaseAttrs } from '../../network/types.js';
-import type { Backend, BackendContext, ReconcileResult } from './backend.js';
-import { HostGwPeer, HOSTGW_PROTO, hostGwOwnedRoutes, planHostGw, routeDelLine } from './plan.js';
+import type { Backend, BackendContext, ReconcileOptions, ReconcileResult } from './backend.js';
+import type { IpRoute } from '../kernel/iproute2.js';
+import { HostGwPeer, HOSTGW_PROTO, hostGwOwnedRoutes, hostGwStateOf, planHostGw, routeDelLine } from './plan.js';
 import { Serial, WarnOnce } from './util.js';
 
 export interface HostGwBackendOptions {
@@ -28,6 +29,8 @@ export class HostGwBackend implements Backend {
   private readonly warned = new WarnOnce();
   /** peers that could not be routed in the last pass (subnet → reason), for /status and logs */
   readonly unroutable = new Map<string, string>();
+  /** routes this backend programmed in its last pass (for incremental reconciles) */
+  private programmed: IpRoute[] | undefined;
 
   constructor(
     private readonly ctx: BackendContext,
@@ -52,8 +55,8 @@ export class HostGwBackend implements Backend {
     return Promise.resolve();
   }
 
-  reconcile(peers: readonly Lease[]): Promise<ReconcileResult> {
-    return this.serial.run(() => this.doReconcile(peers));
+  reconcile(peers: readonly Lease[], opts: ReconcileOptions = {}): Promise<ReconcileResult> {
+    return this.serial.run(() => this.doReconcile(peers, opts.mode === 'incremental' && this.programmed !== undefined));
   }
 
   teardown(): Promise<void> {
@@ -61,6 +64,7 @@ export class HostGwBackend implements Backend {
       const routes = await listRoutes(['proto', String(HOSTGW_PROTO)], this.target);
       // `proto X` filtering drops the protocol field from the JSON: put it back for ownership checks
       for (const r of routes) r.protocol = String(HOSTGW_PROTO);
+      this.programmed = undefined;
       const mine = hostGwOwnedRoutes(routes, { extDev: this.ctx.extIface.name, network: this.ctx.config.network });
       await batch('ip', mine.map(routeDelLine), this.target, { force: true, tolerate: isNotFound });
       this.ctx.log.info(`host-gw: removed ${mine.length} route(s)`);
@@ -90,10 +94,12 @@ export class HostGwBackend implements Backend {
     return out;
   }
 
-  private async doReconcile(leases: readonly Lease[]): Promise<ReconcileResult> {
+  private async doReconcile(leases: readonly Lease[], incremental: boolean): Promise<ReconcileResult> {
     const peers = this.peersFrom(leases);
-    const routes = await listRoutes([], this.target);
-    const plan = planHostGw(peers, routes, { extDev: this.ctx.extIface.name, network: this.ctx.config.network });
+    const routes = incremental ? this.programmed! : await listRoutes([], this.target);
+    const params = { extDev: this.ctx.extIface.name, network: this.ctx.config.network };
+    const plan = planHostGw(peers, routes, params);
+    this.programmed = undefined; // until this pass has been applied
     const counts = { ...plan.counts };
     const failed = new Set<string>();
     try {
@@ -117,8 +123,12 @@ export class HostGwBackend implements Backend {
         this.unroutable.set(sn, why);
         this.warned.warn(this.ctx.log, `fail:${sn}:${peer.publicIp}:${f.error}`, `host-gw: cannot route peer ${sn} via ${peer.publicIp}: ${why}`, 'error');
       }
-      if (other.length) this.ctx.log.error(`host-gw: route changes failed: ${other.join('; ')}`);
+      if (other.length) {
+        this.ctx.log.error(`host-gw: route changes failed: ${other.join('; ')}`);
+        return counts; // unknown state: the next pass reads the kernel
+      }
     }
+    this.programmed = hostGwStateOf(peers, params, failed);
     // a peer that became routable (or left) is reported again if it breaks later
     for (const sn of [...this.unroutable.keys()]) if (!failed.has(sn)) this.unroutable.delete(sn);
     this.warned.forget((k) => k.startsWith('fail:') && !failed.has(k.split(':')[1]!));

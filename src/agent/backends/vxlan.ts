@@ -17,8 +17,8 @@ import type { KernelTarget } from '../kernel/exec.js';
 import { decodeVxlanOptions } from '../../network/config.js';
 import { formatIpv4, formatNet, netContainsNet, netEquals, parseCidr, parseIpv4 } from '../../network/ipv4.js';
 import type { Ipv4Net, Lease, LeaseAttrs, VxlanOptions } from '../../network/types.js';
-import type { Backend, BackendContext, ReconcileResult } from './backend.js';
-import { planVxlan, VxlanPeer, VXLAN_DIRECT_PROTO } from './plan.js';
+import type { Backend, BackendContext, ReconcileOptions, ReconcileResult } from './backend.js';
+import { planVxlan, vxlanStateOf, VxlanKernelState, VxlanPeer, VXLAN_DIRECT_PROTO } from './plan.js';
 import { Serial, WarnOnce } from './util.js';
 
 export const VXLAN_OVERHEAD = 50;
@@ -62,6 +62,8 @@ export class VxlanBackend implements Backend {
   private readonly warned = new WarnOnce();
   /** DirectRouting: on-link decision per public IP, refreshed on every full reconcile */
   private onLink = new Map<string, boolean>();
+  /** the state this backend programmed in its last successful pass (for incremental reconciles) */
+  private programmed: VxlanKernelState | undefined;
 
   constructor(
     private readonly ctx: BackendContext,
@@ -94,8 +96,8 @@ export class VxlanBackend implements Backend {
     });
   }
 
-  reconcile(peers: readonly Lease[]): Promise<ReconcileResult> {
-    return this.serial.run(() => this.doReconcile(peers));
+  reconcile(peers: readonly Lease[], opts: ReconcileOptions = {}): Promise<ReconcileResult> {
+    return this.serial.run(() => this.doReconcile(peers, opts.mode === 'incremental' && this.programmed !== undefined));
   }
 
   teardown(): Promise<void> {
@@ -105,6 +107,7 @@ export class VxlanBackend implements Backend {
         .filter((r) => inNet(r.dst, this.ctx.config.network))
         .map((r) => `route del ${r.dst} proto ${VXLAN_DIRECT_PROTO}${r.dev ? ` dev ${r.dev}` : ''}`);
       lines.push(`link del ${this.dev}`);
+      this.programmed = undefined;
       await batch('ip', lines, this.target, { force: true, tolerate: isNotFound });
       this.ctx.log.info(`vxlan: removed ${this.dev} and ${routes.length} DirectRouting route(s)`);
     });
@@ -187,7 +190,8 @@ export class VxlanBackend implements Backend {
     if (this.mac && got !== this.mac) throw new Error(`${this.dev}: mac address wanted: ${this.mac}, but got: ${got}`);
   }
 
-  private async doReconcile(leases: readonly Lease[]): Promise<ReconcileResult> {
+  private async doReconcile(leases: readonly Lease[], incremental: boolean): Promise<ReconcileResult> {
+    if (incremental) return this.applyPlan(await this.peersFrom(leases, true), this.programmed!);
     // the device may have been deleted under us (flannel #877): recreate it with the same MAC, so the
     // MAC in our lease stays right, and re-add its address
     const link = await getLink(this.dev, this.target);
@@ -200,24 +204,33 @@ export class VxlanBackend implements Backend {
       if (link.mtu !== this.mtu) this.ctx.log.info(`vxlan: ${this.dev} MTU changed from ${link.mtu} to ${this.mtu}`);
     }
 
-    const peers = await this.peersFrom(leases);
-    const [routes, neighs, fdb] = await Promise.all([
+    const [peers, routes, neighs, fdb] = await Promise.all([
+      this.peersFrom(leases, false),
       listRoutes([], this.target),
       listNeighs(this.dev, this.target),
       listFdb(this.dev, this.target),
     ]);
-    const plan = planVxlan(peers, { routes, neighs, fdb }, { dev: this.dev, extDev: this.ctx.extIface.name, network: this.ctx.config.network });
+    return this.applyPlan(peers, { routes, neighs, fdb });
+  }
+
+  private async applyPlan(peers: VxlanPeer[], state: VxlanKernelState): Promise<ReconcileResult> {
+    const params = { dev: this.dev, extDev: this.ctx.extIface.name, network: this.ctx.config.network };
+    const plan = planVxlan(peers, state, params);
     const tolerate = { force: true, tolerate: isNotFound };
-    await batch('bridge', plan.fdbAdd, this.target);
-    await batch('ip', plan.ip, this.target, tolerate);
+    this.programmed = undefined; // until this pass has been applied completely
+    // FDB additions and the ip batch run side by side (one spawn's latency instead of two): at worst a
+    // packet to a just-added peer meets its route a few ms before its FDB entry and is dropped
+    await Promise.all([batch('bridge', plan.fdbAdd, this.target), batch('ip', plan.ip, this.target, tolerate)]);
     await batch('bridge', plan.fdbDel, this.target, tolerate);
+    this.programmed = vxlanStateOf(peers, params);
     if (plan.counts.added || plan.counts.removed) {
       this.ctx.log.debug(2, `vxlan: reconcile added/updated ${plan.counts.added}, removed ${plan.counts.removed}, unchanged ${plan.counts.unchanged}`);
     }
     return plan.counts;
   }
 
-  private async peersFrom(leases: readonly Lease[]): Promise<VxlanPeer[]> {
+  /** Usable vxlan peers; DirectRouting: `ip route get` for every public IP (full) or only new ones (incremental). */
+  private async peersFrom(leases: readonly Lease[], incremental: boolean): Promise<VxlanPeer[]> {
     const usable: { lease: Lease; mac: string }[] = [];
     for (const lease of leases) {
       const sn = formatNet(lease.subnet);
@@ -239,9 +252,11 @@ export class VxlanBackend implements Backend {
       usable.push({ lease, mac: d.mac });
     }
     if (this.opts.directRouting) {
-      const unknown = [...new Set(usable.map((u) => u.lease.attrs.PublicIP))];
-      const got = await routeGetMany(unknown, this.target);
-      this.onLink = new Map(unknown.map((ip) => [ip, isOnLink(got.get(ip))]));
+      const all = [...new Set(usable.map((u) => u.lease.attrs.PublicIP))];
+      const ask = incremental ? all.filter((ip) => !this.onLink.has(ip)) : all;
+      const got = await routeGetMany(ask, this.target);
+      if (!incremental) this.onLink = new Map();
+      for (const ip of ask) this.onLink.set(ip, isOnLink(got.get(ip)));
     }
     return usable.map(({ lease, mac }) => ({
       subnet: lease.subnet,
