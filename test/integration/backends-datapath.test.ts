@@ -184,6 +184,20 @@ describe('backends on a real kernel', { timeout: 120_000 }, () => {
     assert.ok(await ping(1, 3));
   });
 
+  it('vxlan: incremental passes apply lease events from memory; the full pass finds drift', async () => {
+    const b = vx.be.get(1)!;
+    const peers = [2, 3, 4].map((j) => vx.leases.get(j)!);
+    await b.reconcile(peers);
+    assert.deepEqual(await b.reconcile([peers[0]!, peers[1]!], { mode: 'incremental' }), { added: 0, removed: 1, unchanged: 2 });
+    assert.ok(!(await listRoutes(['dev', 'flannel.1'], t1)).some((r) => r.dst === '10.244.4.0/24'));
+    assert.equal((await b.reconcile(peers, { mode: 'incremental' })).added, 1);
+    assert.ok(await ping(1, 4));
+    sh(`ip -n ${hn(1)} route del 10.244.2.0/24`);
+    assert.equal((await b.reconcile(peers, { mode: 'incremental' })).added, 0); // trusts its own record
+    assert.equal((await b.reconcile(peers)).added, 1); // the full pass reads the kernel
+    assert.ok(await ping(1, 2));
+  });
+
   it('vxlan: an existing device is reused (same MAC) and its MTU updated', async () => {
     const before = await getLink('flannel.1', t1);
     const b = createBackend('vxlan', ctx(1, { Type: 'vxlan', MTU: 1400 }), { target: t1 });
