@@ -3,7 +3,8 @@
  * plan.ts (names, addresses), state.ts (the record), rootfs.ts, net.ts, hosts.ts, ssh-keys.ts, etcd.ts,
  * tls.ts, probe-image.ts, inventory.ts, cleanup.ts.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { ensureRootfs } from './rootfs.js';
 import { makePlan, validateHosts, validateName, allNamespaces, type Topology } from './plan.js';
 import { readState, writeState, withLabsLock, usedIndices, pidAlive, listLabNames, type LabState, type HostState } from './state.js';
@@ -15,7 +16,7 @@ import { makeEtcdTls, tlsFiles, type TlsFiles } from './tls.js';
 import { PROBE_IMAGE, readyAndImportProbe } from './probe-image.js';
 import { writeInventory } from './inventory.js';
 import { removeHostCgroups, removeNspawnRunDirIfUnused } from './cleanup.js';
-import { clientKey, inventoryFile, knownHostsFile, labDir } from './paths.js';
+import { clientKey, inventoryFile, knownHostsFile, labDir, logDir } from './paths.js';
 import { pollUntil } from './exec.js';
 import { progress } from './progress.js';
 import { FlanprovError, InvalidInputError, StepFailedError, ExitCode } from '../util/errors.js';
@@ -87,11 +88,12 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     return s;
   });
   const plan = state.plan;
+  let etcdJob: Promise<void> | undefined;
   try {
     progress(`underlay: ${plan.lanCidr}${o.topology === 'routed' ? ` + ${plan.routedCidr} behind router ${plan.routerIp}` : ''}, root veth ${plan.rootVeth} ${plan.rootIp}`);
     await createUnderlay(plan);
 
-    const etcdJob = (async () => {
+    etcdJob = (async () => {
       const tls: TlsFiles | undefined = o.etcdTls ? await makeEtcdTls(o.name, plan.etcdIp) : undefined;
       state.etcd.pid = startEtcd(plan, tls);
       writeState(state);
@@ -101,7 +103,8 @@ export async function labUp(o: UpOptions): Promise<LabState> {
 
     const clientPub = await ensureClientKey(o.name);
     progress(`booting ${plan.hosts.length} hosts (systemd-nspawn, overlay on ${rootfs.dir})`);
-    const hostKeys = await Promise.all(plan.hosts.map(async (h, i) => {
+    etcdJob.catch(() => undefined); // awaited below; never an unhandled rejection if booting fails first
+    const hostKeys = await settleAll(plan.hosts.map(async (h, i) => {
       const d = await prepareHostRoot(o.name, h, rootfs.rootfs);
       const hs = state.hosts[i]!;
       hs.merged = d.merged;
@@ -111,14 +114,15 @@ export async function labUp(o: UpOptions): Promise<LabState> {
       return { ip: h.ip, hostKey: key };
     }));
     writeKnownHosts(o.name, hostKeys);
-    await Promise.all(state.hosts.map(async (hs) => {
+    await settleAll(state.hosts.map(async (hs) => {
       hs.initPid = await waitGuestInit(hs.nspawnPid!, hs.name);
     }));
     writeState(state);
 
     const probeTar = rootfs.probeTar;
     let ready = 0;
-    await Promise.all([
+    // settle all: on a failure, let the other steps finish (or fail) before the cleanup tears things down
+    await settleAll<unknown>([
       etcdJob,
       ...state.hosts.map(async (hs) => {
         await waitSshPort(hs.ip, hs.name, hs.nspawnPid!);
@@ -135,9 +139,24 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     printNext(state);
     return state;
   } catch (e) {
-    progress(`lab up failed; the lab's record stays in ${labDir(o.name)} (logs in log/); remove it with \`flanprov lab down --name ${o.name}\``);
+    // leave nothing running or mounted behind a failed `up`; keep the logs for the diagnosis
+    progress(`lab up failed: removing what was created (logs kept in ${logDir(o.name)})`);
+    await etcdJob?.catch(() => undefined); // etcd must not start after the cleanup
+    try {
+      await labDown(o.name, { keepLogs: true });
+    } catch (cleanupErr) {
+      progress(`cleanup failed too (${(cleanupErr as Error).message}); run \`flanprov lab down --name ${o.name}\``);
+    }
     throw e;
   }
+}
+
+/** Like Promise.all, but waits for every promise before rejecting with the first error. */
+async function settleAll<T>(ps: Array<Promise<T>>): Promise<T[]> {
+  const rs = await Promise.allSettled(ps);
+  const bad = rs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (bad) throw bad.reason;
+  return rs.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 function printNext(s: LabState): void {
@@ -165,7 +184,7 @@ async function stopEtcd(pid: number | undefined): Promise<void> {
   await pollUntil(() => !pidAlive(pid), 2000, 50);
 }
 
-export async function labDown(name: string): Promise<boolean> {
+export async function labDown(name: string, opts: { keepLogs?: boolean } = {}): Promise<boolean> {
   requireRoot();
   validateName(name);
   const s = readState(name);
@@ -181,7 +200,9 @@ export async function labDown(name: string): Promise<boolean> {
   await destroyUnderlay(s.plan);
   removeHostCgroups(s.cgroupNames);
   removeNspawnRunDirIfUnused();
-  rmSync(labDir(name), { recursive: true, force: true });
+  if (opts.keepLogs && existsSync(logDir(name))) {
+    for (const e of readdirSync(labDir(name))) if (join(labDir(name), e) !== logDir(name)) rmSync(join(labDir(name), e), { recursive: true, force: true });
+  } else rmSync(labDir(name), { recursive: true, force: true });
   progress(`lab "${name}" down in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return true;
 }

@@ -130,5 +130,9 @@ export async function destroyUnderlay(plan: LabPlan): Promise<void> {
     }
   }
   // the root veth dies with its peer in the switch namespace; remove it anyway when the switch was gone
-  if (await linkExists(plan.rootVeth)) await runOk('ip', ['link', 'del', 'dev', plan.rootVeth]);
+  // (it may vanish between the check and the delete: the kernel removes it as the switch namespace goes)
+  if (await linkExists(plan.rootVeth)) {
+    const r = await run('ip', ['link', 'del', 'dev', plan.rootVeth]);
+    if (r.code !== 0 && (await linkExists(plan.rootVeth))) throw new StepFailedError(`cannot delete ${plan.rootVeth}: ${r.stderr.trim()}`, 'root namespace');
+  }
 }

@@ -119,8 +119,9 @@ export function pidAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-  } catch {
-    return false;
+  } catch (e) {
+    // EPERM: it exists but is not ours to signal (`lab status` run without root)
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   // a zombie is not alive for our purposes
   try {
