@@ -112,7 +112,7 @@ test('interface choice: default route, name, IP, regex, public IP', () => {
     { name: 'eth1', index: 3, mtu: 9000, up: true, loopback: false, addrs: [{ ip: '198.18.1.11', prefixLen: 24 }] },
   ];
   const d = chooseInterface(ifaces, 'eth0', []);
-  assert.deepEqual(d, { ok: true, iface: { name: 'eth0', ifaceAddr: '10.0.2.15', prefixLen: 24, mtu: 1500, publicIp: '10.0.2.15' } });
+  assert.deepEqual(d, { ok: true, iface: { name: 'eth0', ifaceAddr: '10.0.2.15', mtu: 1500, publicIp: '10.0.2.15' } });
   assert.equal((chooseInterface(ifaces, 'eth0', [{ kind: 'name', value: 'eth1' }]) as { iface: { mtu: number } }).iface.mtu, 9000);
   assert.equal((chooseInterface(ifaces, 'eth0', [{ kind: 'ip', value: '198.18.1.11' }]) as { iface: { name: string } }).iface.name, 'eth1');
   assert.equal((chooseInterface(ifaces, 'eth0', [{ kind: 'regex', value: '^198\\.18\\.' }]) as { iface: { name: string } }).iface.name, 'eth1');

@@ -1,0 +1,35 @@
+/**
+ * Phase 4 — Seed etcd: write `<prefix>/config` only if absent (create-only transaction). An equal config
+ * is no change; a different one was already refused by preflight (and is refused here too if it appeared
+ * in between, e.g. written by someone else).
+ */
+import type { Phase } from '../framework/types.js';
+import { createConfig } from '../../etcd/config-store.js';
+import { configKey } from '../../etcd/keys.js';
+import { InvalidInputError } from '../../util/errors.js';
+import { compareConfigs, formatConfigDiff } from '../shared/config-compare.js';
+import { etcdFor, storedConfig } from './preflight.js';
+import { clusterChange } from './report.js';
+
+export function configText(config: Record<string, unknown>): string {
+  return JSON.stringify(config);
+}
+
+export const seedEtcdPhase: Phase = {
+  title: 'Seed etcd',
+  shouldRun: (ctx) => storedConfig(ctx) === null,
+  async dryRun(ctx) {
+    clusterChange(ctx, `would write ${configKey(ctx.cluster.etcd.prefix)} = ${configText(ctx.cluster.networkConfig)}`);
+  },
+  async run(ctx) {
+    const etcd = await etcdFor(ctx);
+    const key = configKey(ctx.cluster.etcd.prefix);
+    const r = await createConfig(etcd.client, ctx.cluster.etcd.prefix, configText(ctx.cluster.networkConfig));
+    if (r.created) {
+      clusterChange(ctx, `wrote ${key} (${etcd.via})`);
+      return;
+    }
+    const cmp = compareConfigs(ctx.cluster.networkConfig, r.existing.text);
+    if (!cmp.equal) throw new InvalidInputError(formatConfigDiff(key, cmp));
+  },
+};

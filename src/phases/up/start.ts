@@ -1,0 +1,118 @@
+/**
+ * Phase 7 — Start: daemon-reload only if a unit changed; enable flanneld if it is not; (re)start it only if
+ * its binary, unit or environment changed (or it is not running); wait until it is ready (subnet.env
+ * written, routes programmed); restart Docker only when its drop-in changed or docker0 / the running dockerd
+ * do not match the subnet and MTU in subnet.env. A host with nothing to do costs no round trip at all.
+ */
+import type { HostState, Phase, PhaseContext } from '../framework/types.js';
+import type { HostRecorder } from '../framework/types.js';
+import { StepFailedError } from '../../util/errors.js';
+import { parseSubnetEnv } from '../../network/subnet-env.js';
+import { dockerRestartReason, planStart, type DockerNow, type StartPlan } from '../shared/changes.js';
+import { agentStatusCommand, type AgentStatus } from '../shared/facts.js';
+import { dockerManaged } from '../shared/preflight.js';
+import { SEC_FN, jsonOr, parseSections, section } from '../shared/sections.js';
+import { gathered } from './state.js';
+
+/** Seconds to wait for the agent's /readyz. */
+const READY_TIMEOUT_S = 60;
+
+/** Polls /readyz (bash /dev/tcp), then prints the agent's state, subnet.env and Docker's state. */
+export function readyScript(port: number, timeoutS = READY_TIMEOUT_S): string {
+  const probe = `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET /readyz HTTP/1.0\\r\\n\\r\\n' >&3 && head -c 12 <&3`;
+  return `ready=no
+end=$((SECONDS + ${timeoutS}))
+while [ $SECONDS -lt $end ]; do
+  if timeout 1 bash -c '${probe.replace(/'/g, `'\\''`)}' 2>/dev/null | grep -q ' 200'; then ready=yes; break; fi
+  sleep 0.1
+done
+sec ready; echo $ready
+sec active; systemctl is-active flanneld.service
+sec subnet_env; cat /run/flannel/subnet.env 2>/dev/null
+sec status; ${agentStatusCommand(port)}
+${dockerStateScript()}`;
+}
+
+export function dockerStateScript(): string {
+  return `sec docker_active; systemctl is-active docker.service 2>/dev/null
+sec docker0; ip -j -4 addr show dev docker0 2>/dev/null
+sec docker_cmdline; p=$(systemctl show -p MainPID --value docker.service 2>/dev/null); [ -n "$p" ] && [ "$p" != 0 ] && tr '\\0' ' ' < /proc/$p/cmdline
+`;
+}
+
+export function parseDockerState(out: string): DockerNow {
+  const s = parseSections(out);
+  const d0 = jsonOr<{ addr_info?: { family: string; local: string; prefixlen: number }[] }[]>(section(s, 'docker0')?.body, []);
+  const a = d0[0]?.addr_info?.find((x) => x.family === 'inet');
+  const cmd = section(s, 'docker_cmdline')?.body.trim();
+  return {
+    active: section(s, 'docker_active')?.body.trim() === 'active',
+    ...(a ? { bridgeAddr: `${a.local}/${a.prefixlen}` } : {}),
+    ...(cmd ? { cmdline: cmd } : {}),
+  };
+}
+
+/** The agent commands the plan asks for (empty when nothing is to be done). */
+export function agentCommands(plan: StartPlan): string[] {
+  const c: string[] = [];
+  if (plan.daemonReload) c.push('systemctl daemon-reload');
+  if (plan.enableAgent) c.push('systemctl enable -q flanneld.service');
+  if (plan.restartAgent) c.push('systemctl reset-failed flanneld.service 2>/dev/null; systemctl restart flanneld.service || { systemctl status --no-pager -n 20 flanneld.service >&2; exit 3; }');
+  return c;
+}
+
+function readyFromFacts(h: HostState): boolean {
+  const f = gathered(h);
+  return f.agent.unit?.active === 'active' && f.agent.status?.ready === true && !!f.subnetEnv?.subnet;
+}
+
+async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Promise<void> {
+  const f = gathered(h);
+  const plan = planStart({ written: h.facts.written ?? [], binaryChanged: !!h.facts.binaryChanged, agent: f.agent.unit });
+  h.facts.startPlan = plan;
+  const cmds = agentCommands(plan);
+  let docker: DockerNow = { active: f.docker.unit?.active === 'active', ...(f.docker.bridge?.addr ? { bridgeAddr: f.docker.bridge.addr } : {}), ...(f.docker.cmdline ? { cmdline: f.docker.cmdline } : {}) };
+  if (ctx.options.dryRun) {
+    if (plan.daemonReload) rec.changed('would run systemctl daemon-reload');
+    if (plan.enableAgent) rec.changed('would enable flanneld');
+    if (plan.restartAgent) rec.changed(`would restart flanneld (${plan.restartAgent})`);
+    if (dockerManaged(h.spec, f) && plan.dockerDropInChanged) rec.changed('would restart docker (drop-in changed)');
+    return;
+  }
+  if (cmds.length || !readyFromFacts(h)) {
+    const r = await h.remote().run(`${SEC_FN}\nset -o pipefail\n${cmds.join('\n')}\n${readyScript(h.spec.flannel.healthzPort)}`, { timeoutMs: (READY_TIMEOUT_S + 60) * 1000 });
+    if (plan.daemonReload) rec.changed('systemctl daemon-reload');
+    if (plan.enableAgent) rec.changed('flanneld enabled');
+    if (plan.restartAgent) rec.changed(`flanneld restarted (${plan.restartAgent})`);
+    if (r.code !== 0) throw new StepFailedError(`starting flanneld failed: ${r.stderr.trim() || `exit ${r.code}`}`, h.name);
+    const s = parseSections(r.stdout);
+    const ready = section(s, 'ready')?.body.trim() === 'yes';
+    const status = jsonOr<AgentStatus | undefined>(section(s, 'status')?.body, undefined);
+    if (status) f.agent.status = status;
+    const se = section(s, 'subnet_env')?.body;
+    if (se?.trim()) h.facts.subnetEnv = parseSubnetEnv(se);
+    docker = parseDockerState(r.stdout);
+    if (!ready) {
+      throw new StepFailedError(`flanneld is ${section(s, 'active')?.body.trim() || 'not active'} and not ready after ${READY_TIMEOUT_S} s (journalctl -u flanneld on the host)`, h.name);
+    }
+  } else {
+    h.facts.subnetEnv = f.subnetEnv;
+  }
+  h.facts.agentReady = true;
+
+  if (!dockerManaged(h.spec, f)) return;
+  const why = dockerRestartReason(plan.dockerDropInChanged, h.facts.subnetEnv, docker);
+  if (!why) return;
+  const r = await h.remote().run(`${SEC_FN}\n${plan.daemonReload ? '' : 'systemctl daemon-reload\n'}systemctl reset-failed docker.service 2>/dev/null\nsystemctl restart docker.service || { systemctl status --no-pager -n 20 docker.service >&2; exit 3; }\n${dockerStateScript()}`, { timeoutMs: 120_000 });
+  rec.changed(`docker restarted (${why})`);
+  if (r.code !== 0) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);
+  const after = parseDockerState(r.stdout);
+  const still = dockerRestartReason(false, h.facts.subnetEnv, after);
+  if (still) throw new StepFailedError(`docker restarted but ${still}`, h.name);
+}
+
+export const startPhase: Phase = {
+  title: 'Start',
+  dryRun: (ctx) => ctx.forEachHost((h, rec) => startHost(ctx, h, rec)),
+  run: (ctx) => ctx.forEachHost((h, rec) => startHost(ctx, h, rec)),
+};

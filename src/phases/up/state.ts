@@ -1,0 +1,55 @@
+/**
+ * What the `up` phases learn about each host and hand to the next phase (typed through the framework's
+ * HostFacts augmentation), plus small helpers they share.
+ */
+import type { HostFacts as GatheredFacts } from '../shared/facts.js';
+import type { ChosenInterface } from '../shared/iface.js';
+import type { DesiredFile, StartPlan } from '../shared/changes.js';
+import type { PreviousSubnetEnv } from '../../network/subnet-env.js';
+import type { Probe } from '../shared/ping-matrix.js';
+import type { HostState, PhaseContext } from '../framework/types.js';
+import type { NetworkConfig } from '../../network/types.js';
+import { validateNetworkConfig } from '../../network/config.js';
+import { InvalidInputError } from '../../util/errors.js';
+
+declare module '../framework/types.js' {
+  interface HostFacts {
+    /** everything the facts script found */
+    gathered?: GatheredFacts;
+    /** the underlay interface the agent will use */
+    iface?: ChosenInterface;
+    /** why no interface could be chosen */
+    ifaceError?: string;
+    /** files `up` manages on the host, rendered for it */
+    desired?: DesiredFile[];
+    /** files written by this run */
+    written?: DesiredFile[];
+    /** the agent binary was replaced by this run */
+    binaryChanged?: boolean;
+    startPlan?: StartPlan;
+    /** subnet.env after the agent is ready */
+    subnetEnv?: PreviousSubnetEnv;
+    agentReady?: boolean;
+    probe?: Probe;
+  }
+}
+
+/** The facts of a host; throws an internal error when the facts phase has not run. */
+export function gathered(h: HostState): GatheredFacts {
+  const g = h.facts.gathered;
+  if (!g) throw new Error(`internal: no facts for ${h.name} (the facts phase has not run)`);
+  return g;
+}
+
+/** The inventory's network config, validated by the agent's own validator (cached per run). */
+export function networkConfig(ctx: PhaseContext): NetworkConfig {
+  const cached = ctx.shared.get('networkConfig') as NetworkConfig | undefined;
+  if (cached) return cached;
+  const v = validateNetworkConfig(ctx.cluster.networkConfig);
+  if (!v.ok) throw new InvalidInputError(`invalid network config: ${v.error}`, ctx.cluster.inventoryFile);
+  ctx.shared.set('networkConfig', v.config);
+  return v.config;
+}
+
+/** Hosts on which flanprov configures Docker. */
+export { dockerManaged } from '../shared/preflight.js';

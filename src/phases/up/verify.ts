@@ -1,0 +1,86 @@
+/**
+ * Phase 8 — Verify: a probe on every host (a container from flanprov-probe:1, or a network namespace where
+ * Docker is not managed), all-pairs pings between the probes plus one full-MTU don't-fragment ping per
+ * pair, printed as a matrix. Failures name the pair and the likely cause; probes are removed afterwards,
+ * also when verification fails. Exit code 5 when any pair fails.
+ */
+import type { HostState, Phase, PhaseContext } from '../framework/types.js';
+import { StepFailedError, VerifyFailedError } from '../../util/errors.js';
+import { formatIpv4, firstHost } from '../../network/ipv4.js';
+import {
+  buildMatrix, diagnose, formatMatrix, matrixOk, parsePingOutput, parseProbe, pingScript, probeRemoveScript, probeStartScript,
+  type DiagHost, type PingResult, type ProbeKind,
+} from '../shared/ping-matrix.js';
+import { dockerManaged } from '../shared/preflight.js';
+import type { VerifyMatrix } from '../../cli/output/events.js';
+import { gathered } from './state.js';
+
+function probeKind(h: HostState): ProbeKind {
+  return dockerManaged(h.spec, gathered(h)) ? 'docker' : 'netns';
+}
+
+export interface VerifyOutcome {
+  matrix: VerifyMatrix;
+  ok: boolean;
+  problems: string[];
+}
+
+/** Starts probes, pings all pairs, removes probes. Never throws for failed pings (see the outcome). */
+export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
+  const hosts = ctx.hosts.filter((h) => !h.failed);
+  const started: HostState[] = [];
+  try {
+    await ctx.forEachHost(async (h) => {
+      const kind = probeKind(h);
+      const se = h.facts.subnetEnv ?? gathered(h).subnetEnv;
+      const subnet = se?.subnet ? `${formatIpv4(firstHost(se.subnet))}/${se.subnet.prefixLen}` : undefined;
+      const r = await h.remote().run(probeStartScript(kind, { ...(subnet ? { subnet } : {}), ...(se?.mtu ? { mtu: se.mtu } : {}) }), { timeoutMs: 60_000 });
+      started.push(h);
+      const p = parseProbe(kind, r.stdout);
+      if (r.code !== 0 || !p) throw new StepFailedError(`starting the ${kind} probe failed: ${r.stderr.trim() || 'no address'}`, h.name);
+      h.facts.probe = p;
+    });
+    const bySource = new Map<string, PingResult[]>();
+    const diag = new Map<string, DiagHost>();
+    for (const h of hosts) {
+      const f = gathered(h);
+      diag.set(h.name, {
+        name: h.name, publicIp: h.facts.iface?.publicIp ?? '', agentReady: h.facts.agentReady ?? f.agent.status?.ready === true,
+        flannelFwd: f.forward.flannelFwd, ...(f.forward.policy ? { forwardPolicy: f.forward.policy } : {}), ...(h.facts.probe ? { probe: h.facts.probe } : {}),
+      });
+    }
+    await ctx.forEachHost(async (h) => {
+      const targets = hosts.filter((o) => o !== h && o.facts.probe).map((o) => ({ host: o.name, ip: o.facts.probe!.ip }));
+      const r = await h.remote().run(pingScript(h.facts.probe!.kind, h.facts.probe!.mtu, targets), { timeoutMs: 60_000 });
+      const parsed = parsePingOutput(r.stdout);
+      bySource.set(h.name, parsed.results);
+      diag.get(h.name)!.routeGet = parsed.routeGet;
+    });
+    const messages = new Map<string, string>();
+    const problems: string[] = [];
+    for (const [src, results] of bySource) {
+      for (const r of results) {
+        if (r.ok && r.mtuOk) continue;
+        const why = diagnose(diag.get(src)!, diag.get(r.host)!, r);
+        messages.set(`${src}>${r.host}`, why);
+        problems.push(`${src} → ${r.host}: ${why}`);
+      }
+    }
+    const matrix = buildMatrix(hosts.map((h) => h.name), bySource, messages);
+    return { matrix, ok: matrixOk(matrix), problems };
+  } finally {
+    await Promise.all(started.map((h) => h.remote().run(probeRemoveScript(probeKind(h)), { timeoutMs: 30_000 }).catch(() => undefined)));
+  }
+}
+
+export const verifyPhase: Phase = {
+  title: 'Verify',
+  readOnly: true,
+  shouldRun: (ctx) => !ctx.options.dryRun && ctx.shared.get('skipVerify') !== true,
+  async run(ctx) {
+    const v = await verifyCluster(ctx);
+    ctx.reporter.emit({ event: 'verify.matrix', ...v.matrix });
+    ctx.log('info', `ping matrix (rows ping columns; small pings and a full-MTU don't-fragment ping):\n${formatMatrix(v.matrix)}`);
+    if (!v.ok) throw new VerifyFailedError(`verification failed:\n${v.problems.map((p) => `  ${p}`).join('\n')}`);
+  },
+};
