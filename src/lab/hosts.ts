@@ -179,7 +179,7 @@ export function hostCgroupDirs(machine: string): string[] {
  * Stop hosts: SIGTERM to nspawn (it asks the guest systemd to power off), wait; a guest that hangs gets
  * the immediate-halt signal (SIGRTMIN+4) at its init, then SIGKILL as the last resort.
  */
-export async function stopHosts(hosts: HostState[], say: (m: string) => void, graceMs = 6000): Promise<void> {
+export async function stopHosts(hosts: HostState[], say: (m: string) => void, graceMs = 5000): Promise<void> {
   const live = hosts.filter((h) => pidAlive(h.nspawnPid));
   for (const h of live) {
     try {

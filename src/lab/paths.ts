@@ -1,4 +1,12 @@
-/** Where the lab keeps things on the machine (documented contract; see docs in src/cli/lab.ts). */
+/**
+ * Where the lab keeps things on the machine. Other parts of flanprov and the e2e tests rely on these paths:
+ *   /var/lib/flanprov/labs/<name>/inventory.yml        the Ansible inventory (hosts h1..hN in group `nodes`)
+ *   /var/lib/flanprov/labs/<name>/ssh/id_ed25519       client key accepted by root on every host
+ *   /var/lib/flanprov/labs/<name>/ssh/known_hosts      one `IP ssh-ed25519 KEY` line per host
+ *   /var/lib/flanprov/labs/<name>/tls/                 with --etcd-tls: ca.pem, etcd-client.pem, etcd-client-key.pem
+ *   /var/lib/flanprov/labs/<name>/state.json           the lab's record (`lab status --output json` is the stable view)
+ *   /var/cache/flanprov/rootfs-bookworm-<hash>/        rootfs/ and probe.tar, shared by all labs
+ */
 import { join } from 'node:path';
 
 /** Per-lab state: state.json, inventory.yml, ssh/, tls/, host upper dirs, logs. Removed by `lab down`. */
