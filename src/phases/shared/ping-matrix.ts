@@ -19,6 +19,8 @@ export interface Probe {
   kind: ProbeKind;
   ip: string;
   mtu: number;
+  /** command prefix that runs a program inside the probe's network namespace */
+  exec: string;
 }
 
 /**
@@ -34,6 +36,8 @@ docker rm -f ${PROBE_NAME} >/dev/null 2>&1
 docker run -d --rm --name ${PROBE_NAME} ${shq(image)} sleep 3600 >/dev/null || exit 1
 pid=$(docker inspect -f '{{.State.Pid}}' ${PROBE_NAME}) || exit 1
 sec probe; nsenter -t "$pid" -n ip -j -4 addr show eth0
+# the host's ping entering the container's network namespace costs ~5 ms; docker exec ~75 ms
+sec exec; if command -v ping >/dev/null && command -v nsenter >/dev/null; then echo "nsenter -t $pid -n"; else echo "docker exec ${PROBE_NAME}"; fi
 `;
   }
   const sn = opts.subnet ? parseCidr(opts.subnet) : undefined;
@@ -67,7 +71,8 @@ export function parseProbe(kind: ProbeKind, stdout: string): Probe | undefined {
   const j = jsonOr<{ mtu: number; addr_info?: { family: string; local: string }[] }[]>(body, []);
   const a = j[0]?.addr_info?.find((x) => x.family === 'inet');
   if (!j[0] || !a) return undefined;
-  return { kind, ip: a.local, mtu: j[0].mtu };
+  const exec = section(parseSections(stdout), 'exec')?.body.trim() || (kind === 'docker' ? `docker exec ${PROBE_NAME}` : `ip netns exec ${PROBE_NAME}`);
+  return { kind, ip: a.local, mtu: j[0].mtu, exec };
 }
 
 export function probeRemoveScript(kind: ProbeKind): string {
@@ -81,25 +86,21 @@ export interface PingTarget {
 }
 
 /**
- * Pings every target from this host's probe, all at once: 3 small pings (0.2 s apart) and one
- * don't-fragment ping of `mtu − 28` bytes (a full-size packet), then the host's own `ip route get` for each
- * target for diagnosis. Each target prints one `ping <host>` section in a single printf.
+ * Pings every target from this host's probe, all at once: 3 small pings (50 ms apart) and, in parallel,
+ * one don't-fragment ping of `mtu − 28` bytes (a full-size packet), then the host's own `ip route get` for
+ * each target for diagnosis. Each ping job prints its result with a single printf (atomic on the pipe).
  */
-export function pingScript(kind: ProbeKind, mtu: number, targets: readonly PingTarget[]): string {
-  const exec = kind === 'docker' ? `docker exec ${PROBE_NAME}` : `ip netns exec ${PROBE_NAME}`;
-  const size = mtu - 28;
+export function pingScript(probe: Pick<Probe, 'exec' | 'mtu'>, targets: readonly PingTarget[]): string {
+  const size = probe.mtu - 28;
   const jobs = targets
-    .map((t) => `pp ${shq(t.host)} ${shq(t.ip)} &`)
+    .map((t) => `small ${shq(t.host)} ${shq(t.ip)} &\ndf ${shq(t.host)} ${shq(t.ip)} &`)
     .join('\n');
   const rg = targets.map((t) => `sec routeget ${shq(t.host)}; ip -j route get ${shq(t.ip)} 2>&1`).join('\n');
   return `${SEC_FN}
 export LC_ALL=C
 one() { "$@" 2>&1 | tail -n 2 | tr '\\n' ' '; return "\${PIPESTATUS[0]}"; }
-pp() {
-  s=$(one ${exec} ping -n -q -c 3 -i 0.2 -W 1 "$2"); rs=$?
-  d=$(one ${exec} ping -n -q -M do -s ${size} -c 1 -W 1 "$2"); rd=$?
-  printf '\\n::fp:: ping %s\\nsmall %s %s\\ndf %s %s\\n' "$1" "$rs" "$s" "$rd" "$d"
-}
+small() { o=$(one ${probe.exec} ping -n -q -c 3 -i 0.05 -W 1 "$2"); r=$?; printf '\\n::fp:: ping %s\\nsmall %s %s\\n' "$1" "$r" "$o"; }
+df() { o=$(one ${probe.exec} ping -n -q -M do -s ${size} -c 1 -W 1 "$2"); r=$?; printf '\\n::fp:: ping %s\\ndf %s %s\\n' "$1" "$r" "$o"; }
 ${jobs}
 wait
 ${rg}
@@ -119,8 +120,10 @@ export interface PingResult {
 export function parsePingOutput(stdout: string): { results: PingResult[]; routeGet: Map<string, { dev?: string; gateway?: string; error?: string }> } {
   const s = parseSections(stdout);
   const results: PingResult[] = [];
-  for (const sec of sectionsNamed(s, 'ping')) {
-    const lines = sec.body.split('\n');
+  const byHost = new Map<string, string[]>();
+  for (const sec of sectionsNamed(s, 'ping')) byHost.set(sec.arg, [...(byHost.get(sec.arg) ?? []), ...sec.body.split('\n')]);
+  for (const [host, lines] of byHost) {
+    const sec = { arg: host };
     const small = /^small (\d+) ?(.*)$/.exec(lines.find((l) => l.startsWith('small ')) ?? '');
     const df = /^df (\d+) ?(.*)$/.exec(lines.find((l) => l.startsWith('df ')) ?? '');
     const rtt = /= [\d.]+\/([\d.]+)\//.exec(small?.[2] ?? '');

@@ -51,7 +51,7 @@ export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
     }
     await ctx.forEachHost(async (h) => {
       const targets = hosts.filter((o) => o !== h && o.facts.probe).map((o) => ({ host: o.name, ip: o.facts.probe!.ip }));
-      const r = await h.remote().run(pingScript(h.facts.probe!.kind, h.facts.probe!.mtu, targets), { timeoutMs: 60_000 });
+      const r = await h.remote().run(pingScript(h.facts.probe!, targets), { timeoutMs: 60_000 });
       const parsed = parsePingOutput(r.stdout);
       bySource.set(h.name, parsed.results);
       diag.get(h.name)!.routeGet = parsed.routeGet;

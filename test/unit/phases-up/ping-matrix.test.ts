@@ -9,6 +9,8 @@ df 0 1 packets transmitted, 1 received, 0% packet loss, time 0ms rtt min/avg/max
 
 ::fp:: ping h3
 small 0 3 packets transmitted, 3 received, 0% packet loss rtt min/avg/max/mdev = 0.1/0.2/0.3/0.0 ms 
+
+::fp:: ping h3
 df 1 1 packets transmitted, 0 received, 100% packet loss, time 0ms 
 
 ::fp:: routeget h2
@@ -26,8 +28,8 @@ test('ping output parses: ok, rtt, DF failure, route lookups', () => {
 
 test('diagnosis: MTU black hole, missing route, FORWARD drop, agent not ready', () => {
   const p = parsePingOutput(out);
-  const h1: DiagHost = { name: 'h1', publicIp: '198.18.1.11', agentReady: true, flannelFwd: true, forwardPolicy: 'DROP', probe: { kind: 'docker', ip: '10.244.1.2', mtu: 1450 }, routeGet: p.routeGet };
-  const h3: DiagHost = { name: 'h3', publicIp: '198.18.1.13', agentReady: true, flannelFwd: false, forwardPolicy: 'DROP', probe: { kind: 'docker', ip: '10.244.3.2', mtu: 1450 } };
+  const h1: DiagHost = { name: 'h1', publicIp: '198.18.1.11', agentReady: true, flannelFwd: true, forwardPolicy: 'DROP', probe: { kind: 'docker', ip: '10.244.1.2', mtu: 1450, exec: 'docker exec flanprov-probe' }, routeGet: p.routeGet };
+  const h3: DiagHost = { name: 'h3', publicIp: '198.18.1.13', agentReady: true, flannelFwd: false, forwardPolicy: 'DROP', probe: { kind: 'docker', ip: '10.244.3.2', mtu: 1450, exec: 'docker exec flanprov-probe' } };
   assert.match(diagnose(h1, h3, p.results[1]!), /MTU black hole/);
   const lost = { ...p.results[1]!, ok: false, mtuOk: false };
   const d = diagnose(h1, h3, lost);
@@ -53,10 +55,10 @@ test('matrix: cells, ok-ness, text', () => {
 });
 
 test('scripts: DF size is MTU − 28, probes parse, netns probe uses the subnet', () => {
-  const s = pingScript('docker', 1450, [{ host: 'h2', ip: '10.244.2.2' }]);
-  assert.match(s, /ping -n -q -M do -s 1422 -c 1/);
-  assert.match(s, /docker exec flanprov-probe ping/);
-  assert.deepEqual(parseProbe('docker', '::fp:: probe\n[{"ifname":"eth0","mtu":1450,"addr_info":[{"family":"inet","local":"10.244.2.2","prefixlen":24}]}]\n'), { kind: 'docker', ip: '10.244.2.2', mtu: 1450 });
+  const s = pingScript({ exec: 'nsenter -t 42 -n', mtu: 1450 }, [{ host: 'h2', ip: '10.244.2.2' }]);
+  assert.match(s, /nsenter -t 42 -n ping -n -q -M do -s 1422 -c 1/);
+  assert.match(s, /^small 'h2' '10\.244\.2\.2' &$/m);
+  assert.deepEqual(parseProbe('docker', '::fp:: probe\n[{"ifname":"eth0","mtu":1450,"addr_info":[{"family":"inet","local":"10.244.2.2","prefixlen":24}]}]\n'), { kind: 'docker', ip: '10.244.2.2', mtu: 1450, exec: 'docker exec flanprov-probe' });
   assert.equal(parseProbe('docker', '::fp:: probe\n\n'), undefined);
   const n = probeStartScript('netns', { subnet: '10.244.7.1/24', mtu: 1450 });
   assert.match(n, /addr add 10\.244\.7\.254\/24 dev eth0/);

@@ -1,0 +1,66 @@
+/**
+ * The teardown script run on each host by `down`: stop and disable the agent, remove everything `up`
+ * installed, and every piece of kernel state flannel leaves behind (it deliberately tears nothing down on
+ * exit): flannel devices, routes inside the Network, the FLANNEL-POSTRTG / FLANNEL-FWD chains and the rules
+ * that jump to them, subnet.env. Prints what it removed, one `removed` line each.
+ */
+import { RemotePaths } from '../../inventory/types.js';
+import { formatNet } from '../../network/ipv4.js';
+import type { Ipv4Net } from '../../network/types.js';
+import { shq } from '../shared/sections.js';
+import { AGENT_SHA_CACHE } from '../shared/facts.js';
+
+export interface DownScriptInput {
+  agentPath: string;
+  network: Ipv4Net;
+  /** restart Docker so it is back on its default bridge */
+  docker: boolean;
+}
+
+export function downScript(inp: DownScriptInput): string {
+  const files = [
+    RemotePaths.flanneldUnit, RemotePaths.dockerDropIn, RemotePaths.agentEnvFile, RemotePaths.etcdCa, RemotePaths.etcdCert,
+    RemotePaths.etcdKey, RemotePaths.networkConfigCopy, RemotePaths.subnetEnv, inp.agentPath, AGENT_SHA_CACHE,
+  ];
+  const net = formatNet(inp.network);
+  return `export LC_ALL=C
+say() { echo "removed $*"; }
+if systemctl is-active -q flanneld.service 2>/dev/null || systemctl is-enabled -q flanneld.service 2>/dev/null; then
+  systemctl disable --now -q flanneld.service 2>/dev/null && say "flanneld.service (stopped, disabled)"
+fi
+systemctl reset-failed flanneld.service 2>/dev/null
+dropin=no
+for f in ${files.map(shq).join(' ')}; do
+  if [ -e "$f" ]; then rm -f "$f" && say "$f"; [ "$f" = ${shq(RemotePaths.dockerDropIn)} ] && dropin=yes; fi
+done
+rmdir /etc/flannel /run/flannel /etc/systemd/system/docker.service.d 2>/dev/null
+systemctl daemon-reload
+# flannel devices (vxlan flannel.<VNI>, flannel-v6.<VNI>, legacy flannel0 / flannel.ipip / flannel-wg)
+for d in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^flannel([.-]|0$)'); do
+  ip link del "$d" && say "device $d"
+done
+# routes inside the Network (host-gw routes, leftovers), except Docker's own bridge route (goes with Docker)
+ip -4 -o route show root ${shq(net)} | while read -r dst rest; do
+  case "$rest" in *"dev docker0"*) continue;; esac
+  ip route del "$dst" $rest 2>/dev/null && say "route $dst $rest"
+done
+# iptables: jump rules first, then the chains
+for spec in "nat POSTROUTING FLANNEL-POSTRTG" "filter FORWARD FLANNEL-FWD"; do
+  set -- $spec
+  iptables -t "$1" -S "$2" 2>/dev/null | grep -- "-j $3\\( \\|$\\)" | sed 's/^-A /-D /' | while read -r rule; do
+    eval "iptables -t $1 $rule" && say "iptables -t $1 rule: $rule"
+  done
+  if iptables -t "$1" -S "$3" >/dev/null 2>&1; then
+    iptables -t "$1" -F "$3" && iptables -t "$1" -X "$3" && say "iptables -t $1 chain $3"
+  fi
+done
+${inp.docker ? `p=$(systemctl show -p MainPID --value docker.service 2>/dev/null)
+if [ "$dropin" = yes ] || { [ -n "$p" ] && [ "$p" != 0 ] && tr '\\0' ' ' < /proc/$p/cmdline | grep -q -- '--bip'; }; then
+  systemctl reset-failed docker.service 2>/dev/null
+  systemctl restart docker.service && say "docker restarted on its default bridge"
+fi` : ''}
+echo "::fp:: docker0"
+ip -j -4 addr show dev docker0 2>/dev/null
+true
+`;
+}
