@@ -4,6 +4,10 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, FlanprovError, describeError } from '../util/errors.js';
 import { registerLab } from './lab.js';
+import { registerUp } from './up.js';
+import { registerCheck } from './check.js';
+import { registerStatus } from './status.js';
+import { registerDown } from './down.js';
 
 export function buildProgram(): Command {
   const program = new Command('flanprov')
@@ -12,6 +16,10 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerLab(program);
+  registerUp(program);
+  registerCheck(program);
+  registerStatus(program);
+  registerDown(program);
   return program;
 }
 

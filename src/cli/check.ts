@@ -1,0 +1,54 @@
+/**
+ * `flanprov check`: read-only health check — preflight (as for a converged cluster), every agent active and
+ * ready, every host holding a lease in etcd, and the ping matrix. Changes nothing (the probes it starts are
+ * removed again).
+ */
+import type { Command } from 'commander';
+import type { Phase } from '../phases/framework/types.js';
+import { InvalidInputError, VerifyFailedError } from '../util/errors.js';
+import { LeaseStore } from '../etcd/lease-store.js';
+import { formatNet } from '../network/ipv4.js';
+import { errors, formatProblems } from '../phases/shared/preflight.js';
+import { connectPhase } from '../phases/up/connect.js';
+import { factsPhase } from '../phases/up/facts.js';
+import { closeEtcd, etcdFor, runPreflight } from '../phases/up/preflight.js';
+import { verifyPhase } from '../phases/up/verify.js';
+import { gathered } from '../phases/up/state.js';
+import { addCommonOptions, runCommand, type CommonOpts } from './up.js';
+
+const checkPreflight: Phase = {
+  title: 'Preflight',
+  readOnly: true,
+  async run(ctx) {
+    const errs = errors(await runPreflight(ctx, 'check'));
+    if (errs.length) throw new InvalidInputError(`preflight problems:\n${formatProblems(errs)}`);
+  },
+  cleanUp: closeEtcd,
+};
+
+const agentHealth: Phase = {
+  title: 'Agent health and leases',
+  readOnly: true,
+  async run(ctx) {
+    const { leases } = await new LeaseStore((await etcdFor(ctx)).client, ctx.cluster.etcd.prefix).list();
+    await ctx.forEachHost(async (h, rec) => {
+      const f = gathered(h);
+      const st = f.agent.status;
+      if (f.agent.unit?.active !== 'active') throw new VerifyFailedError(`flanneld is ${f.agent.unit?.active ?? 'not installed'}`, h.name);
+      if (st?.ready !== true) throw new VerifyFailedError('flanneld is running but not ready (GET /status)', h.name);
+      const ip = h.facts.iface?.publicIp;
+      const lease = leases.find((l) => l.attrs.PublicIP === ip);
+      if (!lease) throw new VerifyFailedError(`no lease in etcd for public IP ${ip ?? '?'}`, h.name);
+      h.facts.agentReady = true;
+      h.facts.subnetEnv = f.subnetEnv;
+      rec.info(`agent ready, lease ${formatNet(lease.subnet)} (${lease.attrs.BackendType ?? '?'}), MTU ${st.mtu ?? '?'}`);
+    });
+  },
+};
+
+export function registerCheck(program: Command): void {
+  addCommonOptions(program.command('check').description('read-only: preflight + agents healthy + leases + ping matrix'))
+    .action(async (opts: CommonOpts) => {
+      process.exitCode = await runCommand({ command: 'check', opts, phases: [connectPhase, factsPhase, checkPreflight, agentHealth, verifyPhase] });
+    });
+}

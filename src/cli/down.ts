@@ -1,0 +1,45 @@
+/**
+ * `flanprov down --yes`: remove flannel from the hosts — agent, units, drop-in, env/TLS files, binary,
+ * flannel devices, routes inside the Network, iptables chains and their jumps, the hosts' leases,
+ * subnet.env — and restart Docker so it is back on its default bridge. Refuses without --yes when stdin is
+ * not a terminal; asks when it is.
+ */
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { ExitCode } from '../util/errors.js';
+import { connectPhase } from '../phases/up/connect.js';
+import { factsPhase } from '../phases/up/facts.js';
+import { closeEtcd } from '../phases/up/preflight.js';
+import { leasesPhase, teardownPhase } from '../phases/down/phases.js';
+import { addCommonOptions, runCommand, type CommonOpts } from './up.js';
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export function registerDown(program: Command): void {
+  addCommonOptions(program.command('down').description('remove flannel from the hosts (agent, units, devices, routes, rules, leases); Docker back on its default bridge'))
+    .option('--dry-run', 'show what would be removed, touch nothing')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (opts: CommonOpts & { yes?: boolean }) => {
+      if (!opts.yes && !opts.dryRun) {
+        if (!process.stdin.isTTY) {
+          process.stderr.write('flanprov down: refusing to remove flannel without --yes (stdin is not a terminal)\n');
+          process.exitCode = ExitCode.INVALID_INPUT;
+          return;
+        }
+        if (!(await confirm(`Remove flannel from every host of ${opts.inventory ?? './inventory.yml'}${opts.limit ? ` (limit ${opts.limit})` : ''}? [y/N] `))) {
+          process.stderr.write('flanprov down: cancelled\n');
+          process.exitCode = ExitCode.INVALID_INPUT;
+          return;
+        }
+      }
+      const leases = { ...leasesPhase, cleanUp: closeEtcd };
+      process.exitCode = await runCommand({ command: 'down', opts, phases: [connectPhase, factsPhase, teardownPhase, leases] });
+    });
+}
