@@ -100,7 +100,7 @@ export function pingScript(probe: Pick<Probe, 'exec' | 'mtu'>, targets: readonly
 export LC_ALL=C
 one() { "$@" 2>&1 | tail -n 2 | tr '\\n' ' '; return "\${PIPESTATUS[0]}"; }
 small() { o=$(one ${probe.exec} ping -n -q -c 3 -i 0.05 -W 1 "$2"); r=$?; printf '\\n::fp:: ping %s\\nsmall %s %s\\n' "$1" "$r" "$o"; }
-df() { o=$(one ${probe.exec} ping -n -q -M do -s ${size} -c 1 -W 1 "$2"); r=$?; printf '\\n::fp:: ping %s\\ndf %s %s\\n' "$1" "$r" "$o"; }
+df() { o=$(one ${probe.exec} ping -n -q -M do -s ${size} -c 3 -i 0.05 -W 1 "$2"); r=$?; printf '\\n::fp:: ping %s\\ndf %s %s\\n' "$1" "$r" "$o"; }
 ${jobs}
 wait
 ${rg}

@@ -1,0 +1,153 @@
+/**
+ * e2e: `flanprov up` on a real 3-host lab (systemd, sshd, Docker, etcd): from nothing on vxlan, a no-change
+ * second run, a setting change that restarts only the agents, refusals (broken inventory, unreachable host,
+ * unknown host key), a broken data path caught by verification (exit 5), JSON output, then host-gw after
+ * `down`.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { Lab, flanprov, jsonEvents, UNIT_STATE, parseUnitState } from './up-helpers.js';
+
+const EVENT_FIELDS: Record<string, string[]> = {
+  'run.start': ['command', 'hosts', 'dryRun'],
+  'phase.start': ['phase', 'hosts'],
+  'phase.end': ['phase', 'status', 'ms'],
+  'host.change': ['phase', 'host', 'change', 'dryRun'],
+  'host.result': ['phase', 'host', 'status', 'changes', 'ms'],
+  log: ['level', 'message'],
+  'verify.matrix': ['hosts', 'cells'],
+  summary: ['command', 'ok', 'dryRun', 'exitCode', 'ms', 'hosts'],
+  error: ['message', 'exitCode'],
+};
+
+function checkSchema(events: Record<string, any>[]): void {
+  for (const e of events) {
+    const want = EVENT_FIELDS[e.event];
+    assert.ok(want, `unknown event ${e.event}`);
+    for (const f of want) assert.ok(f in e, `${e.event} lacks ${f}`);
+  }
+  assert.equal(events.at(-1)!.event, 'summary');
+}
+
+describe('flanprov up (3-host l2 lab)', { timeout: 360_000 }, () => {
+  let lab: Lab;
+  before(async () => { lab = await Lab.up('e4up'); });
+  after(async () => { await lab?.down(); });
+
+  it('a broken inventory: file:line:column, exit 2, nothing contacted', async () => {
+    const bad = lab.rawVariant((t) => t.replace('flannel_backend: vxlan', 'flannel_backend: [vxlan'));
+    const r = await flanprov('up', bad);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, new RegExp(`${bad.replace(/[.]/g, '\\.')}:\\d+:\\d+`));
+    assert.doesNotMatch(r.stdout, /Connect/);
+  });
+
+  it('an unreachable host: exit 3, names it, no other host changed', async () => {
+    const base = lab.hosts[0]!.ip.replace(/\.\d+$/, '');
+    const inv = lab.variant((i) => {
+      i.all.children.nodes.hosts.h9 = { ansible_host: `${base}.99` };
+      i.all.vars.ansible_ssh_common_args += ' -o ConnectTimeout=2';
+    });
+    const r = await flanprov('up', inv);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stdout, /h9/);
+    for (const [h, o] of await lab.sshAll('test -e /etc/systemd/system/flanneld.service && echo present || echo absent')) assert.equal(o.stdout.trim(), 'absent', h);
+  });
+
+  it('an unknown host key: exit 3 with the fingerprint, nothing changed', async () => {
+    const inv = lab.variant((i) => {
+      const empty = join(dirname(lab.inventory), 'empty_known_hosts_e2e');
+      writeFileSync(empty, '');
+      i.all.vars.ansible_ssh_common_args = `-o UserKnownHostsFile=${empty}`;
+    });
+    const r = await flanprov('up', inv);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /SHA256:/);
+    for (const [h, o] of await lab.sshAll('test -e /usr/local/bin/flanneld && echo present || echo absent')) assert.equal(o.stdout.trim(), 'absent', h);
+  });
+
+  it('from nothing (vxlan): agents active, docker0 on the flannel subnet with the agent MTU, ping matrix green', async () => {
+    const r = await flanprov('up', lab.inventory, '--output', 'json');
+    const events = jsonEvents(r.stdout);
+    checkSchema(events);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    console.log(`up from nothing: ${r.ms} ms`);
+    const m = events.find((e) => e.event === 'verify.matrix')!;
+    assert.deepEqual(m.hosts, lab.hosts.map((h) => h.name));
+    m.cells.forEach((row: any[], i: number) => row.forEach((c, j) => (i === j ? assert.equal(c, null) : assert.ok(c.ok && c.mtuOk, `${i}->${j}`))));
+    for (const [h, o] of await lab.sshAll('systemctl is-active flanneld; . /run/flannel/subnet.env; echo $FLANNEL_SUBNET $FLANNEL_MTU; ip -4 -o addr show docker0 | awk \'{print $4}\'; docker run --rm flanprov-probe:1 cat /sys/class/net/eth0/mtu')) {
+      const [active, env, d0, ctrMtu] = o.stdout.trim().split('\n');
+      assert.equal(active, 'active', h);
+      const [subnet, mtu] = env!.split(' ');
+      assert.equal(d0, subnet, `${h}: docker0 on the flannel subnet`);
+      assert.equal(mtu, '1450');
+      assert.equal(ctrMtu, mtu, `${h}: container MTU = agent MTU`);
+    }
+  });
+
+  it('a second up: zero files written, zero restarts, "no change"', async () => {
+    const before = await lab.sshAll(UNIT_STATE);
+    const r = await flanprov('up', lab.inventory, '--output', 'json');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    console.log(`no-change up: ${r.ms} ms (process included)`);
+    const events = jsonEvents(r.stdout);
+    assert.deepEqual(events.filter((e) => e.event === 'host.change'), []);
+    const s = events.at(-1)!;
+    assert.ok(s.hosts.every((h: any) => h.status === 'ok' && h.changes.length === 0));
+    assert.ok(events.some((e) => e.event === 'log' && /no change/.test(e.message)));
+    const after = await lab.sshAll(UNIT_STATE);
+    for (const h of lab.hosts) assert.deepEqual(parseUnitState(after.get(h.name)!.stdout), parseUnitState(before.get(h.name)!.stdout), h.name);
+  });
+
+  it('changing flannel_ip_masq rewrites only the agent unit and restarts only the agents', async () => {
+    const before = await lab.sshAll(UNIT_STATE);
+    const inv = lab.variant((i) => { i.all.vars.flannel_ip_masq = false; });
+    const r = await flanprov('up', inv, '--output', 'json');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const changes = jsonEvents(r.stdout).filter((e) => e.event === 'host.change').map((e) => `${e.host}: ${e.change}`);
+    for (const h of lab.hosts) {
+      const mine = changes.filter((c) => c.startsWith(`${h.name}: `)).map((c) => c.slice(h.name.length + 2));
+      assert.deepEqual(mine.filter((c) => / written$/.test(c)), ['/etc/systemd/system/flanneld.service written']);
+      assert.ok(mine.some((c) => /^flanneld restarted \(unit changed\)/.test(c)), mine.join('; '));
+      assert.ok(!mine.some((c) => /docker/.test(c)), mine.join('; '));
+      const b = parseUnitState(before.get(h.name)!.stdout);
+      const a = parseUnitState((await lab.ssh(h.name, UNIT_STATE)).stdout);
+      assert.equal(a.docker, b.docker, `${h.name}: docker not restarted`);
+      assert.notEqual(a.flanneld, b.flanneld, `${h.name}: flanneld restarted`);
+    }
+    const o = await lab.ssh('h1', 'systemctl show -p ExecStart --value flanneld');
+    assert.match(o.stdout, /-ip-masq=false/);
+  });
+
+  it('a broken data path fails verification with exit 5 and names the pair and cause', async () => {
+    const inv = lab.variant((i) => { i.all.vars.flannel_ip_masq = false; });
+    await lab.ssh('h3', 'iptables -I INPUT -p udp --dport 8472 -j DROP');
+    try {
+      const r = await flanprov('up', inv);
+      assert.equal(r.code, 5, r.stdout + r.stderr);
+      assert.match(r.stdout, /h1 → h3/);
+      assert.match(r.stdout, /h3 → h1/);
+      assert.doesNotMatch(r.stdout, /h1 → h2/);
+      assert.match(r.stdout, /packets lost between/);
+    } finally {
+      await lab.ssh('h3', 'iptables -D INPUT -p udp --dport 8472 -j DROP');
+    }
+    const probes = await lab.sshAll('docker ps -aq --filter name=flanprov-probe | wc -l');
+    for (const [h, o] of probes) assert.equal(o.stdout.trim(), '0', `${h}: probe removed`);
+  });
+
+  it('after down, host-gw from nothing (own etcd prefix): ping matrix green, routes via peers', async () => {
+    const d = await flanprov('down', '--yes', '-i', lab.inventory);
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    const inv = lab.variant((i) => { i.all.vars.flannel_backend = 'host-gw'; i.all.vars.flannel_etcd_prefix = '/e2e-hostgw/network'; });
+    const r = await flanprov('up', inv);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    console.log(`host-gw up from nothing: ${r.ms} ms`);
+    const o = await lab.ssh('h1', `ip -4 -o route show root 10.244.0.0/16 | grep -c 'via ${lab.hosts[1]!.ip.replace(/\./g, '\\.')} dev eth0'; ip -o link show type vxlan | wc -l; . /run/flannel/subnet.env; echo $FLANNEL_MTU`);
+    assert.deepEqual(o.stdout.trim().split('\n'), ['1', '0', '1500']);
+    const d2 = await flanprov('down', '--yes', '-i', inv);
+    assert.equal(d2.code, 0, d2.stdout + d2.stderr);
+  });
+});
