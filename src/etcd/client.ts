@@ -27,7 +27,17 @@ export function splitEndpoints(list: string | string[]): string[] {
 
 export function createEtcdClient(o: EtcdConnectOptions): Etcd3 {
   const hosts = splitEndpoints(o.endpoints);
-  const opts: IOptions = { hosts, dialTimeout: o.dialTimeoutMs ?? 3000 };
+  const opts: IOptions = {
+    hosts,
+    dialTimeout: o.dialTimeoutMs ?? 3000,
+    // grpc-js backs reconnects off up to 120 s by default: far too slow to notice etcd is back.
+    grpcOptions: {
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 5000,
+      'grpc.keepalive_time_ms': 15_000,
+      'grpc.keepalive_timeout_ms': 5000,
+    },
+  };
   if (o.caFile || o.certFile || o.keyFile) {
     const creds: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer } = {
       // null root = the system's CAs (grpc's createSsl accepts it)
