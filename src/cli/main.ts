@@ -8,6 +8,7 @@ import { registerUp } from './up.js';
 import { registerCheck } from './check.js';
 import { registerStatus } from './status.js';
 import { registerDown } from './down.js';
+import { registerSwitchBackend } from './switch-backend.js';
 
 export function buildProgram(): Command {
   const program = new Command('flanprov')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerCheck(program);
   registerStatus(program);
   registerDown(program);
+  registerSwitchBackend(program);
   return program;
 }
 

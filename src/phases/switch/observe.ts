@@ -1,0 +1,110 @@
+/**
+ * Looking at the agents during a switch: one short script per host (unit state, GET /status, subnet.env)
+ * plus one lease listing from etcd, combined into an AgentView per host; and the waiting loop built on it.
+ */
+import type { HostState, PhaseContext } from '../framework/types.js';
+import { LeaseStore } from '../../etcd/lease-store.js';
+import type { Lease } from '../../network/types.js';
+import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
+import { RemotePaths } from '../../inventory/types.js';
+import { agentStatusCommand } from '../shared/facts.js';
+import { SEC_FN, jsonOr, parseSections, section } from '../shared/sections.js';
+import { etcdFor } from '../up/preflight.js';
+import { followState, leaseOf, type AgentView, type FollowState } from './plan.js';
+
+export interface Observation extends AgentView {
+  subnetEnv?: PreviousSubnetEnv;
+}
+
+export function pollScript(port: number): string {
+  return `${SEC_FN}
+sec unit; systemctl is-active flanneld.service 2>/dev/null
+sec status; ${agentStatusCommand(port)}
+sec subnet_env; cat ${RemotePaths.subnetEnv} 2>/dev/null
+true
+`;
+}
+
+export async function listLeases(ctx: PhaseContext): Promise<Lease[]> {
+  const etcd = await etcdFor(ctx);
+  return (await new LeaseStore(etcd.client, ctx.cluster.etcd.prefix).list()).leases;
+}
+
+/** The current view of each host's agent (hosts whose SSH fails are `unreachable`, never thrown). */
+export async function observe(ctx: PhaseContext, hosts: readonly HostState[]): Promise<Map<string, Observation>> {
+  const [leases, views] = await Promise.all([
+    listLeases(ctx),
+    Promise.all(hosts.map(async (h): Promise<Observation> => {
+      try {
+        const r = await h.remote().run(pollScript(h.spec.flannel.healthzPort), { timeoutMs: 10_000 });
+        const s = parseSections(r.stdout);
+        const unit = section(s, 'unit')?.body.trim() || 'unknown';
+        const st = section(s, 'status')?.body.trim() ?? '';
+        const status = st.startsWith('{') ? jsonOr<unknown>(st, undefined) : undefined;
+        const se = section(s, 'subnet_env')?.body;
+        return { host: h.name, unit, ...(status !== undefined ? { status } : {}), ...(se?.trim() ? { subnetEnv: parseSubnetEnv(se) } : {}) };
+      } catch (e) {
+        return { host: h.name, unreachable: (e as Error).message };
+      }
+    })),
+  ]);
+  const out = new Map<string, Observation>();
+  for (const [i, v] of views.entries()) {
+    const h = hosts[i]!;
+    const lease = leaseOf(leases, h.facts.iface?.publicIp, v.status);
+    out.set(h.name, { ...v, ...(lease ? { lease } : {}) });
+  }
+  return out;
+}
+
+export interface WaitOutcome {
+  /** hosts that completed, with the seconds it took */
+  done: Map<string, number>;
+  /** hosts still not there at the deadline, or dead (stopped agent, unreachable), with why */
+  missing: Map<string, FollowState & { state: 'waiting' | 'dead' }>;
+  last: Map<string, Observation>;
+}
+
+/**
+ * Polls until every host's agent has completed the move to `backend` (followState "done"), until the
+ * deadline, or — once every host is either done or dead for `deadGraceMs` — early: a stopped agent
+ * will not follow, so there is no point in waiting out the whole timeout.
+ */
+export async function waitForBackend(
+  ctx: PhaseContext, hosts: readonly HostState[], backend: string,
+  opts: { timeoutMs: number; pollMs: number; deadGraceMs?: number; onDone?: (host: string, s: number) => void },
+): Promise<WaitOutcome> {
+  const t0 = Date.now();
+  const done = new Map<string, number>();
+  const deadSince = new Map<string, number>();
+  let last = new Map<string, Observation>();
+  let states = new Map<string, FollowState>();
+  const grace = opts.deadGraceMs ?? 3000;
+  for (;;) {
+    const pending = hosts.filter((h) => !done.has(h.name));
+    last = new Map([...last, ...(await observe(ctx, pending))]);
+    const now = Date.now();
+    states = new Map(pending.map((h) => [h.name, followState(last.get(h.name)!, backend)]));
+    for (const [name, s] of states) {
+      if (s.state === 'done') {
+        done.set(name, (now - t0) / 1000);
+        opts.onDone?.(name, (now - t0) / 1000);
+      }
+      if (s.state === 'dead') {
+        if (!deadSince.has(name)) deadSince.set(name, now);
+      } else deadSince.delete(name);
+    }
+    const stillPending = pending.filter((h) => !done.has(h.name));
+    if (!stillPending.length) break;
+    const allDeadLongEnough = stillPending.every((h) => now - (deadSince.get(h.name) ?? now) >= grace && deadSince.has(h.name));
+    if (allDeadLongEnough || now - t0 >= opts.timeoutMs) break;
+    await new Promise((r) => setTimeout(r, opts.pollMs));
+  }
+  const missing = new Map<string, FollowState & { state: 'waiting' | 'dead' }>();
+  for (const h of hosts) {
+    if (done.has(h.name)) continue;
+    const s = states.get(h.name) ?? followState(last.get(h.name)!, backend);
+    if (s.state !== 'done') missing.set(h.name, s);
+  }
+  return { done, missing, last };
+}

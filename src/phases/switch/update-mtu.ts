@@ -1,0 +1,98 @@
+/**
+ * switch-backend, phase 8 — Update MTU: Docker's MTU follows subnet.env through flanprov's drop-in
+ * (--mtu=${FLANNEL_MTU}), so once the agent has written the new backend's MTU, Docker is restarted where
+ * it runs with a different one — always when the MTU shrinks (host-gw → vxlan: full-size packets would
+ * be dropped), and when it grows (vxlan → host-gw) only with --raise-mtu: otherwise the smaller MTU is kept
+ * (it works, it only wastes 50 bytes a packet) and the run says so.
+ */
+import type { HostRecorder, HostState, Phase, PhaseContext } from '../framework/types.js';
+import { StepFailedError } from '../../util/errors.js';
+import { RemotePaths } from '../../inventory/types.js';
+import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
+import { dockerRestartReason, flagValue, type DockerNow } from '../shared/changes.js';
+import { dockerManaged } from '../shared/preflight.js';
+import { SEC_FN, parseSections, section } from '../shared/sections.js';
+import { dockerStateScript, parseDockerState } from '../up/start.js';
+import { gathered } from '../up/state.js';
+import { backendMtu, mtuAction } from './plan.js';
+import { planned, switchRun } from './state.js';
+
+/** How long the agent may take to write the new MTU to subnet.env after reporting the new backend. */
+const SUBNET_ENV_WAIT_S = 15;
+
+interface DockerMtuState {
+  env?: PreviousSubnetEnv;
+  docker: DockerNow;
+}
+
+/** Waits (on the host) until subnet.env carries `mtu` or the time is up, then prints it and Docker's state. */
+function readScript(mtu: number | undefined): string {
+  const wait = mtu === undefined ? '' : `end=$((SECONDS + ${SUBNET_ENV_WAIT_S}))
+while [ $SECONDS -lt $end ] && ! grep -qx 'FLANNEL_MTU=${mtu}' ${RemotePaths.subnetEnv} 2>/dev/null; do sleep 0.2; done
+`;
+  return `${SEC_FN}\n${wait}sec subnet_env; cat ${RemotePaths.subnetEnv} 2>/dev/null\n${dockerStateScript()}`;
+}
+
+function parseState(stdout: string): DockerMtuState {
+  const se = section(parseSections(stdout), 'subnet_env')?.body;
+  return { ...(se?.trim() ? { env: parseSubnetEnv(se) } : {}), docker: parseDockerState(stdout) };
+}
+
+function dockerMtu(d: DockerNow): number | undefined {
+  const m = d.cmdline ? flagValue(d.cmdline, '--mtu') : undefined;
+  return m && /^\d+$/.test(m) ? Number(m) : undefined;
+}
+
+async function updateHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Promise<void> {
+  const run = switchRun(ctx);
+  const cfg = planned(run).target.config;
+  const f = gathered(h);
+  if (!dockerManaged(h.spec, f)) {
+    rec.skip('Docker is not managed by flanprov on this host');
+    return;
+  }
+  const wanted = backendMtu(cfg, h.facts.iface?.mtu ?? 1500);
+  const before = ctx.options.dryRun
+    ? { docker: { active: f.docker.unit?.active === 'active', ...(f.docker.cmdline ? { cmdline: f.docker.cmdline } : {}) } }
+    : parseState((await h.remote().run(readScript(undefined), { timeoutMs: 30_000 })).stdout);
+  const act = mtuAction(dockerMtu(before.docker), wanted, run.opts.raiseMtu);
+  if (act.action === 'none') {
+    if (before.env) h.facts.subnetEnv = before.env;
+    return;
+  }
+  if (act.action === 'keep') {
+    run.mtuKept.push({ host: h.name, from: act.from, to: act.to, ...(before.env?.mtu !== undefined ? { envMtu: before.env.mtu } : {}) });
+    rec.info(`Docker keeps MTU ${act.from} (${cfg.backendType} allows ${act.to}; --raise-mtu restarts Docker to use it)`);
+    if (before.env) h.facts.subnetEnv = before.env;
+    return;
+  }
+  if (ctx.options.dryRun) {
+    rec.changed(`would restart docker (${act.why}; its containers restart)`);
+    return;
+  }
+  // Docker takes its MTU from subnet.env: the agent must have written the new one first.
+  const st = parseState((await h.remote().run(readScript(wanted), { timeoutMs: (SUBNET_ENV_WAIT_S + 30) * 1000 })).stdout);
+  if (st.env?.mtu !== wanted) {
+    throw new StepFailedError(`${RemotePaths.subnetEnv} says FLANNEL_MTU=${st.env?.mtu ?? '(none)'} ${SUBNET_ENV_WAIT_S} s after the agent reported ${cfg.backendType}, expected ${wanted}; Docker was not restarted`, h.name);
+  }
+  h.facts.subnetEnv = st.env;
+  const r = await h.remote().run(`${SEC_FN}\nsystemctl reset-failed docker.service 2>/dev/null\nsystemctl restart docker.service || { systemctl status --no-pager -n 20 docker.service >&2; exit 3; }\n${dockerStateScript()}`, { timeoutMs: 120_000 });
+  rec.changed(`docker restarted (${act.why})`);
+  if (r.code !== 0) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);
+  const still = dockerRestartReason(false, st.env, parseDockerState(r.stdout));
+  if (still) throw new StepFailedError(`docker restarted but ${still}`, h.name);
+}
+
+export const updateMtuPhase: Phase = {
+  title: 'Update MTU',
+  shouldRun: (ctx) => switchRun(ctx).kind !== 'noop' || switchRun(ctx).opts.raiseMtu,
+  dryRun: (ctx) => ctx.forEachHost((h, rec) => updateHost(ctx, h, rec)),
+  async run(ctx) {
+    const run = switchRun(ctx);
+    await ctx.forEachHost((h, rec) => updateHost(ctx, h, rec));
+    if (run.mtuKept.length) {
+      const k = run.mtuKept[0]!;
+      ctx.log('info', `Docker keeps the smaller MTU ${k.from} on ${run.mtuKept.map((x) => x.host).join(', ')} (${run.opts.target} allows ${k.to}): it works, each packet carries 50 bytes less than it could. \`flanprov switch-backend ${run.opts.target} --raise-mtu\` restarts Docker to raise it${k.envMtu === k.to ? ` (so does the next \`flanprov up\`: subnet.env already says ${k.to})` : ''}`);
+    }
+  },
+};

@@ -1,0 +1,32 @@
+/**
+ * switch-backend, phase 5 — Write config: the new network config replaces the old one with a
+ * compare-and-swap on the revision preflight read, so a config changed by anyone in between is never
+ * overwritten (nothing changes then; run again).
+ */
+import type { Phase } from '../framework/types.js';
+import { swapConfig } from '../../etcd/config-store.js';
+import { configKey } from '../../etcd/keys.js';
+import { StepFailedError } from '../../util/errors.js';
+import { etcdFor } from '../up/preflight.js';
+import { clusterChange } from '../up/report.js';
+import { planned, switchRun } from './state.js';
+
+export const writeConfigPhase: Phase = {
+  title: 'Write config',
+  shouldRun: (ctx) => switchRun(ctx).kind === 'switch',
+  async dryRun(ctx) {
+    const p = planned(switchRun(ctx));
+    clusterChange(ctx, `would write ${configKey(ctx.cluster.etcd.prefix)} = ${p.target.text} (compare-and-swap on revision ${p.stored.modRevision}; now ${p.stored.text.trim()})`);
+  },
+  async run(ctx) {
+    const run = switchRun(ctx);
+    const p = planned(run);
+    const etcd = await etcdFor(ctx);
+    const key = configKey(ctx.cluster.etcd.prefix);
+    if (!(await swapConfig(etcd.client, ctx.cluster.etcd.prefix, p.target.text, { modRevision: p.stored.modRevision }))) {
+      throw new StepFailedError(`${key} changed since preflight read it (revision ${p.stored.modRevision}); nothing was written: run switch-backend again`);
+    }
+    run.writtenAt = Date.now();
+    clusterChange(ctx, `wrote ${key}: backend ${p.from} → ${p.target.config.backendType}`);
+  },
+};
