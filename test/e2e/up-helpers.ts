@@ -33,6 +33,12 @@ export class Lab {
     this.hosts = Object.entries(inv.all.children.nodes.hosts).map(([name, h]) => ({ name, ip: h.ansible_host }));
   }
 
+  /** flannel_etcd_endpoints of the lab (reachable from the root namespace) */
+  etcdEndpoint(): string {
+    const inv = parse(readFileSync(this.inventory, 'utf8')) as { all: { vars: { flannel_etcd_endpoints: string } } };
+    return inv.all.vars.flannel_etcd_endpoints;
+  }
+
   static async up(name: string, args: string[] = []): Promise<Lab> {
     await flanprov('lab', 'down', '--name', name);
     const r = await flanprov('lab', 'up', '--name', name, ...args);

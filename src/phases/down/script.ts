@@ -56,8 +56,15 @@ for spec in "nat POSTROUTING FLANNEL-POSTRTG" "filter FORWARD FLANNEL-FWD"; do
 done
 ${inp.docker ? `p=$(systemctl show -p MainPID --value docker.service 2>/dev/null)
 if [ "$dropin" = yes ] || { [ -n "$p" ] && [ "$p" != 0 ] && tr '\\0' ' ' < /proc/$p/cmdline | grep -q -- '--bip'; }; then
+  # dockerd reuses the default bridge's old subnet (kept in docker0 and in its network store) when no --bip
+  # is given: drop both so it is recreated on 172.17.0.1/16. The store also holds user-defined networks, so
+  # it is only removed when there are none (else docker0 keeps the flannel subnet, and we say so).
+  custom=$(docker network ls -q --filter type=custom 2>/dev/null | wc -l)
+  systemctl stop docker.service docker.socket
+  ip link del docker0 2>/dev/null
+  if [ "$custom" = 0 ]; then rm -f /var/lib/docker/network/files/local-kv.db; else echo "note: user-defined Docker networks exist: docker0 keeps its flannel subnet until Docker's network store is reset"; fi
   systemctl reset-failed docker.service 2>/dev/null
-  systemctl restart docker.service && say "docker restarted on its default bridge"
+  systemctl start docker.service && say "docker restarted on its default bridge"
 fi` : ''}
 echo "::fp:: docker0"
 ip -j -4 addr show dev docker0 2>/dev/null
