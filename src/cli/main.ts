@@ -9,6 +9,7 @@ import { registerCheck } from './check.js';
 import { registerStatus } from './status.js';
 import { registerDown } from './down.js';
 import { registerSwitchBackend } from './switch-backend.js';
+import { registerRender } from './render.js';
 
 export function buildProgram(): Command {
   const program = new Command('flanprov')
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerDown(program);
   registerSwitchBackend(program);
+  registerRender(program);
   return program;
 }
 

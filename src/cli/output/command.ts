@@ -1,0 +1,118 @@
+/**
+ * What every cluster command shares (DESIGN §1): the common options, the reporter choice, loading the
+ * inventory, running phases, the final summary, closing connections, and the ONE place that turns an error
+ * into an exit code (`exitCodeOf`). `up`, `check`, `status`, `down`, `switch-backend` use `runCommand`.
+ */
+import { Option, type Command } from 'commander';
+import { ExitCode, FlanprovError, describeError } from '../../util/errors.js';
+import { loadInventory } from '../../inventory/load.js';
+import type { ClusterSpec } from '../../inventory/types.js';
+import { makeHostStates, reportExitCode, runPhases } from '../../phases/framework/runner.js';
+import type { HostState, Phase, RunOptions } from '../../phases/framework/types.js';
+import type { Reporter } from './events.js';
+import { JsonReporter } from './json.js';
+import { PlainReporter } from './plain.js';
+import { ListrReporter } from './listr.js';
+
+export interface CommonOpts {
+  inventory?: string;
+  limit?: string;
+  concurrency: string;
+  concurrentUploads: string;
+  dryRun?: boolean;
+  output: 'text' | 'json';
+  verbose?: boolean;
+  acceptNewHostKeys?: boolean;
+}
+
+/** -i/--inventory, --limit, --concurrency, --concurrent-uploads, --output, --accept-new-host-keys, -v, and --dry-run unless { dryRun: false }. */
+export function addCommonOptions(c: Command, o: { dryRun?: boolean } = {}): Command {
+  c.option('-i, --inventory <file>', 'Ansible YAML inventory', './inventory.yml')
+    .option('--limit <hosts>', 'only these hosts or groups (Ansible --limit syntax: a,b  group  node*  !node3)')
+    .option('--concurrency <n>', 'hosts worked on at once', '30')
+    .option('--concurrent-uploads <n>', 'simultaneous agent uploads', '5')
+    .addOption(new Option('--output <format>', 'text, or json (one event per line, docs/output-json.md)').choices(['text', 'json']).default('text'))
+    .option('--accept-new-host-keys', 'accept and record unknown host keys (StrictHostKeyChecking=accept-new); changed keys are always refused')
+    .option('-v, --verbose', 'more detail');
+  if (o.dryRun !== false) c.option('--dry-run', 'show what would change, touch nothing');
+  return c;
+}
+
+/** listr2 on a TTY, plain lines elsewhere (CI, pipes, NO_TTY), JSON lines with --output json. */
+export function createReporter(opts: Pick<CommonOpts, 'output' | 'verbose'>, out: NodeJS.WriteStream = process.stdout): Reporter {
+  if (opts.output === 'json') return new JsonReporter(out, !!opts.verbose);
+  const tty = out.isTTY && !process.env.CI && process.env.TERM !== 'dumb';
+  return tty ? new ListrReporter(out, !!opts.verbose) : new PlainReporter(out, !!opts.verbose);
+}
+
+function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new FlanprovError(`${flag} must be a positive integer, got "${v}"`, ExitCode.INVALID_INPUT);
+  return n;
+}
+
+export function toRunOptions(opts: CommonOpts): RunOptions {
+  return {
+    dryRun: !!opts.dryRun,
+    concurrency: positiveInt(opts.concurrency, '--concurrency'),
+    uploadConcurrency: positiveInt(opts.concurrentUploads, '--concurrent-uploads'),
+    verbose: !!opts.verbose,
+    connect: { ...(opts.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}) },
+  };
+}
+
+/** The exit code for any error (FlanprovError carries its own; anything else is an internal error). */
+export function exitCodeOf(err: unknown): number {
+  return err instanceof FlanprovError ? err.exitCode : ExitCode.INTERNAL;
+}
+
+/** Emit an error event for `err` (message, where, hint, exit code). */
+export function reportError(reporter: Reporter, err: unknown, hosts?: string[]): number {
+  const code = exitCodeOf(err);
+  reporter.emit({
+    event: 'error', message: err instanceof FlanprovError ? err.message : describeError(err), exitCode: code,
+    ...(err instanceof FlanprovError && err.where ? { where: err.where } : {}),
+    ...(err instanceof FlanprovError && err.hint ? { hint: err.hint } : {}),
+    ...(hosts?.length ? { hosts } : {}),
+  });
+  return code;
+}
+
+export interface RunCommandInput {
+  command: string;
+  opts: CommonOpts;
+  phases: Phase[];
+  /** state for the phases, shared through ctx.shared */
+  shared?: Map<string, unknown>;
+  /** called after a successful run (e.g. to print a table) */
+  after?: (cluster: ClusterSpec, shared: Map<string, unknown>, reporter: Reporter) => void | Promise<void>;
+  /** override the reporter (tests) */
+  reporter?: Reporter;
+}
+
+/** Load the inventory, run the phases, emit error + summary, close connections; returns the exit code. */
+export async function runCommand(inp: RunCommandInput): Promise<number> {
+  const { opts } = inp;
+  const reporter = inp.reporter ?? createReporter(opts);
+  const t0 = Date.now();
+  let hosts: HostState[] = [];
+  let code: number = ExitCode.OK;
+  try {
+    const options = toRunOptions(opts);
+    const cluster = loadInventory(opts.inventory ?? './inventory.yml', { ...(opts.limit ? { limit: opts.limit } : {}) });
+    hosts = makeHostStates(cluster);
+    const shared = inp.shared ?? new Map<string, unknown>();
+    const report = await runPhases({ command: inp.command, cluster, phases: inp.phases, options, reporter, hosts, shared });
+    code = reportExitCode(report);
+    if (report.error) reportError(reporter, report.error, report.hosts.filter((h) => h.status === 'failed').map((h) => h.host));
+    else await inp.after?.(cluster, shared, reporter);
+    reporter.emit({ event: 'summary', command: inp.command, ok: report.ok, dryRun: options.dryRun, exitCode: code, ms: Date.now() - t0, hosts: report.hosts });
+  } catch (err) {
+    code = reportError(reporter, err);
+    reporter.emit({ event: 'summary', command: inp.command, ok: false, dryRun: !!opts.dryRun, exitCode: code, ms: Date.now() - t0, hosts: [] });
+  } finally {
+    await Promise.allSettled(hosts.map((h) => h.conn?.close()));
+    await reporter.close();
+  }
+  return code;
+}

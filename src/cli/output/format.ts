@@ -1,0 +1,34 @@
+/** Text formatting shared by the plain and listr2 renderers. */
+import type { FlanprovEvent, VerifyMatrix } from './events.js';
+
+type Summary = Extract<FlanprovEvent, { event: 'summary' }>;
+
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/** The final per-host table: host, status, time, what changed. */
+export function formatSummary(ev: Summary): string {
+  const count = (s: string): number => ev.hosts.filter((h) => h.status === s).length;
+  const lines = [
+    `${ev.command}${ev.dryRun ? ' (dry run)' : ''}: ${ev.ok ? 'ok' : 'FAILED'} in ${secs(ev.ms)}: ` +
+      `${count('ok')} ok, ${count('changed')} ${ev.dryRun ? 'would change' : 'changed'}, ${count('failed')} failed` +
+      (ev.ok && !count('changed') && !ev.dryRun && ev.hosts.length ? ' (nothing to do)' : ''),
+  ];
+  const w = Math.max(4, ...ev.hosts.map((h) => h.host.length));
+  for (const h of ev.hosts) {
+    const detail = h.status === 'failed'
+      ? `${h.failedPhase ? `${h.failedPhase}: ` : ''}${(h.message ?? '').split('\n')[0]}`
+      : h.changes.join('; ');
+    lines.push(`  ${h.host.padEnd(w)}  ${h.status.padEnd(7)}  ${secs(h.ms).padStart(7)}  ${detail}`.trimEnd());
+  }
+  return lines.join('\n');
+}
+
+/** The ping matrix: rows ping columns; ok / MTU-fail / x. */
+export function formatMatrix(m: VerifyMatrix): string {
+  const w = Math.max(4, ...m.hosts.map((h) => h.length));
+  const cell = (c: VerifyMatrix['cells'][number][number]): string =>
+    c === null ? '-' : !c.ok ? 'FAIL' : c.mtuOk === false ? 'MTU!' : 'ok';
+  const head = `${'from\\to'.padEnd(w)}  ${m.hosts.map((h) => h.padEnd(w)).join('  ')}`;
+  const rows = m.hosts.map((h, i) => `${h.padEnd(w)}  ${m.hosts.map((_, j) => cell(m.cells[i]?.[j] ?? null).padEnd(w)).join('  ')}`);
+  return [head, ...rows].join('\n');
+}

@@ -1,0 +1,53 @@
+/**
+ * `flanprov render [-i INVENTORY] [--host H]`: print every file `up` would write, per host (units, Docker
+ * drop-in, agent environment file, etcd TLS files by reference) and the network config for etcd. No SSH:
+ * the Docker drop-in uses Debian's default dockerd command line, and says so in a comment.
+ */
+import type { Command } from 'commander';
+import { InvalidInputError } from '../util/errors.js';
+import { loadInventory } from '../inventory/load.js';
+import { renderHostFiles, renderNetworkConfig } from '../inventory/host-files.js';
+import { configKey } from '../etcd/keys.js';
+
+export interface RenderOpts { inventory: string; host?: string; limit?: string; showSecrets?: boolean }
+
+export function renderText(opts: RenderOpts): string {
+  const cluster = loadInventory(opts.inventory, { ...(opts.limit ? { limit: opts.limit } : {}) });
+  const hosts = opts.host ? cluster.hosts.filter((h) => h.name === opts.host) : cluster.hosts;
+  if (opts.host && !hosts.length) {
+    throw new InvalidInputError(`--host ${opts.host}: no such agent host (hosts: ${cluster.hosts.map((h) => h.name).join(', ')})`);
+  }
+  const out: string[] = [];
+  out.push(`### etcd ${configKey(cluster.etcd.prefix)} (written once by \`up\` when absent)`, renderNetworkConfig(cluster));
+  for (const h of hosts) {
+    // flannel_docker auto: shown as configured (whether docker.service exists is only known on the host).
+    const docker = h.flannel.docker !== false;
+    for (const f of renderHostFiles({ host: h, docker })) {
+      const note = h.flannel.docker === 'auto' && f.role === 'docker-dropin' ? ' (only if docker.service exists: flannel_docker is auto)' : '';
+      out.push(`### ${h.name}: ${f.path} (mode ${f.mode.toString(8).padStart(4, '0')})${note}`);
+      if (f.role === 'agent-tls') out.push(`# copied from ${localOf(h, f.path)}\n`);
+      else if (f.role === 'agent-env' && !opts.showSecrets) out.push(f.content.replace(/^([A-Z_]+)=.*$/gm, '$1=<secret, from the environment>'));
+      else out.push(f.content);
+    }
+  }
+  return out.join('\n');
+}
+
+function localOf(h: { flannel: { etcdCaFile?: string; etcdCertFile?: string; etcdKeyFile?: string } }, remote: string): string {
+  if (remote.endsWith('ca.pem')) return h.flannel.etcdCaFile ?? '';
+  if (remote.endsWith('cert.pem')) return h.flannel.etcdCertFile ?? '';
+  return h.flannel.etcdKeyFile ?? '';
+}
+
+export function registerRender(program: Command): void {
+  program
+    .command('render')
+    .description('print every file `up` would write, for review (no SSH needed)')
+    .option('-i, --inventory <file>', 'Ansible YAML inventory', './inventory.yml')
+    .option('--host <name>', 'only this host')
+    .option('--limit <hosts>', 'only these hosts or groups (Ansible --limit syntax)')
+    .option('--show-secrets', 'print secrets from the environment instead of a placeholder')
+    .action((opts: RenderOpts) => {
+      process.stdout.write(renderText(opts));
+    });
+}
