@@ -15,6 +15,9 @@ import { dockerManaged } from '../shared/preflight.js';
 import type { VerifyMatrix } from '../../cli/output/events.js';
 import { gathered } from './state.js';
 
+/** How long failing pairs are retried after the first round. */
+const RETRY_MS = 10_000;
+
 function probeKind(h: HostState): ProbeKind {
   return dockerManaged(h.spec, gathered(h)) ? 'docker' : 'netns';
 }
@@ -49,13 +52,28 @@ export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
         flannelFwd: f.forward.flannelFwd, ...(f.forward.policy ? { forwardPolicy: f.forward.policy } : {}), ...(h.facts.probe ? { probe: h.facts.probe } : {}),
       });
     }
-    await ctx.forEachHost(async (h) => {
-      const targets = hosts.filter((o) => o !== h && o.facts.probe).map((o) => ({ host: o.name, ip: o.facts.probe!.ip }));
-      const r = await h.remote().run(pingScript(h.facts.probe!, targets), { timeoutMs: 60_000 });
-      const parsed = parsePingOutput(r.stdout);
-      bySource.set(h.name, parsed.results);
-      diag.get(h.name)!.routeGet = parsed.routeGet;
-    });
+    // Agents report ready before every peer's route is programmed (as flannel does), so a pair that fails
+    // right after a start is pinged again for a while before it counts as failed.
+    const deadline = Date.now() + RETRY_MS;
+    let pending = new Map(hosts.map((h) => [h.name, hosts.filter((o) => o !== h && o.facts.probe).map((o) => o.name)]));
+    for (let round = 0; pending.size; round++) {
+      if (round) await new Promise((r) => setTimeout(r, 500));
+      await ctx.forEachHost(async (h) => {
+        const targets = (pending.get(h.name) ?? []).map((n) => ({ host: n, ip: ctx.host(n).facts.probe!.ip }));
+        const r = await h.remote().run(pingScript(h.facts.probe!, targets), { timeoutMs: 60_000 });
+        const parsed = parsePingOutput(r.stdout);
+        const prev = (bySource.get(h.name) ?? []).filter((x) => !targets.some((t) => t.host === x.host));
+        bySource.set(h.name, [...prev, ...parsed.results]);
+        diag.get(h.name)!.routeGet = parsed.routeGet;
+      }, { hosts: hosts.filter((h) => pending.get(h.name)?.length) });
+      const next = new Map<string, string[]>();
+      for (const [src, results] of bySource) {
+        const bad = results.filter((x) => !(x.ok && x.mtuOk)).map((x) => x.host);
+        if (bad.length) next.set(src, bad);
+      }
+      if (!next.size || Date.now() > deadline) break;
+      pending = next;
+    }
     const messages = new Map<string, string>();
     const problems: string[] = [];
     for (const [src, results] of bySource) {
