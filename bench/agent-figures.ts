@@ -1,0 +1,120 @@
+/**
+ * Agent figures on a real kernel + etcd (prints, never pass/fail):
+ *   start-to-ready (fresh allocation and restart with lease reuse), peer-lease-to-route latency
+ *   p50/p99 (etcd put committed -> route seen by `ip monitor`), RSS idle and with 1,000 peers,
+ *   and the time the agent takes to program 1,000 peers arriving from etcd.
+ * Usage: node --import tsx bench/agent-figures.ts [--binary dist/flanneld]
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, Testbed, sh, sleep, waitFor, type AgentProc, type Host } from '../test/integration/agent-harness.js';
+
+const useBinary = process.argv.includes('--binary');
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const lease = (i: number) => {
+  const mac = `0e:2a:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+  return `{"PublicIP":"172.31.${(i >> 8) & 255}.${i & 255}","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"${mac}"}}`;
+};
+
+async function main(): Promise<void> {
+  const tb = new Testbed();
+  try {
+    await tb.setup();
+    if (useBinary) {
+      const bin = join(ROOT, 'dist/flanneld');
+      if (!existsSync(bin)) throw new Error('dist/flanneld missing: npm run build');
+      tb.agentJs = bin;
+    }
+    tb.startEtcd();
+    const h = tb.addHost();
+    await tb.waitEtcd();
+    tb.putConfig('{"Network":"10.192.0.0/12","SubnetLen":24,"Backend":{"Type":"vxlan"}}');
+    const start = (host: Host): AgentProc => (useBinary
+      ? startBinary(tb, host)
+      : tb.startAgent(host));
+
+    // 1. start-to-ready
+    const times: { kind: string; ms: number }[] = [];
+    let agent!: AgentProc;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      agent = start(h);
+      await tb.waitReady(agent);
+      times.push({ kind: i === 0 ? 'fresh lease' : 'restart (reuse)', ms: performance.now() - t0 });
+      if (i < 4) await tb.kill(agent, 'SIGTERM');
+    }
+    console.log(`agent (${useBinary ? 'single executable dist/flanneld' : 'node + bundle'})`);
+    console.log(`start-to-ready: fresh ${times[0]!.ms.toFixed(0)} ms; restart ${times.slice(1).map((t) => t.ms.toFixed(0)).join(' / ')} ms (process spawn -> subnet.env written + peers programmed)`);
+    await sleep(3000);
+    console.log(`RSS idle (0 peers): ${rssMb(agent.pid).toFixed(1)} MB`);
+
+    // 2. peer-lease-to-route latency
+    const mon = spawn('ip', ['-n', h.ns, 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const seen = new Map<string, number>();
+    let buf = '';
+    mon.stdout.on('data', (b: Buffer) => {
+      const now = performance.now();
+      buf += b.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) {
+        const m = /^(10\.\d+\.\d+\.0\/24) via .* dev flannel\.1/.exec(l);
+        if (m && !seen.has(m[1]!)) seen.set(m[1]!, now);
+      }
+    });
+    await sleep(300);
+    const lat: number[] = [];
+    for (let i = 1; i <= 40; i++) {
+      const sn = `10.199.${i}.0/24`;
+      tb.etcdctl(['put', `${tb.prefix}/subnets/${sn.replace('/', '-')}`, lease(i)]);
+      const t = performance.now();
+      await waitFor(`route ${sn}`, () => seen.has(sn), 5000, 1);
+      lat.push(seen.get(sn)! - t);
+    }
+    mon.kill('SIGTERM');
+    console.log(`peer-lease-to-route (etcd put committed -> route in kernel, n=${lat.length}): p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms`);
+    tb.etcdctl(['del', '--prefix', `${tb.prefix}/subnets/10.199.`]);
+
+    // 3. 1,000 peers arriving from etcd (txns of 100 puts), time until all routes exist, then RSS
+    const t1 = performance.now();
+    for (let b = 0; b < 10; b++) {
+      const puts: string[] = [];
+      for (let i = b * 100; i < (b + 1) * 100; i++) puts.push(`put ${tb.prefix}/subnets/${netFor(256 + i)}-24 ${lease(1000 + i)}`);
+      sh(tb.etcdctlArgv(['txn']), `\n${puts.join('\n')}\n\n\n`);
+    }
+    const committed = performance.now();
+    const count = () => Number(sh(['sh', '-c', `ip -n ${h.ns} route show dev flannel.1 | wc -l`]).trim());
+    await waitFor('1000 routes', () => count() >= 1000, 60_000, 20).catch((e: Error) => {
+      console.log(`routes: ${count()}; agent log tail:\n${agent.log().split('\n').slice(-12).join('\n')}`);
+      throw e;
+    });
+    const done = performance.now();
+    console.log(`1,000 peers via etcd: written in ${(committed - t1).toFixed(0)} ms, all routes in kernel ${(done - committed).toFixed(0)} ms after the last commit`);
+    await sleep(3000);
+    console.log(`RSS with 1,000 peers: ${rssMb(agent.pid).toFixed(1)} MB`);
+    await tb.kill(agent, 'SIGTERM');
+  } finally {
+    await tb.cleanup();
+  }
+}
+
+/** The n-th /24 of the bench Network 10.192.0.0/12. */
+function netFor(n: number): string {
+  return `10.${192 + (n >> 8)}.${n & 255}.0`;
+}
+
+function startBinary(tb: Testbed, h: Host): AgentProc {
+  const proc = spawn('ip', ['netns', 'exec', h.ns, tb.agentJs, `-etcd-endpoints=http://172.30.0.254:2379`, `-etcd-prefix=${tb.prefix}`, `-subnet-file=${h.subnetFile}`],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let buf = '';
+  proc.stderr!.on('data', (b: Buffer) => (buf += b.toString()));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+  return { host: h, proc, pid: proc.pid!, log: () => buf, exited };
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
