@@ -9,7 +9,8 @@
  * `all`; a child is deeper than its parent), then by name (so sibling groups merge alphabetically and the
  * later name wins) < host vars. When a host is defined twice, later host vars win.
  *
- * YAML is read as YAML 1.1, as PyYAML (Ansible) does: `yes/no/on/off` are booleans.
+ * YAML: the 1.2 core schema plus PyYAML's YAML 1.1 booleans (`yes/no/on/off` in the three spellings), which
+ * is how Ansible reads them. (The yaml package's full 1.1 mode is not used: it reads `e1` as NaN.)
  */
 import { LineCounter, parseDocument, isMap, isScalar, isPair, type Node, type YAMLMap, type Pair } from 'yaml';
 import type { SourcePos } from './types.js';
@@ -51,10 +52,19 @@ export interface ParsedInventory {
 
 const GROUP_KEYS = ['hosts', 'vars', 'children'];
 
+/** PyYAML's YAML 1.1 booleans besides true/false (no y/n, as in PyYAML). Quoted "yes" stays a string. */
+const yaml11Bool = {
+  identify: (v: unknown) => typeof v === 'boolean',
+  default: true,
+  tag: 'tag:yaml.org,2002:bool',
+  test: /^(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$/,
+  resolve: (s: string) => /^(?:yes|Yes|YES|on|On|ON)$/.test(s),
+};
+
 /** Parse inventory text. Throws InventoryError with positions on syntax or structure errors. */
 export function parseInventory(text: string, file: string): ParsedInventory {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { version: '1.1', lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { customTags: [yaml11Bool], lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const issues = new IssueList();
   const posOf = (node: Node | null | undefined | unknown): SourcePos => {
     const range = (node as Node | undefined)?.range;

@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { toJsonLine, JsonReporter } from '../../../src/cli/output/json.js';
+import { PlainReporter } from '../../../src/cli/output/plain.js';
+import { exitCodeOf, reportError, toRunOptions } from '../../../src/cli/output/command.js';
+import type { FlanprovEvent } from '../../../src/cli/output/events.js';
+import { InvalidInputError, ExitCode } from '../../../src/util/errors.js';
+
+const sink = (): { out: Writable & { isTTY?: boolean }; text: () => string } => {
+  let s = '';
+  const out = new Writable({ write(c, _e, cb) { s += c.toString(); cb(); } });
+  return { out, text: () => s };
+};
+
+/** docs/output-json.md: every event has v, ts, event, and these fields. */
+const REQUIRED: Record<FlanprovEvent['event'], string[]> = {
+  'run.start': ['command', 'hosts', 'dryRun'],
+  'phase.start': ['phase', 'hosts'],
+  'phase.end': ['phase', 'status', 'ms'],
+  'host.change': ['phase', 'host', 'change', 'dryRun'],
+  'host.result': ['phase', 'host', 'status', 'changes', 'ms'],
+  log: ['level', 'message'],
+  'verify.matrix': ['hosts', 'cells'],
+  summary: ['command', 'ok', 'dryRun', 'exitCode', 'ms', 'hosts'],
+  error: ['message', 'exitCode'],
+};
+
+const samples: FlanprovEvent[] = [
+  { event: 'run.start', command: 'up', hosts: ['n1'], dryRun: false },
+  { event: 'phase.start', phase: 'Connect', hosts: ['n1'] },
+  { event: 'host.change', phase: 'Install units', host: 'n1', change: 'flanneld.service written', dryRun: false },
+  { event: 'host.result', phase: 'Install units', host: 'n1', status: 'changed', changes: ['flanneld.service written'], ms: 12 },
+  { event: 'phase.end', phase: 'Install units', status: 'changed', ms: 15 },
+  { event: 'log', level: 'info', message: 'hello', host: 'n1' },
+  { event: 'verify.matrix', hosts: ['n1', 'n2'], cells: [[null, { ok: true, rttMs: 0.2, mtuOk: true }], [{ ok: false, message: 'timeout' }, null]] },
+  { event: 'summary', command: 'up', ok: true, dryRun: false, exitCode: 0, ms: 1234, hosts: [{ host: 'n1', status: 'changed', changes: ['flanneld.service written'], ms: 30 }] },
+  { event: 'error', message: 'bad', exitCode: 2, where: 'inventory.yml:3:5' },
+];
+
+test('JSON lines: v=1, ISO ts, event name first-class, documented fields present', () => {
+  for (const ev of samples) {
+    const o = JSON.parse(toJsonLine(ev, new Date(0))) as Record<string, unknown>;
+    assert.equal(o.v, 1);
+    assert.equal(o.ts, '1970-01-01T00:00:00.000Z');
+    assert.equal(o.event, ev.event);
+    for (const k of REQUIRED[ev.event]) assert.ok(k in o, `${ev.event} lacks ${k}`);
+  }
+  assert.deepEqual(Object.keys(REQUIRED).sort(), [...new Set(samples.map((s) => s.event))].sort(), 'a sample for every event');
+  const s = sink();
+  const r = new JsonReporter(s.out);
+  r.emit({ event: 'log', level: 'debug', message: 'hidden' });
+  r.emit(samples[0]!);
+  assert.equal(s.text().trim().split('\n').length, 1, 'debug logs only with -v; one line per event');
+});
+
+test('plain lines: changes, failures, matrix and the final per-host summary', () => {
+  const s = sink();
+  const r = new PlainReporter(s.out);
+  for (const ev of samples) r.emit(ev);
+  r.emit({ event: 'host.result', phase: 'Start', host: 'n2', status: 'failed', changes: [], ms: 3, message: 'unit failed' });
+  const t = s.text();
+  assert.match(t, /^up: 1 host\(s\)$/m);
+  assert.match(t, /^  n1: flanneld.service written$/m);
+  assert.match(t, /^\[changed\] Install units \(15 ms\)$/m);
+  assert.match(t, /^n1 +- +ok/m);
+  assert.match(t, /^n2 +FAIL +-/m);
+  assert.match(t, /^up: ok in 1\.2 s: 0 ok, 1 changed, 0 failed$/m);
+  assert.match(t, /^  n1 +changed +0\.0 s +flanneld.service written$/m);
+  assert.match(t, /^  n2: FAILED: unit failed$/m);
+  assert.match(t, /^error: bad$/m);
+});
+
+test('one place for exit codes', () => {
+  assert.equal(exitCodeOf(new InvalidInputError('x')), ExitCode.INVALID_INPUT);
+  assert.equal(exitCodeOf(new Error('bug')), ExitCode.INTERNAL);
+  const s = sink();
+  const code = reportError(new JsonReporter(s.out), new InvalidInputError('bad key', 'inv.yml:1:1', 'fix it'));
+  assert.equal(code, 2);
+  assert.deepEqual(JSON.parse(s.text()), { ...JSON.parse(s.text()), event: 'error', message: 'bad key', where: 'inv.yml:1:1', hint: 'fix it', exitCode: 2 });
+  assert.throws(() => toRunOptions({ concurrency: '0', concurrentUploads: '5', output: 'text' }), /--concurrency must be a positive integer/);
+  assert.equal(toRunOptions({ concurrency: '7', concurrentUploads: '2', output: 'json', dryRun: true }).concurrency, 7);
+});

@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderHostFiles, renderDockerDropIn, systemdWord, renderNetworkConfig } from '../../../src/inventory/host-files.js';
+import type { HostSpec } from '../../../src/inventory/types.js';
+
+const host = (over: Partial<HostSpec['flannel']> = {}, env: Record<string, string> = {}): Pick<HostSpec, 'name' | 'flannel' | 'agentFlags' | 'agentEnv'> => ({
+  name: 'n1',
+  flannel: { iface: [], ipMasq: true, docker: 'auto', binDir: '/usr/local/bin', healthzPort: 8471, transfer: 'gzip', ...over },
+  agentFlags: ['-etcd-endpoints=http://10.0.0.1:2379', '-etcd-prefix=/coreos.com/network', '-iface-regex=^eth[0-9]+$', '-ip-masq=true'],
+  agentEnv: env,
+});
+
+test('flanneld.service golden text', () => {
+  const [unit] = renderHostFiles({ host: host(), docker: false });
+  assert.equal(unit!.path, '/etc/systemd/system/flanneld.service');
+  assert.equal(unit!.mode, 0o644);
+  assert.equal(unit!.content, `# Written by flanprov; changes are overwritten by the next \`flanprov up\`.
+[Unit]
+Description=flannel network agent (flanprov)
+Documentation=https://github.com/flannel-io/flannel
+After=network-online.target
+Wants=network-online.target
+Before=docker.service
+
+[Service]
+# flanneld tells systemd READY=1 only after subnet.env is written and routes are programmed.
+Type=notify
+NotifyAccess=main
+ExecStart=/usr/local/bin/flanneld -etcd-endpoints=http://10.0.0.1:2379 -etcd-prefix=/coreos.com/network -iface-regex=^eth[0-9]+$$ -ip-masq=true
+Restart=always
+RestartSec=5
+TimeoutStartSec=300
+LimitNOFILE=40000
+
+[Install]
+WantedBy=multi-user.target
+`);
+});
+
+test('docker drop-in golden text, with the host\'s own dockerd command line', () => {
+  assert.equal(renderDockerDropIn({ host: host({ ipMasq: false }), docker: true, dockerdCommand: '/usr/bin/dockerd -H fd://' }), `# Written by flanprov: Docker's bridge on this host's flannel subnet.
+[Unit]
+After=flanneld.service
+Wants=flanneld.service
+
+[Service]
+EnvironmentFile=/run/flannel/subnet.env
+ExecStart=
+ExecStart=/usr/bin/dockerd -H fd:// --bip=\${FLANNEL_SUBNET} --mtu=\${FLANNEL_MTU}
+`);
+  assert.match(renderDockerDropIn({ host: host(), docker: true }), /^# dockerd's command line is Debian's default here/m);
+  assert.match(renderDockerDropIn({ host: host(), docker: true }), /--mtu=\$\{FLANNEL_MTU\} --ip-masq=false$/m);
+});
+
+test('secrets go to a 0600 EnvironmentFile, never into ExecStart', () => {
+  const files = renderHostFiles({ host: host({}, { FLANNELD_ETCD_PASSWORD: 'p"w' }), docker: true });
+  assert.deepEqual(files.map((f) => [f.path, f.mode.toString(8), f.role]), [
+    ['/etc/systemd/system/flanneld.service', '644', 'agent-unit'],
+    ['/etc/systemd/system/docker.service.d/10-flannel.conf', '644', 'docker-dropin'],
+    ['/etc/flannel/flanneld.env', '600', 'agent-env'],
+  ]);
+  assert.match(files[0]!.content, /^EnvironmentFile=\/etc\/flannel\/flanneld.env$/m);
+  assert.ok(!files[0]!.content.includes('p"w'));
+  assert.match(files[2]!.content, /^FLANNELD_ETCD_PASSWORD="p\\"w"$/m);
+});
+
+test('systemd quoting of ExecStart words; network config JSON', () => {
+  assert.equal(systemdWord('-iface-regex=a b'), '"-iface-regex=a b"');
+  assert.equal(systemdWord('100%'), '100%%');
+  assert.equal(systemdWord('$x'), '$$x');
+  assert.equal(renderNetworkConfig({ networkConfig: { Network: '10.244.0.0/16', Backend: { Type: 'vxlan' } } }), '{\n  "Network": "10.244.0.0/16",\n  "Backend": {\n    "Type": "vxlan"\n  }\n}\n');
+});
