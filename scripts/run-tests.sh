@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Runs one tier of tests with Node's built-in test runner (TypeScript through tsx).
-#   run-tests.sh unit|integration|e2e [extra node --test args]
+#   run-tests.sh unit|integration|e2e [test files…] [-- extra node --test args]
+# Without files, every test/<tier>/**/*.test.ts runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tier=${1:?usage: run-tests.sh unit|integration|e2e}; shift
-mapfile -t files < <(find "test/$tier" -name '*.test.ts' | sort)
+tier=${1:?usage: run-tests.sh unit|integration|e2e [files…] [-- node args]}; shift
+files=(); extra=()
+while (($#)); do
+  if [[ $1 == -- ]]; then shift; extra=("$@"); break; fi
+  files+=("$1"); shift
+done
+if ((${#files[@]} == 0)); then mapfile -t files < <(find "test/$tier" -name '*.test.ts' | sort); fi
 if ((${#files[@]} == 0)); then echo "no $tier tests"; exit 0; fi
-# e2e and integration tests share kernel state and the machine's 2 cores: run files one at a time.
+# integration and e2e tests share kernel state and the machine's 2 cores: one file at a time.
 conc=()
 [[ $tier == unit ]] || conc=(--test-concurrency=1)
-exec node --import tsx --test --test-reporter=spec "${conc[@]}" "$@" "${files[@]}"
+exec node --import tsx --test --test-reporter=spec "${conc[@]}" "${extra[@]}" "${files[@]}"
