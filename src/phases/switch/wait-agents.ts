@@ -101,8 +101,9 @@ export const waitAgentsPhase: Phase = {
         rec.info(`followed, then ${run.outcome === 'rolled-back' ? 'rolled back' : 'left'}`);
         return;
       }
-      const msg = `did not follow to ${p.target.config.backendType}: ${s.why} (${outcome})`;
-      throw s.why.startsWith('unreachable') ? new UnreachableError(msg, h.name) : new StepFailedError(msg, h.name);
+      const after = run.outcome === 'rolled-back' ? `; config rolled back to ${p.from}` : run.outcome === 'left' ? '; config left as someone else wrote it' : '';
+      const msg = `did not follow to ${p.target.config.backendType}: ${s.why}${after}`;
+      throw s.why.startsWith('unreachable') ? new UnreachableError(msg) : new StepFailedError(msg);
     });
   },
 };
