@@ -22,7 +22,9 @@ Wants=network-online.target
 Before=docker.service
 
 [Service]
+# READY=1 comes from systemd-notify, a child of the agent: systemd must accept it from any PID of the unit.
 Type=notify
+NotifyAccess=all
 ${env}ExecStart=${agentPath(h)} ${h.spec.agentFlags.join(' ')}
 Restart=always
 RestartSec=5
