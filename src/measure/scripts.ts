@@ -65,13 +65,16 @@ export interface PingerTarget {
 }
 
 /**
- * Starts one pinger per target in the namespace, detached from the SSH session (setsid, nohup) with a
- * deadline so it ends by itself if flanprov never comes back. Records each PID next to its log.
+ * Starts one pinger per target in the namespace, detached from the SSH session (setsid, nohup), under
+ * coreutils `timeout` so it ends by itself if flanprov never comes back. Not ping's own -w: with a
+ * deadline, iputils ping exits at the first ICMP error (e.g. a transient "Destination Host Unreachable"
+ * during the switch), which would end the measurement exactly when it matters. Records the PID of
+ * `timeout`, which passes SIGINT on to ping (ping then prints its statistics).
  */
 export function startPingersScript(targets: readonly PingerTarget[], intervalMs: number, maxSeconds: number): string {
   const i = (intervalMs / 1000).toFixed(3);
   const lines = targets.map((t) =>
-    `setsid nohup ip netns exec ${MEASURE_NS} ping -n -D -O -i ${i} -W 1 -w ${maxSeconds} ${shq(t.ip)} > ${MEASURE_DIR}/${t.id}.log 2>&1 < /dev/null &\necho $! > ${MEASURE_DIR}/${t.id}.pid`);
+    `setsid nohup ip netns exec ${MEASURE_NS} timeout -s INT ${maxSeconds} ping -n -D -O -i ${i} -W 1 ${shq(t.ip)} > ${MEASURE_DIR}/${t.id}.log 2>&1 < /dev/null &\necho $! > ${MEASURE_DIR}/${t.id}.pid`);
   return `set -e\nexport LC_ALL=C\ncd ${MEASURE_DIR}\n${lines.join('\n')}\n`;
 }
 
@@ -95,8 +98,8 @@ sec silent; echo $silent
 `;
 }
 
-/** The PIDs we recorded, only if they are still our pings (a PID may have been reused). */
-const OUR_PINGS = `ours() { for f in ${MEASURE_DIR}/*.pid; do [ -f "$f" ] || continue; p=$(cat "$f"); [ "$(cat /proc/$p/comm 2>/dev/null)" = ping ] && echo "$p"; done; }`;
+/** The PIDs we recorded, only while they are still our pingers (a PID may have been reused). */
+const OUR_PINGS = `ours() { for f in ${MEASURE_DIR}/*.pid; do [ -f "$f" ] || continue; p=$(cat "$f"); tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -q '^timeout -s INT [0-9]* ping -n -D' && echo "$p"; done; }`;
 
 /**
  * Stops the pingers (SIGINT: ping prints its statistics), waits for them, prints each log gzip+base64
@@ -108,7 +111,7 @@ ${OUR_PINGS}
 pids=$(ours)
 [ -n "$pids" ] && kill -INT $pids 2>/dev/null
 for _ in $(seq 1 60); do [ -z "$(ours)" ] && break; sleep 0.05; done
-left=$(ours); [ -n "$left" ] && kill -KILL $left 2>/dev/null
+for p in $(ours); do kill -KILL -- -"$p" 2>/dev/null; done  # the process group: timeout and its ping
 for f in ${MEASURE_DIR}/*.log; do
   [ -f "$f" ] || continue
   id=$(basename "$f" .log)
@@ -122,8 +125,7 @@ true
 /** Removal only (after a failed start): stops our pingers without collecting anything. */
 export function abortScript(): string {
   return `${OUR_PINGS}
-pids=$(ours)
-[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+for p in $(ours); do kill -KILL -- -"$p" 2>/dev/null; done
 ${cleanupLines()}
 true
 `;
