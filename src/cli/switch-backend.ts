@@ -1,14 +1,14 @@
 /**
  * `flanprov switch-backend vxlan|host-gw`: move a live cluster to another backend (make-before-break in
  * the agents, the config changed with a compare-and-swap, MTU and verification after). Wiring only: the
- * phases are in src/phases/switch/, the run/output machinery is up's (runCommand).
+ * phases are in src/phases/switch/, the run/output machinery is the shared one (output/command.ts).
  */
 import { Argument, Command, Option } from 'commander';
 import { InvalidInputError } from '../util/errors.js';
 import { SWITCH_PHASES } from '../phases/switch/pipeline.js';
 import { SWITCH_TARGETS, parseDuration, type SwitchTarget } from '../phases/switch/plan.js';
 import { newSwitchRun } from '../phases/switch/state.js';
-import { addCommonOptions, runCommand, type CommonOpts } from './up.js';
+import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
 
 interface SwitchCliOpts extends CommonOpts {
   timeout: string;
@@ -30,7 +30,7 @@ export function registerSwitchBackend(program: Command): void {
     .command('switch-backend')
     .description('move a live cluster to another backend (vxlan | host-gw) with near-zero disruption')
     .addArgument(new Argument('<type>', 'the backend to move to').choices(SWITCH_TARGETS as string[]));
-  addCommonOptions(c)
+  addCommonOptions(c, { dryRun: false })
     .option('--dry-run', 'run the read-only checks and show the plan, touch nothing')
     .option('--timeout <duration>', 'how long agents may take to follow (and, on rollback, to return)', '120s')
     .option('--measure', 'measure traffic loss during the switch: pings every 10 ms in both directions of every host pair')
