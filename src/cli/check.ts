@@ -14,7 +14,7 @@ import { factsPhase } from '../phases/up/facts.js';
 import { closeEtcd, etcdFor, runPreflight } from '../phases/up/preflight.js';
 import { verifyPhase } from '../phases/up/verify.js';
 import { gathered } from '../phases/up/state.js';
-import { addCommonOptions, runCommand, type CommonOpts } from './up.js';
+import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
 
 const checkPreflight: Phase = {
   title: 'Preflight',
@@ -47,7 +47,7 @@ const agentHealth: Phase = {
 };
 
 export function registerCheck(program: Command): void {
-  addCommonOptions(program.command('check').description('read-only: preflight + agents healthy + leases + ping matrix'))
+  addCommonOptions(program.command('check').description('read-only: preflight + agents healthy + leases + ping matrix'), { dryRun: false })
     .action(async (opts: CommonOpts) => {
       process.exitCode = await runCommand({ command: 'check', opts, phases: [connectPhase, factsPhase, checkPreflight, agentHealth, verifyPhase] });
     });

@@ -11,7 +11,7 @@ import { connectPhase } from '../phases/up/connect.js';
 import { factsPhase } from '../phases/up/facts.js';
 import { closeEtcd } from '../phases/up/preflight.js';
 import { leasesPhase, teardownPhase } from '../phases/down/phases.js';
-import { addCommonOptions, runCommand, type CommonOpts } from './up.js';
+import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -24,7 +24,6 @@ async function confirm(question: string): Promise<boolean> {
 
 export function registerDown(program: Command): void {
   addCommonOptions(program.command('down').description('remove flannel from the hosts (agent, units, devices, routes, rules, leases); Docker back on its default bridge'))
-    .option('--dry-run', 'show what would be removed, touch nothing')
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (opts: CommonOpts & { yes?: boolean }) => {
       if (!opts.yes && !opts.dryRun) {

@@ -10,7 +10,7 @@ import type { Lease } from '../network/types.js';
 import { connectPhase } from '../phases/up/connect.js';
 import { gatherFacts } from '../phases/up/facts.js';
 import { closeEtcd, etcdFor } from '../phases/up/preflight.js';
-import { addCommonOptions, runCommand, type CommonOpts } from './up.js';
+import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
 
 export interface StatusRow {
   subnet: string;
@@ -61,7 +61,7 @@ const statusPhase: Phase = {
 };
 
 export function registerStatus(program: Command): void {
-  addCommonOptions(program.command('status').description('lease table from etcd (subnet, host, public IP, backend, expiry) + agent health'))
+  addCommonOptions(program.command('status').description('lease table from etcd (subnet, host, public IP, backend, expiry) + agent health'), { dryRun: false })
     .action(async (opts: CommonOpts) => {
       process.exitCode = await runCommand({ command: 'status', opts, phases: [connectPhase, statusPhase] });
     });

@@ -23,12 +23,13 @@ export function formatSummary(ev: Summary): string {
   return lines.join('\n');
 }
 
-/** The ping matrix: rows ping columns; ok / MTU-fail / x. */
+/** The ping matrix: rows ping columns; "ok 0.15" (rtt ms), "MTU" (the DF ping failed), "FAIL", "-" diagonal. */
 export function formatMatrix(m: VerifyMatrix): string {
-  const w = Math.max(4, ...m.hosts.map((h) => h.length));
+  const w = Math.max(6, ...m.hosts.map((h) => h.length)) + 2;
+  const pad = (s: string): string => s.padEnd(w);
   const cell = (c: VerifyMatrix['cells'][number][number]): string =>
-    c === null ? '-' : !c.ok ? 'FAIL' : c.mtuOk === false ? 'MTU!' : 'ok';
-  const head = `${'from\\to'.padEnd(w)}  ${m.hosts.map((h) => h.padEnd(w)).join('  ')}`;
-  const rows = m.hosts.map((h, i) => `${h.padEnd(w)}  ${m.hosts.map((_, j) => cell(m.cells[i]?.[j] ?? null).padEnd(w)).join('  ')}`);
-  return [head, ...rows].join('\n');
+    c === null ? '-' : !c.ok ? 'FAIL' : c.mtuOk === false ? 'MTU' : `ok${c.rttMs !== undefined ? ` ${c.rttMs.toFixed(2)}` : ''}`;
+  const lines = [(pad('from\\to') + m.hosts.map(pad).join('')).trimEnd()];
+  m.hosts.forEach((src, i) => lines.push((pad(src) + m.hosts.map((_, j) => pad(cell(m.cells[i]?.[j] ?? null))).join('')).trimEnd()));
+  return lines.join('\n');
 }

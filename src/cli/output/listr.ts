@@ -58,7 +58,7 @@ export class ListrReporter implements Reporter {
       }
       case 'verify.matrix': this.print(formatMatrix(ev as VerifyMatrix)); break;
       case 'summary': this.print(formatSummary(ev)); break;
-      case 'error': this.print(`✖ ${ev.message}${ev.hint ? `\n  hint: ${ev.hint}` : ''}`); break;
+      case 'error': this.print(`✖ ${ev.where ? `${ev.where}: ` : ''}${ev.message}${ev.hint ? `\n  hint: ${ev.hint}` : ''}`); break;
     }
   }
 

@@ -35,7 +35,7 @@ export class PlainReporter implements Reporter {
         this.w(formatSummary(ev));
         break;
       case 'error':
-        this.w(`error: ${ev.message}${ev.hint ? `\n  hint: ${ev.hint}` : ''}`);
+        this.w(`error: ${ev.where ? `${ev.where}: ` : ''}${ev.message}${ev.hint ? `\n  hint: ${ev.hint}` : ''}`);
         break;
     }
   }

@@ -196,14 +196,4 @@ export function matrixOk(m: VerifyMatrix): boolean {
   return m.cells.every((row) => row.every((c) => c === null || (c.ok && c.mtuOk !== false)));
 }
 
-/** A text matrix: rows ping columns; "ok 0.15" (rtt ms), "MTU" (DF ping failed), "FAIL". */
-export function formatMatrix(m: VerifyMatrix): string {
-  const w = Math.max(6, ...m.hosts.map((h) => h.length)) + 2;
-  const pad = (s: string) => s.padEnd(w);
-  const lines = [pad('from\\to') + m.hosts.map(pad).join('')];
-  m.hosts.forEach((src, i) => {
-    const row = m.cells[i]!.map((c) => pad(c === null ? '-' : !c.ok ? 'FAIL' : c.mtuOk === false ? 'MTU' : `ok${c.rttMs !== undefined ? ` ${c.rttMs.toFixed(2)}` : ''}`));
-    lines.push(pad(src) + row.join(''));
-  });
-  return lines.join('\n');
-}
+// The text form of the matrix is the reporters' (cli/output/format.ts formatMatrix).

@@ -1,4 +1,5 @@
-/** Phase 1 — Connect: one SSH connection per host (host keys checked), kept for every later phase. */
+/** Phase 1 — Connect: one SSH connection per host (host keys checked), kept for every later phase
+ * (output/command.ts's runCommand closes them once every phase is done). */
 import type { Phase } from '../framework/types.js';
 import { connectHost } from '../../remote/connection.js';
 
@@ -11,13 +12,4 @@ export const connectPhase: Phase = {
       h.conn = await connectHost(h.name, h.spec.connection, ctx.options.connect);
     });
   },
-  async cleanUp(ctx) {
-    // Connections stay open through the run; the command closes them (closeAll) once every phase is done.
-    void ctx;
-  },
 };
-
-/** Close every host connection of a run (ignores errors: the run's outcome is already decided). */
-export async function closeAll(hosts: { conn?: { close(): Promise<void> } }[]): Promise<void> {
-  await Promise.all(hosts.map((h) => h.conn?.close().catch(() => undefined)));
-}

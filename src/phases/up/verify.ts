@@ -8,7 +8,7 @@ import type { HostState, Phase, PhaseContext } from '../framework/types.js';
 import { StepFailedError, VerifyFailedError } from '../../util/errors.js';
 import { formatIpv4, firstHost } from '../../network/ipv4.js';
 import {
-  buildMatrix, diagnose, formatMatrix, matrixOk, parsePingOutput, parseProbe, pingScript, probeRemoveScript, probeStartScript,
+  buildMatrix, diagnose, matrixOk, parsePingOutput, parseProbe, pingScript, probeRemoveScript, probeStartScript,
   type DiagHost, type PingResult, type ProbeKind,
 } from '../shared/ping-matrix.js';
 import { dockerManaged } from '../shared/preflight.js';
@@ -97,8 +97,8 @@ export const verifyPhase: Phase = {
   shouldRun: (ctx) => !ctx.options.dryRun && ctx.shared.get('skipVerify') !== true,
   async run(ctx) {
     const v = await verifyCluster(ctx);
+    // The reporters print the matrix from this event (plain/listr as a table, JSON as data).
     ctx.reporter.emit({ event: 'verify.matrix', ...v.matrix });
-    ctx.log('info', `ping matrix (rows ping columns; small pings and a full-MTU don't-fragment ping):\n${formatMatrix(v.matrix)}`);
     if (!v.ok) throw new VerifyFailedError(`verification failed:\n${v.problems.map((p) => `  ${p}`).join('\n')}`);
   },
 };

@@ -5,25 +5,13 @@ import { toJsonLine, JsonReporter } from '../../../src/cli/output/json.js';
 import { PlainReporter } from '../../../src/cli/output/plain.js';
 import { exitCodeOf, reportError, toRunOptions } from '../../../src/cli/output/command.js';
 import type { FlanprovEvent } from '../../../src/cli/output/events.js';
+import { EVENT_FIELDS, schemaProblems, streamProblems } from '../../../src/cli/output/schema.js';
 import { InvalidInputError, ExitCode } from '../../../src/util/errors.js';
 
 const sink = (): { out: Writable & { isTTY?: boolean }; text: () => string } => {
   let s = '';
   const out = new Writable({ write(c, _e, cb) { s += c.toString(); cb(); } });
   return { out, text: () => s };
-};
-
-/** docs/output-json.md: every event has v, ts, event, and these fields. */
-const REQUIRED: Record<FlanprovEvent['event'], string[]> = {
-  'run.start': ['command', 'hosts', 'dryRun'],
-  'phase.start': ['phase', 'hosts'],
-  'phase.end': ['phase', 'status', 'ms'],
-  'host.change': ['phase', 'host', 'change', 'dryRun'],
-  'host.result': ['phase', 'host', 'status', 'changes', 'ms'],
-  log: ['level', 'message'],
-  'verify.matrix': ['hosts', 'cells'],
-  summary: ['command', 'ok', 'dryRun', 'exitCode', 'ms', 'hosts'],
-  error: ['message', 'exitCode'],
 };
 
 const samples: FlanprovEvent[] = [
@@ -44,14 +32,29 @@ test('JSON lines: v=1, ISO ts, event name first-class, documented fields present
     assert.equal(o.v, 1);
     assert.equal(o.ts, '1970-01-01T00:00:00.000Z');
     assert.equal(o.event, ev.event);
-    for (const k of REQUIRED[ev.event]) assert.ok(k in o, `${ev.event} lacks ${k}`);
+    assert.deepEqual(schemaProblems(o), []);
   }
-  assert.deepEqual(Object.keys(REQUIRED).sort(), [...new Set(samples.map((s) => s.event))].sort(), 'a sample for every event');
+  assert.deepEqual(Object.keys(EVENT_FIELDS).sort(), [...new Set(samples.map((s) => s.event))].sort(), 'a sample for every event');
   const s = sink();
   const r = new JsonReporter(s.out);
   r.emit({ event: 'log', level: 'debug', message: 'hidden' });
   r.emit(samples[0]!);
   assert.equal(s.text().trim().split('\n').length, 1, 'debug logs only with -v; one line per event');
+});
+
+test('the schema checker rejects the old shape and broken streams', () => {
+  // The shape before schema v1 (a `time` field, no v/ts) must not pass.
+  assert.deepEqual(schemaProblems({ event: 'log', level: 'info', message: 'x', time: '2026-01-01T00:00:00.000Z' }), [
+    'v is undefined, want 1', 'ts is undefined, want ISO 8601 UTC',
+  ]);
+  assert.deepEqual(schemaProblems({ v: 1, ts: '2026-01-01 00:00', event: 'phase.end', phase: 'x', status: 'ok' }), [
+    'ts is "2026-01-01 00:00", want ISO 8601 UTC', 'phase.end lacks ms',
+  ]);
+  assert.deepEqual(schemaProblems({ v: 1, ts: '2026-01-01T00:00:00Z', event: 'nope' }), ['unknown event "nope"']);
+  const lines = samples.map((e) => JSON.parse(toJsonLine(e)) as unknown);
+  assert.deepEqual(streamProblems([lines[0], lines.at(-2), lines.at(-1)].filter(Boolean)), ['the last event is not summary']);
+  const ordered = [...lines.filter((e) => (e as { event: string }).event !== 'summary'), lines.find((e) => (e as { event: string }).event === 'summary')];
+  assert.deepEqual(streamProblems(ordered), []);
 });
 
 test('plain lines: changes, failures, matrix and the final per-host summary', () => {
@@ -68,7 +71,7 @@ test('plain lines: changes, failures, matrix and the final per-host summary', ()
   assert.match(t, /^up: ok in 1\.2 s: 0 ok, 1 changed, 0 failed$/m);
   assert.match(t, /^  n1 +changed +0\.0 s +flanneld.service written$/m);
   assert.match(t, /^  n2: FAILED: unit failed$/m);
-  assert.match(t, /^error: bad$/m);
+  assert.match(t, /^error: inventory\.yml:3:5: bad$/m);
 });
 
 test('one place for exit codes', () => {
