@@ -23,8 +23,9 @@ export function renderText(opts: RenderOpts): string {
     // flannel_docker auto: shown as configured (whether docker.service exists is only known on the host).
     const docker = h.flannel.docker !== false;
     for (const f of renderHostFiles({ host: h, docker })) {
-      const note = h.flannel.docker === 'auto' && f.role === 'docker-dropin' ? ' (only if docker.service exists: flannel_docker is auto)' : '';
-      out.push(`### ${h.name}: ${f.path} (mode ${f.mode.toString(8).padStart(4, '0')})${note}`);
+      const note = f.role !== 'docker-dropin' ? ''
+        : `; dockerd's command line is Debian's default here, \`up\` uses the host's own${h.flannel.docker === 'auto' ? '; only if docker.service exists: flannel_docker is auto' : ''}`;
+      out.push(`### ${h.name}: ${f.path} (mode ${f.mode.toString(8).padStart(4, '0')}${note})`);
       if (f.role === 'agent-tls') out.push(`# copied from ${localOf(h, f.path)}\n`);
       else if (f.role === 'agent-env' && !opts.showSecrets) out.push(f.content.replace(/^([A-Z_]+)=.*$/gm, '$1=<secret, from the environment>'));
       else out.push(f.content);

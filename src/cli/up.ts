@@ -15,7 +15,6 @@ import { installUnitsPhase } from '../phases/up/install-units.js';
 import { startPhase } from '../phases/up/start.js';
 import { verifyPhase } from '../phases/up/verify.js';
 import { reportPhase } from '../phases/up/report.js';
-import { renderHostFiles } from '../phases/up/units.js';
 
 export { runCommand, type CommonOpts } from './output/command.js';
 
@@ -40,10 +39,7 @@ export function registerUp(program: Command): void {
     .option('--no-verify', 'skip the ping matrix')
     .action(async (inventory: string | undefined, opts: CommonOpts & { verify: boolean }) => {
       if (inventory) opts.inventory = inventory;
-      const shared = new Map<string, unknown>([
-        ['renderHostFiles', (_ctx: unknown, h: Parameters<typeof renderHostFiles>[0]) => renderHostFiles(h)],
-        ['skipVerify', opts.verify === false],
-      ]);
+      const shared = new Map<string, unknown>([['skipVerify', opts.verify === false]]);
       process.exitCode = await runCommand({ command: 'up', opts, phases: UP_PHASES, shared });
     });
 }

@@ -7,7 +7,8 @@
  *   secrets only in an EnvironmentFile (mode 0600);
  * - docker.service.d/10-flannel.conf: After/Wants=flanneld, EnvironmentFile=/run/flannel/subnet.env,
  *   `ExecStart=` reset then the host's own dockerd command line + --bip/--mtu (a fact gathered on the host;
- *   `flanprov render` without SSH uses Debian's default and says so);
+ *   `flanprov render` without SSH uses Debian's default and says so in its header, not in the file, so
+ *   the file it prints is byte for byte the one `up` writes on a Debian host);
  * - /etc/flannel/flanneld.env (only when there is a secret) and the etcd TLS files (mode 0600).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -77,15 +78,14 @@ export function renderFlanneldUnit(inp: RenderHostInput): string {
   });
 }
 
+/**
+ * Only dockerd's command line and subnet.env go in: no flannel_* setting (e.g. flannel_ip_masq) changes
+ * this file, so changing one restarts the agents and never Docker (issue 4).
+ */
 export function renderDockerDropIn(inp: RenderHostInput): string {
   return renderTemplate('docker-flannel.conf.hbs', {
-    comment: inp.dockerdCommand === undefined
-      ? "dockerd's command line is Debian's default here: `flanprov up` uses the host's own (systemctl cat docker.service)"
-      : '',
     subnetEnv: RemotePaths.subnetEnv,
     dockerdCommand: inp.dockerdCommand ?? DEBIAN_DOCKERD_COMMAND,
-    // flanneld masquerades traffic leaving the flannel network; Docker must not masquerade pod-to-pod traffic.
-    ipMasqOff: inp.host.flannel.ipMasq,
   });
 }
 

@@ -1,22 +1,27 @@
 /**
- * Phase 6 — Install units: the files rendered for each host (flanneld.service, the Docker drop-in, the
- * agent's environment file, etcd TLS files, ...) are written only when their content or mode differs, all
- * in one script per host (atomic: temporary name, then rename). What was written decides, in Start, what
- * is reloaded and restarted.
+ * Phase 6 — Install units: the files rendered for each host from templates/ (inventory/host-files.ts, the
+ * same renderer as `flanprov render`: flanneld.service, the Docker drop-in, the agent's environment file,
+ * etcd TLS files) are written only when their content or mode differs, all in one script per host
+ * (atomic: temporary name, then rename). What was written decides, in Start, what is reloaded and restarted.
  */
-import type { HostState, Phase, PhaseContext } from '../framework/types.js';
+import type { HostState, Phase } from '../framework/types.js';
 import { StepFailedError } from '../../util/errors.js';
+import { renderHostFiles } from '../../inventory/host-files.js';
 import { planFiles, type DesiredFile } from '../shared/changes.js';
+import { dockerManaged } from '../shared/preflight.js';
 import { shq } from '../shared/sections.js';
 import { gathered } from './state.js';
 
-/** Renders the files `up` manages for one host (wired by the command from the render module). */
-export type RenderHostFiles = (ctx: PhaseContext, h: HostState) => DesiredFile[] | Promise<DesiredFile[]>;
-
-export function renderer(ctx: PhaseContext): RenderHostFiles {
-  const r = ctx.shared.get('renderHostFiles') as RenderHostFiles | undefined;
-  if (!r) throw new Error('internal: no renderer for the host files (renderHostFiles not set by the command)');
-  return r;
+/**
+ * The files `up` writes on this host: the templates with the host's facts — the Docker drop-in only where
+ * flanprov manages Docker, built on the host's own dockerd command line (its docker.service without our
+ * drop-in), so local flags survive.
+ */
+export function hostFiles(h: HostState): DesiredFile[] {
+  const f = gathered(h);
+  const docker = dockerManaged(h.spec, f);
+  if (docker && !f.docker.execStart) throw new StepFailedError("cannot read dockerd's ExecStart from docker.service (systemctl cat docker.service)", h.name);
+  return renderHostFiles({ host: h.spec, docker, ...(docker ? { dockerdCommand: f.docker.execStart } : {}) });
 }
 
 /** One script that writes every file atomically with its mode (contents travel base64-encoded). */
@@ -35,8 +40,8 @@ export function writeFilesScript(files: readonly DesiredFile[]): string {
   return lines.join('\n') + '\n';
 }
 
-async function desired(ctx: PhaseContext, h: HostState): Promise<DesiredFile[]> {
-  if (!h.facts.desired) h.facts.desired = await renderer(ctx)(ctx, h);
+function desired(h: HostState): DesiredFile[] {
+  if (!h.facts.desired) h.facts.desired = hostFiles(h);
   return h.facts.desired;
 }
 
@@ -44,14 +49,14 @@ export const installUnitsPhase: Phase = {
   title: 'Install units',
   async dryRun(ctx) {
     await ctx.forEachHost(async (h, rec) => {
-      const { write } = planFiles(await desired(ctx, h), gathered(h).files);
+      const { write } = planFiles(desired(h), gathered(h).files);
       h.facts.written = write;
       for (const f of write) rec.changed(`would write ${f.path}`);
     });
   },
   async run(ctx) {
     await ctx.forEachHost(async (h, rec) => {
-      const { write } = planFiles(await desired(ctx, h), gathered(h).files);
+      const { write } = planFiles(desired(h), gathered(h).files);
       h.facts.written = write;
       if (!write.length) {
         rec.skip('all files up to date');

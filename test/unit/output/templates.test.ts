@@ -23,9 +23,10 @@ Wants=network-online.target
 Before=docker.service
 
 [Service]
-# flanneld tells systemd READY=1 only after subnet.env is written and routes are programmed.
+# flanneld tells systemd READY=1 only after subnet.env is written and routes are programmed. READY=1 is
+# sent by systemd-notify, a child process of the agent: systemd must accept it from any PID of the unit.
 Type=notify
-NotifyAccess=main
+NotifyAccess=all
 ExecStart=/usr/local/bin/flanneld -etcd-endpoints=http://10.0.0.1:2379 -etcd-prefix=/coreos.com/network -iface-regex=^eth[0-9]+$$ -ip-masq=true
 Restart=always
 RestartSec=5
@@ -48,8 +49,9 @@ EnvironmentFile=/run/flannel/subnet.env
 ExecStart=
 ExecStart=/usr/bin/dockerd -H fd:// --bip=\${FLANNEL_SUBNET} --mtu=\${FLANNEL_MTU}
 `);
-  assert.match(renderDockerDropIn({ host: host(), docker: true }), /^# dockerd's command line is Debian's default here/m);
-  assert.match(renderDockerDropIn({ host: host(), docker: true }), /--mtu=\$\{FLANNEL_MTU\} --ip-masq=false$/m);
+  // Without the host's command line: Debian's default; flannel_ip_masq never changes the drop-in (no Docker restart).
+  assert.equal(renderDockerDropIn({ host: host({ ipMasq: true }), docker: true }), renderDockerDropIn({ host: host({ ipMasq: false }), docker: true }));
+  assert.match(renderDockerDropIn({ host: host(), docker: true }), /^ExecStart=\/usr\/sbin\/dockerd -H fd:\/\/ --containerd=\/run\/containerd\/containerd.sock \$DOCKER_OPTS --bip=\$\{FLANNEL_SUBNET\} --mtu=\$\{FLANNEL_MTU\}$/m);
 });
 
 test('secrets go to a 0600 EnvironmentFile, never into ExecStart', () => {
