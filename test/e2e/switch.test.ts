@@ -60,7 +60,7 @@ async function assertHostGwState(lab: Lab): Promise<void> {
   assert.equal(leases.length, lab.hosts.length);
   for (const l of leases) assert.equal(l.attrs.BackendType, 'host-gw', JSON.stringify(l.attrs));
   for (const [h, o] of await lab.sshAll('ip -j link show; echo; ip -j -4 route show')) {
-    const [links, routes] = o.stdout.trim().split('\n').map((x) => JSON.parse(x)) as [IpLinkJ[], IpRouteJ[]];
+    const [links, routes] = o.stdout.split('\n').filter((x) => x.trim()).map((x) => JSON.parse(x)) as [IpLinkJ[], IpRouteJ[]];
     assert.deepEqual(links.filter((l) => l.ifname.startsWith('flannel')).map((l) => l.ifname), [], `${h}: flannel device left`);
     assert.deepEqual(routes.filter((r) => r.dev?.startsWith('flannel')), [], `${h}: route through flannel left`);
     const self = lab.hosts.find((x) => x.name === h)!.ip;
@@ -75,7 +75,7 @@ async function assertVxlanState(lab: Lab): Promise<void> {
   for (const l of leases) assert.equal(l.attrs.BackendType, 'vxlan', JSON.stringify(l.attrs));
   const script = 'ip -j -d link show flannel.1; echo; ip -j -4 route show; echo; ip -j -4 neigh show dev flannel.1; echo; bridge -j fdb show dev flannel.1';
   for (const [h, o] of await lab.sshAll(script)) {
-    const [links, routes, neighs, fdb] = o.stdout.trim().split('\n').map((x) => JSON.parse(x)) as [IpLinkJ[], IpRouteJ[], { dst: string; lladdr: string }[], { mac: string; dst?: string }[]];
+    const [links, routes, neighs, fdb] = o.stdout.split('\n').filter((x) => x.trim()).map((x) => JSON.parse(x)) as [IpLinkJ[], IpRouteJ[], { dst: string; lladdr: string }[], { mac: string; dst?: string }[]];
     assert.equal(links[0]?.mtu, 1450, `${h}: flannel.1 MTU`);
     const self = lab.hosts.find((x) => x.name === h)!.ip;
     for (const l of leases.filter((x) => x.attrs.PublicIP !== self)) {
@@ -143,13 +143,14 @@ describe('switch-backend (3-host l2 lab)', { timeout: 420_000 }, () => {
   it('an agent stopped during a switch: named, config rolled back, running agents on vxlan, whole again after', async () => {
     const before = await etcdState(lab);
     assert.match(before.config ?? '', /vxlan/);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'switch-backend', 'host-gw', '-i', inv, '--timeout', liveSwitch ? '60s' : '15s', '--output', 'json']);
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'switch-backend', 'host-gw', '-i', inv, '--measure', '--timeout', liveSwitch ? '60s' : '15s', '--output', 'json']);
     let out = '';
     let stopped: Promise<unknown> | undefined;
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      // Stop h3's agent once preflight has passed, as the config is being written.
-      if (!stopped && /"event":"phase.start","phase":"Write config"/.test(out)) stopped = lab.ssh('h3', 'systemctl stop flanneld');
+      // Stop h3's agent once preflight has passed (healthy then), while the measurement starts (~0.5 s,
+      // enough for the stop to land before the config is written; h3's datapath stays, so its pings pass).
+      if (!stopped && /"event":"phase.start","phase":"Start measuring"/.test(out)) stopped = lab.ssh('h3', 'systemctl stop flanneld');
     });
     let err = '';
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
@@ -162,6 +163,8 @@ describe('switch-backend (3-host l2 lab)', { timeout: 420_000 }, () => {
       const error = events.find((e) => e.event === 'error');
       assert.match(error?.message ?? '', /h3: did not follow to host-gw: flanneld is inactive; config rolled back to vxlan/);
       assert.ok(events.some((e) => e.event === 'log' && /rolled \/coreos\.com\/network\/config back to vxlan/.test(e.message)));
+      printMeasurement('failed switch + rollback', events);
+      assert.equal(events.filter((e) => e.event === 'measure.pair').length, 6);
       const st = await etcdState(lab);
       assert.equal(st.config, before.config);
       const h3ip = lab.hosts.find((h) => h.name === 'h3')!.ip;

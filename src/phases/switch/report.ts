@@ -25,8 +25,14 @@ export const switchReportPhase: Phase = {
       ctx.log('info', `the inventory still says flannel_backend: ${ctx.cluster.network.backend}; set it to ${to} in ${ctx.cluster.inventoryFile} (or run with --update-inventory) so \`flanprov up\` agrees with etcd`);
     }
     if (run.outcome === 'forced' && run.notFollowed.length) {
-      throw new FlanprovError(`the config says ${to} but ${run.notFollowed.map((n) => `${n.host} (${n.why})`).join(', ')} did not follow; the other hosts are on ${to} and verified. Start or fix the agent there (it applies the config in etcd), then run \`flanprov switch-backend ${to}\` again to finish`,
-        stallExitCode(run.notFollowed) as FlanprovError['exitCode']);
+      const behind = new Set(run.notFollowed.map((n) => n.host));
+      const others = ctx.hosts.filter((h) => !behind.has(h.name)).map((h) => h.name);
+      ctx.log('warn', `--force: the config says ${to}; ${others.length ? `${others.join(', ')} ${others.length > 1 ? 'are' : 'is'} on ${to} and verified; ` : ''}not following: ${run.notFollowed.map((n) => n.host).join(', ')}. Start or fix the agent there (it applies the config in etcd), then run \`flanprov switch-backend ${to}\` again to finish`);
+      // Each host left behind fails the run (exit 3 if unreachable, else 4), named in the summary.
+      await ctx.forEachHost(async (h) => {
+        const n = run.notFollowed.find((x) => x.host === h.name)!;
+        throw new FlanprovError(`did not follow to ${to}: ${n.why}`, stallExitCode([n]) as FlanprovError['exitCode']);
+      }, { hosts: ctx.hosts.filter((h) => behind.has(h.name)) });
     }
     ctx.log('info', p.kind === 'noop' ? `the cluster is on ${to}` : `switched ${p.from} → ${to}`);
   },
