@@ -67,13 +67,19 @@ export interface WaitOutcome {
 
 /**
  * Polls until every host's agent has completed the move to `backend` (followState "done"), until the
- * deadline, or — once every host is either done or dead for `deadGraceMs` — early: a stopped agent
- * will not follow, so there is no point in waiting out the whole timeout.
+ * deadline, or early: once every host not done is dead (stopped agent, unreachable) for `deadGraceMs` —
+ * it will not follow, no point waiting out the timeout — or, with `stopOnDead`, as soon as any host is
+ * (the caller is going to roll back anyway: the sooner, the shorter the cluster stays half-moved).
  */
 export async function waitForBackend(
-  ctx: PhaseContext, hosts: readonly HostState[], backend: string,
-  opts: { timeoutMs: number; pollMs: number; deadGraceMs?: number; onDone?: (host: string, s: number) => void },
+  ctx: PhaseContext, hosts: readonly Pick<HostState, 'name'>[], backend: string,
+  opts: {
+    timeoutMs: number; pollMs: number; deadGraceMs?: number; stopOnDead?: boolean; onDone?: (host: string, s: number) => void;
+    /** how hosts are looked at (default: `observe`; tests pass their own) */
+    look?: (hosts: readonly Pick<HostState, 'name'>[]) => Promise<Map<string, Observation>>;
+  },
 ): Promise<WaitOutcome> {
+  const look = opts.look ?? ((hs) => observe(ctx, hs as HostState[]));
   const t0 = Date.now();
   const done = new Map<string, number>();
   const deadSince = new Map<string, number>();
@@ -82,7 +88,7 @@ export async function waitForBackend(
   const grace = opts.deadGraceMs ?? 3000;
   for (;;) {
     const pending = hosts.filter((h) => !done.has(h.name));
-    last = new Map([...last, ...(await observe(ctx, pending))]);
+    last = new Map([...last, ...(await look(pending))]);
     const now = Date.now();
     states = new Map(pending.map((h) => [h.name, followState(last.get(h.name)!, backend)]));
     for (const [name, s] of states) {
@@ -96,8 +102,8 @@ export async function waitForBackend(
     }
     const stillPending = pending.filter((h) => !done.has(h.name));
     if (!stillPending.length) break;
-    const allDeadLongEnough = stillPending.every((h) => now - (deadSince.get(h.name) ?? now) >= grace && deadSince.has(h.name));
-    if (allDeadLongEnough || now - t0 >= opts.timeoutMs) break;
+    const deadLongEnough = (h: Pick<HostState, 'name'>) => deadSince.has(h.name) && now - deadSince.get(h.name)! >= grace;
+    if (stillPending.every(deadLongEnough) || (opts.stopOnDead && stillPending.some(deadLongEnough)) || now - t0 >= opts.timeoutMs) break;
     await new Promise((r) => setTimeout(r, opts.pollMs));
   }
   const missing = new Map<string, FollowState & { state: 'waiting' | 'dead' }>();

@@ -61,7 +61,7 @@ export const waitAgentsPhase: Phase = {
     const hosts = live(ctx);
     const t0 = Date.now();
     const o = await waitForBackend(ctx, hosts, p.target.config.backendType, {
-      timeoutMs: run.opts.timeoutMs, pollMs: run.opts.pollMs,
+      timeoutMs: run.opts.timeoutMs, pollMs: run.opts.pollMs, stopOnDead: !run.opts.force,
       onDone: (h, s) => ctx.log('info', `${h}: on ${p.target.config.backendType} (${s.toFixed(1)} s)`),
     });
     for (const h of hosts) {
@@ -79,7 +79,8 @@ export const waitAgentsPhase: Phase = {
     const etcd = await etcdFor(ctx);
     const now = await readConfig(etcd.client, ctx.cluster.etcd.prefix);
     const decision = decideOnStall({ force: run.opts.force, configStillOurs: now?.text === p.target.text });
-    ctx.log('warn', `${o.missing.size} agent(s) did not follow within ${run.opts.timeoutMs / 1000} s: ${describeMissing(o)}`);
+    const dead = [...o.missing.values()].some((m) => m.state === 'dead');
+    ctx.log('warn', `${o.missing.size} agent(s) did not follow ${dead && !run.opts.force ? `(${((Date.now() - t0) / 1000).toFixed(1)} s: an agent that cannot follow ends the wait)` : `within ${run.opts.timeoutMs / 1000} s`}: ${describeMissing(o)}`);
     let outcome: string;
     if (decision.action === 'rollback') outcome = await rollBack(ctx, hosts, o);
     else if (decision.action === 'leave') {
