@@ -14,6 +14,7 @@ interface SwitchCliOpts extends CommonOpts {
   timeout: string;
   measure?: boolean;
   measureInterval: string;
+  measureKeepLogs?: string;
   raiseMtu?: boolean;
   force?: boolean;
   updateInventory?: boolean;
@@ -35,6 +36,7 @@ export function registerSwitchBackend(program: Command): void {
     .option('--timeout <duration>', 'how long agents may take to follow (and, on rollback, to return)', '120s')
     .option('--measure', 'measure traffic loss during the switch: pings every 10 ms in both directions of every host pair')
     .addOption(new Option('--measure-interval <ms>', 'ping interval of --measure').default('10').hideHelp())
+    .addOption(new Option('--measure-keep-logs <dir>', "keep every pinger's raw output in this directory").hideHelp())
     .option('--raise-mtu', 'vxlan → host-gw: restart Docker so containers use the larger MTU now (default: keep the smaller one)')
     .option('--force', 'when agents do not follow: keep the new config and finish on the others (default: roll back)')
     .option('--update-inventory', "set flannel_backend in the inventory file afterwards (the file's formatting is kept)")
@@ -48,6 +50,7 @@ export function registerSwitchBackend(program: Command): void {
         pollMs: 200,
         measure: !!opts.measure,
         measureIntervalMs: interval,
+        ...(opts.measureKeepLogs ? { measureKeepLogs: opts.measureKeepLogs } : {}),
         raiseMtu: !!opts.raiseMtu,
         force: !!opts.force,
         updateInventory: !!opts.updateInventory,

@@ -3,6 +3,8 @@
  * `intervalMs`), let it run across whatever the caller does, then stop it and compute per-direction loss
  * and gaps. Hosts are reached through the run's existing SSH connections (RemoteHost).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { RemoteHost } from '../remote/types.js';
 import type { Ipv4Net } from '../network/types.js';
@@ -27,6 +29,8 @@ export interface MeasureOptions {
   warmupSeconds?: number;
   /** longest acceptable gap for `withinTarget`, default 1000 ms */
   targetGapMs?: number;
+  /** keep every pinger's raw output here as `<from>-<to>.log` (for looking at a loss packet by packet) */
+  keepLogsDir?: string;
 }
 
 export interface MeasureResult extends MeasureSummary {
@@ -110,6 +114,10 @@ export class Measurement {
       for (const t of r.targets) {
         const b64 = logs.get(t.id);
         const text = b64 ? gunzipSync(Buffer.from(b64, 'base64')).toString('utf8') : '';
+        if (this.options.keepLogsDir) {
+          mkdirSync(this.options.keepLogsDir, { recursive: true });
+          writeFileSync(join(this.options.keepLogsDir, `${r.host.name}-${t.host}.log`), text);
+        }
         pairs.push(pairStats(r.host.name, t.host, parsePingLog(text), { intervalMs: this.options.intervalMs }));
       }
     }));

@@ -36,7 +36,7 @@ export const measureStartPhase: Phase = {
       ctx.log('warn', 'measurement needs at least two hosts; not measuring');
       return;
     }
-    run.measurement = await Measurement.start(hosts, { intervalMs: run.opts.measureIntervalMs });
+    run.measurement = await Measurement.start(hosts, { intervalMs: run.opts.measureIntervalMs, ...(run.opts.measureKeepLogs ? { keepLogsDir: run.opts.measureKeepLogs } : {}) });
     ctx.log('info', `measuring: ${hosts.length * (hosts.length - 1)} pinger(s), one every ${run.opts.measureIntervalMs} ms per direction and pair; every pair answers`);
   },
   async cleanUp(ctx) {

@@ -16,6 +16,8 @@ export interface SwitchOptions {
   pollMs: number;
   measure: boolean;
   measureIntervalMs: number;
+  /** keep the pingers' raw logs in this local directory */
+  measureKeepLogs?: string;
   /** vxlan → host-gw: restart Docker to use the larger MTU now */
   raiseMtu: boolean;
   /** when agents do not follow: keep the new config instead of rolling back */
