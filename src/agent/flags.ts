@@ -25,12 +25,14 @@ export interface AgentFlags {
   healthzIp: string;
   healthzPort: number;
   reconcileInterval: number;
+  /** -backend-switch-timeout, in ms: how long a live backend switch keeps the old datapath for peers that have not moved */
+  backendSwitchTimeout: number;
   v: number;
   version: boolean;
   help: boolean;
 }
 
-type Kind = 'string' | 'strings' | 'int' | 'bool';
+type Kind = 'string' | 'strings' | 'int' | 'bool' | 'duration';
 interface FlagDef { name: string; key: keyof AgentFlags; kind: Kind; dflt: string | number | boolean | string[]; usage: string; secret?: boolean }
 
 export const FLAG_DEFS: readonly FlagDef[] = [
@@ -53,6 +55,7 @@ export const FLAG_DEFS: readonly FlagDef[] = [
   { name: 'healthz-ip', key: 'healthzIp', kind: 'string', dflt: '0.0.0.0', usage: 'the IP address for healthz server to listen' },
   { name: 'healthz-port', key: 'healthzPort', kind: 'int', dflt: 0, usage: 'the port for healthz server to listen(0 to disable)' },
   { name: 'reconcile-interval', key: 'reconcileInterval', kind: 'int', dflt: 10, usage: 'seconds between full reconciles of peer routes with the kernel (flanprov extension)' },
+  { name: 'backend-switch-timeout', key: 'backendSwitchTimeout', kind: 'duration', dflt: 60_000, usage: 'live backend switch: how long the old backend\'s datapath is kept for peers that have not moved yet, e.g. 60s or 2m (flanprov extension)' },
   { name: 'v', key: 'v', kind: 'int', dflt: 0, usage: 'number for the log level verbosity' },
   { name: 'version', key: 'version', kind: 'bool', dflt: false, usage: 'print version and exit' },
   { name: 'help', key: 'help', kind: 'bool', dflt: false, usage: 'print this help and exit' },
@@ -80,6 +83,17 @@ function parseGoInt(s: string): number | undefined {
   return m[1] === '-' ? -n : n;
 }
 
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go's time.ParseDuration ("60s", "1m30s", "1.5h", "500ms"; "0" alone needs no unit), in ms. */
+export function parseGoDuration(s: string): number | undefined {
+  if (s === '0') return 0;
+  if (!/^(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))*$/.test(s)) return undefined;
+  let total = 0;
+  for (const m of s.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)) total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+  return Math.round(total);
+}
+
 export function defaultFlags(): AgentFlags {
   const f: Record<string, unknown> = {};
   for (const d of FLAG_DEFS) f[d.key] = Array.isArray(d.dflt) ? [...d.dflt] : d.dflt;
@@ -101,6 +115,12 @@ function setValue(f: AgentFlags, d: FlagDef, raw: string, origin: string): void 
       const n = parseGoInt(raw);
       if (n === undefined) throw new UsageError(`invalid value "${raw}" for ${origin}: parse error`);
       rec[d.key] = n;
+      return;
+    }
+    case 'duration': {
+      const ms = parseGoDuration(raw);
+      if (ms === undefined) throw new UsageError(`invalid value "${raw}" for ${origin}: parse error (a duration like 60s, 1m30s or 500ms)`);
+      rec[d.key] = ms;
     }
   }
 }
@@ -159,18 +179,23 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
 export function usageText(): string {
   const lines = ['Usage: flanneld [flags]', ''];
   for (const d of FLAG_DEFS) {
-    const dv = Array.isArray(d.dflt) ? '' : d.kind === 'string' && d.dflt === '' ? '' : ` (default ${typeof d.dflt === 'string' ? `"${d.dflt}"` : String(d.dflt)})`;
-    lines.push(`  -${d.name}${d.kind === 'bool' ? '' : d.kind === 'int' ? ' int' : ' string'}`, `    \t${d.usage}${dv}`);
+    const shown = d.kind === 'duration' ? fmtMs(d.dflt as number) : typeof d.dflt === 'string' ? `"${d.dflt}"` : String(d.dflt);
+    const dv = Array.isArray(d.dflt) ? '' : d.kind === 'string' && d.dflt === '' ? '' : ` (default ${shown})`;
+    lines.push(`  -${d.name}${d.kind === 'bool' ? '' : d.kind === 'int' ? ' int' : d.kind === 'duration' ? ' duration' : ' string'}`, `    \t${d.usage}${dv}`);
   }
   lines.push('', 'Every flag may also be set as FLANNELD_<NAME> (e.g. FLANNELD_ETCD_ENDPOINTS); the command line wins.');
   return `${lines.join('\n')}\n`;
+}
+
+function fmtMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 /** The flags for a log line, with the password masked (flannel printed it in clear). */
 export function describeFlags(f: AgentFlags): string {
   return FLAG_DEFS.filter((d) => d.name !== 'help').map((d) => {
     const v = (f as unknown as Record<string, unknown>)[d.key];
-    const shown = d.secret ? (v ? '<redacted>' : '') : Array.isArray(v) ? `[${v.join(' ')}]` : String(v);
+    const shown = d.secret ? (v ? '<redacted>' : '') : Array.isArray(v) ? `[${v.join(' ')}]` : d.kind === 'duration' ? fmtMs(v as number) : String(v);
     return `${d.name}:${shown}`;
   }).join(' ');
 }

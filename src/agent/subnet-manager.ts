@@ -73,10 +73,40 @@ export class SubnetManager {
     this.renewTimer.unref();
   }
 
-  private serial(fn: () => Promise<void>): Promise<void> {
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.busy.then(fn, fn);
-    this.busy = next.catch(() => undefined);
+    this.busy = next.then(() => undefined, () => undefined);
     return next;
+  }
+
+  /** The attrs this node publishes (and renews with). */
+  get attrs(): LeaseAttrs {
+    return this.o.attrs;
+  }
+
+  /**
+   * Publish new attrs (a live backend switch: BackendType/BackendData) with a compare-and-swap on our
+   * own lease: the put only succeeds while the key is still the one we hold, so another node's lease is
+   * never overwritten; a lost or taken lease is re-acquired with the new attrs. Renewals use them from
+   * now on. Rejects on etcd errors (the caller retries).
+   */
+  updateAttrs(attrs: LeaseAttrs): Promise<void> {
+    return this.serial(async () => {
+      this.o.attrs = attrs;
+      const own = this.lease;
+      if (!own || this.stopped) return;
+      const r = await this.o.store.renew(own, attrs);
+      if (r.kind === 'renewed') {
+        this.lease = r.lease;
+        this.lastError = undefined;
+        this.o.log.info(`Lease ${formatNet(r.lease.subnet)} now says BackendType ${attrs.BackendType ?? '(none)'}`);
+        this.schedule();
+      } else if (r.kind === 'gone') {
+        await this.reacquire('lease has disappeared from etcd');
+      } else {
+        await this.reacquire(`subnet ${formatNet(own.subnet)} is now held by ${r.holder.PublicIP}`);
+      }
+    });
   }
 
   private async renew(): Promise<void> {

@@ -218,9 +218,10 @@ export class VxlanBackend implements Backend {
     const plan = planVxlan(peers, state, params);
     const tolerate = { force: true, tolerate: isNotFound };
     this.programmed = undefined; // until this pass has been applied completely
-    // FDB additions and the ip batch run side by side (one spawn's latency instead of two): at worst a
-    // packet to a just-added peer meets its route a few ms before its FDB entry and is dropped
-    await Promise.all([batch('bridge', plan.fdbAdd, this.target), batch('ip', plan.ip, this.target, tolerate)]);
+    // FDB entries first: a route that replaces a working one (a peer moving from host-gw to vxlan during
+    // a live switch) must find its FDB entry in place, or its first packets are dropped (no learning)
+    await batch('bridge', plan.fdbAdd, this.target);
+    await batch('ip', plan.ip, this.target, tolerate);
     await batch('bridge', plan.fdbDel, this.target, tolerate);
     this.programmed = vxlanStateOf(peers, params);
     if (plan.counts.added || plan.counts.removed) {

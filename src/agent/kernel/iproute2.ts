@@ -220,6 +220,11 @@ export function listLinks(target?: KernelTarget): Promise<IpLink[]> {
   return ipJson<IpLink[]>(['-d', 'link', 'show'], target);
 }
 
+/** Links of one kind with details (`ip -j -d link show type vxlan`). */
+export function listLinksOfType(kind: string, target?: KernelTarget): Promise<IpLink[]> {
+  return ipJson<IpLink[]>(['-d', 'link', 'show', 'type', kind], target);
+}
+
 /** One link with details, or undefined when it does not exist. */
 export async function getLink(name: string, target?: KernelTarget): Promise<IpLink | undefined> {
   const r = await run(ipArgv(target, ['-j', '-d', 'link', 'show', 'dev', name]));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeFlags, parseFlags, UsageError } from '../../../src/agent/flags.js';
+import { describeFlags, parseFlags, parseGoDuration, UsageError } from '../../../src/agent/flags.js';
 
 test('defaults are flannel\'s', () => {
   const f = parseFlags([]);
@@ -68,4 +68,15 @@ test('the password never appears in the flags log line', () => {
   assert.ok(!line.includes('s3cret!'));
   assert.match(line, /etcd-password:<redacted>/);
   assert.match(line, /etcd-username:root/);
+});
+
+test('-backend-switch-timeout takes Go durations (default 60s); a bad one is a usage error naming it', () => {
+  assert.equal(parseFlags([]).backendSwitchTimeout, 60_000);
+  assert.equal(parseFlags(['-backend-switch-timeout=90s']).backendSwitchTimeout, 90_000);
+  assert.equal(parseFlags(['--backend-switch-timeout', '1m30s']).backendSwitchTimeout, 90_000);
+  assert.equal(parseFlags([], { FLANNELD_BACKEND_SWITCH_TIMEOUT: '500ms' }).backendSwitchTimeout, 500);
+  assert.equal(parseGoDuration('1.5h'), 5_400_000);
+  assert.equal(parseGoDuration('0'), 0);
+  for (const bad of ['60', '1x', 's', '-5s', '']) assert.equal(parseGoDuration(bad), undefined, bad);
+  assert.throws(() => parseFlags(['-backend-switch-timeout=60']), (e: Error) => e instanceof UsageError && /-backend-switch-timeout/.test(e.message));
 });
