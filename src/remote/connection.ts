@@ -288,7 +288,7 @@ export class SshRemoteHost implements RemoteHost {
   async putFile(src: string | Buffer, remotePath: string, opts: PutFileOptions = {}): Promise<PutFileResult> {
     const t0 = Date.now();
     const mode = opts.mode ?? 0o644;
-    const transfer: TransferMode = opts.transfer ?? 'gzip';
+    const transfer: TransferMode = opts.transfer ?? 'plain';
     const tmp = tempNameFor(remotePath, randomBytes(6).toString('hex'));
     const bytes = typeof src === 'string' ? statSync(src).size : src.length;
     const what = `upload of ${remotePath}`;

@@ -1,8 +1,8 @@
 /**
  * Phase 5 — Push agent: `dist/flanneld` to every host whose installed copy has another sha256, all hosts at
  * once (bounded by --concurrent-uploads), written to a temporary name and renamed (a running executable
- * cannot be overwritten). The transfer mode (plain stream, gzip -1 stream, SFTP) is the inventory's
- * flannel_transfer setting.
+ * cannot be overwritten). The transfer mode (plain stream by default, gzip -1 stream, SFTP) is the
+ * inventory's flannel_transfer_compression (docs/transfer.md has the measurements behind the default).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -80,7 +80,7 @@ export const pushAgentPhase: Phase = {
         rec.skip('agent binary up to date');
         return;
       }
-      const r = await h.remote().putFile(a.path, agentPath(h), { mode: 0o755 });
+      const r = await h.remote().putFile(a.path, agentPath(h), { mode: 0o755, transfer: h.spec.flannel.transfer });
       h.facts.binaryChanged = true;
       rec.changed(`agent pushed to ${agentPath(h)} (${(r.wireBytes / 1e6).toFixed(1)} MB ${r.transfer}, ${(r.ms / 1000).toFixed(1)} s)`);
     }, { limit: 'uploads' });

@@ -208,3 +208,21 @@ test('etcd password only from the environment, into the agent env file, never in
   assert.ok(c.hosts[0]!.agentFlags.includes('-etcd-username=flannel'));
   assert.ok(!c.hosts[0]!.agentFlags.join(' ').includes('pw '));
 });
+
+test('flannel_transfer_compression: plain stream by default (docs/transfer.md), per host or group', () => {
+  const c = load(`
+all:
+  vars: { flannel_network: 10.244.0.0/16, flannel_etcd_endpoints: http://e:2379 }
+  children:
+    wan:
+      vars: { flannel_transfer_compression: gzip }
+      hosts: { w1: , w2: { flannel_transfer_compression: sftp } }
+  hosts:
+    n1:
+    n2: { flannel_transfer_compression: none }
+    n3: { flannel_transfer_compression: true }
+`);
+  const t = Object.fromEntries(c.hosts.map((x) => [x.name, x.flannel.transfer]));
+  assert.deepEqual(t, { n1: 'plain', n2: 'plain', n3: 'gzip', w1: 'gzip', w2: 'sftp' });
+  assert.match(errorOf('all:\n  vars: { flannel_network: 10.244.0.0/16, flannel_etcd_endpoints: http://e:2379, flannel_transfer_compression: zstd }\n  hosts: { n1: }\n').message, /flannel_transfer_compression/);
+});
