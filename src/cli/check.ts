@@ -12,7 +12,7 @@ import { errors, formatProblems } from '../phases/shared/preflight.js';
 import { connectPhase } from '../phases/up/connect.js';
 import { factsPhase } from '../phases/up/facts.js';
 import { closeEtcd, etcdFor, runPreflight } from '../phases/up/preflight.js';
-import { verifyPhase } from '../phases/up/verify.js';
+import { EARLY_PROBES, verifyPhase } from '../phases/up/verify.js';
 import { gathered } from '../phases/up/state.js';
 import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
 
@@ -49,6 +49,8 @@ const agentHealth: Phase = {
 export function registerCheck(program: Command): void {
   addCommonOptions(program.command('check').description('read-only: preflight + agents healthy + leases + ping matrix'), { dryRun: false })
     .action(async (opts: CommonOpts) => {
-      process.exitCode = await runCommand({ command: 'check', opts, phases: [connectPhase, factsPhase, checkPreflight, agentHealth, verifyPhase] });
+      process.exitCode = await runCommand({
+        command: 'check', opts, phases: [connectPhase, factsPhase, checkPreflight, agentHealth, verifyPhase], shared: new Map([[EARLY_PROBES, true]]),
+      });
     });
 }

@@ -13,7 +13,7 @@ import { seedEtcdPhase } from '../phases/up/seed-etcd.js';
 import { pushAgentPhase } from '../phases/up/push-agent.js';
 import { installUnitsPhase } from '../phases/up/install-units.js';
 import { startPhase } from '../phases/up/start.js';
-import { verifyPhase } from '../phases/up/verify.js';
+import { EARLY_PROBES, verifyPhase } from '../phases/up/verify.js';
 import { reportPhase } from '../phases/up/report.js';
 
 export { runCommand, type CommonOpts } from './output/command.js';
@@ -39,7 +39,7 @@ export function registerUp(program: Command): void {
     .option('--no-verify', 'skip the ping matrix')
     .action(async (inventory: string | undefined, opts: CommonOpts & { verify: boolean }) => {
       if (inventory) opts.inventory = inventory;
-      const shared = new Map<string, unknown>([['skipVerify', opts.verify === false]]);
+      const shared = new Map<string, unknown>([['skipVerify', opts.verify === false], [EARLY_PROBES, opts.verify !== false]]);
       process.exitCode = await runCommand({ command: 'up', opts, phases: UP_PHASES, shared });
     });
 }

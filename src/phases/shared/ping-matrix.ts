@@ -30,10 +30,11 @@ export interface Probe {
  */
 export function probeStartScript(kind: ProbeKind, opts: { image?: string; subnet?: string; mtu?: number } = {}): string {
   if (kind === 'docker') {
-    const image = opts.image ?? PROBE_IMAGE;
+    const image = shq(opts.image ?? PROBE_IMAGE);
+    // No json-file log (nothing to write), and `docker rm -f` only when a leftover probe is in the way.
+    const run = `docker run -d --rm --log-driver none --name ${PROBE_NAME} ${image} sleep 3600 >/dev/null`;
     return `${SEC_FN}
-docker rm -f ${PROBE_NAME} >/dev/null 2>&1
-docker run -d --rm --name ${PROBE_NAME} ${shq(image)} sleep 3600 >/dev/null || exit 1
+${run} 2>/dev/null || { docker rm -f ${PROBE_NAME} >/dev/null 2>&1; ${run}; } || exit 1
 pid=$(docker inspect -f '{{.State.Pid}}' ${PROBE_NAME}) || exit 1
 sec probe; nsenter -t "$pid" -n ip -j -4 addr show eth0
 # the host's ping entering the container's network namespace costs ~5 ms; docker exec ~75 ms
@@ -86,21 +87,24 @@ export interface PingTarget {
 }
 
 /**
- * Pings every target from this host's probe, all at once: 3 small pings (50 ms apart) and, in parallel,
- * one don't-fragment ping of `mtu − 28` bytes (a full-size packet), then the host's own `ip route get` for
- * each target for diagnosis. Each ping job prints its result with a single printf (atomic on the pipe).
+ * Pings every target from this host's probe, all at once: 3 don't-fragment pings of `mtu − 28` bytes (full
+ * size, 20 ms apart); only when they fail, 3 small pings tell a lost path from an MTU black hole. Then the
+ * host's own `ip route get` for each target, for diagnosis. Each target's result is printed with a single
+ * printf (atomic on the pipe); no helper processes besides the pings (a 10-host matrix is 90 of them).
  */
 export function pingScript(probe: Pick<Probe, 'exec' | 'mtu'>, targets: readonly PingTarget[]): string {
   const size = probe.mtu - 28;
-  const jobs = targets
-    .map((t) => `small ${shq(t.host)} ${shq(t.ip)} &\ndf ${shq(t.host)} ${shq(t.ip)} &`)
-    .join('\n');
+  const jobs = targets.map((t) => `pair ${shq(t.host)} ${shq(t.ip)} &`).join('\n');
   const rg = targets.map((t) => `sec routeget ${shq(t.host)}; ip -j route get ${shq(t.ip)} 2>&1`).join('\n');
   return `${SEC_FN}
 export LC_ALL=C
-one() { "$@" 2>&1 | tail -n 2 | tr '\\n' ' '; return "\${PIPESTATUS[0]}"; }
-small() { o=$(one ${probe.exec} ping -n -q -c 3 -i 0.05 -W 1 "$2"); r=$?; printf '\\n::fp:: ping %s\\nsmall %s %s\\n' "$1" "$r" "$o"; }
-df() { o=$(one ${probe.exec} ping -n -q -M do -s ${size} -c 3 -i 0.05 -W 1 "$2"); r=$?; printf '\\n::fp:: ping %s\\ndf %s %s\\n' "$1" "$r" "$o"; }
+# the statistics lines of ping -q (or its error), on one line
+pg() { o=$(${probe.exec} ping -n -q -c 3 -i 0.02 -W 1 "$@" 2>&1); r=$?; o=\${o##*statistics ---}; o=\${o//$'\\n'/ }; o=\${o:0:300}; }
+pair() {
+  pg -M do -s ${size} "$2"; dr=$r; d=$o
+  if [ "$dr" = 0 ]; then sr=0; so=$d; else pg "$2"; sr=$r; so=$o; fi
+  printf '\\n::fp:: ping %s\\nsmall %s %s\\ndf %s %s\\n' "$1" "$sr" "$so" "$dr" "$d"
+}
 ${jobs}
 wait
 ${rg}

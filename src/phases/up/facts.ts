@@ -11,6 +11,7 @@ import { buildFactsScript, parseEtcdEndpoint, parseFacts, type EtcdEndpointAddr 
 import { chooseInterface } from '../shared/iface.js';
 import { SEC_FN, jsonOr, parseSections, sectionsNamed, shq } from '../shared/sections.js';
 import { gathered } from './state.js';
+import { removeEarlyProbes, startEarlyProbes } from './verify.js';
 
 /** Every file `up` may manage (read so unchanged ones are not rewritten). */
 export const MANAGED_FILES = [
@@ -73,5 +74,11 @@ export async function gatherFacts(ctx: PhaseContext, hosts?: HostState[]): Promi
 export const factsPhase: Phase = {
   title: 'Gather facts',
   readOnly: true,
-  run: (ctx) => gatherFacts(ctx),
+  run(ctx) {
+    // When the command will verify (up, check), the probe containers start now, on their own channel,
+    // while the facts script runs; verify takes them over (or replaces them), cleanUp removes leftovers.
+    startEarlyProbes(ctx);
+    return gatherFacts(ctx);
+  },
+  cleanUp: removeEarlyProbes,
 };

@@ -56,7 +56,8 @@ export async function localAgent(): Promise<LocalAgent> {
     sha = await hashFile(path);
     try {
       mkdirSync(dirname(cacheFile), { recursive: true });
-      writeFileSync(cacheFile, JSON.stringify({ [key]: sha }));
+      // Keep a few entries: several checkouts (or FLANPROV_AGENT builds) on one machine must not evict each other.
+      writeFileSync(cacheFile, JSON.stringify(Object.fromEntries([...Object.entries(cache).filter(([k]) => k !== key).slice(-7), [key, sha]])));
     } catch { /* a read-only home only costs the next run a re-hash */ }
   }
   return { path, sha256: sha, bytes: st.size };

@@ -105,6 +105,7 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   if (!why) return;
   const r = await h.remote().run(`${SEC_FN}\n${plan.daemonReload ? '' : 'systemctl daemon-reload\n'}systemctl reset-failed docker.service 2>/dev/null\nsystemctl restart docker.service || { systemctl status --no-pager -n 20 docker.service >&2; exit 3; }\n${dockerStateScript()}`, { timeoutMs: 120_000 });
   rec.changed(`docker restarted (${why})`);
+  h.facts.dockerRestarted = true;
   if (r.code !== 0) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);
   const after = parseDockerState(r.stdout);
   const still = dockerRestartReason(false, h.facts.subnetEnv, after);

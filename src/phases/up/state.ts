@@ -8,6 +8,7 @@ import type { DesiredFile, StartPlan } from '../shared/changes.js';
 import type { PreviousSubnetEnv } from '../../network/subnet-env.js';
 import type { Probe } from '../shared/ping-matrix.js';
 import type { HostState, PhaseContext } from '../framework/types.js';
+import type { RunResult } from '../../remote/types.js';
 import type { NetworkConfig } from '../../network/types.js';
 import { validateNetworkConfig } from '../../network/config.js';
 import { InvalidInputError } from '../../util/errors.js';
@@ -30,7 +31,11 @@ declare module '../framework/types.js' {
     /** subnet.env after the agent is ready */
     subnetEnv?: PreviousSubnetEnv;
     agentReady?: boolean;
+    /** Docker was restarted by this run (its containers, an early probe too, are gone) */
+    dockerRestarted?: boolean;
     probe?: Probe;
+    /** a probe container started alongside the facts script (verify.ts startEarlyProbes) */
+    earlyProbe?: Promise<RunResult | undefined>;
   }
 }
 

@@ -6,10 +6,10 @@
  */
 import type { HostState, Phase, PhaseContext } from '../framework/types.js';
 import { StepFailedError, VerifyFailedError } from '../../util/errors.js';
-import { formatIpv4, firstHost } from '../../network/ipv4.js';
+import { firstHost, formatIpv4, netContains, parseCidr, parseIpv4 } from '../../network/ipv4.js';
 import {
   buildMatrix, diagnose, matrixOk, parsePingOutput, parseProbe, pingScript, probeRemoveScript, probeStartScript,
-  type DiagHost, type PingResult, type ProbeKind,
+  type DiagHost, type PingResult, type Probe, type ProbeKind,
 } from '../shared/ping-matrix.js';
 import { dockerManaged } from '../shared/preflight.js';
 import type { VerifyMatrix } from '../../cli/output/events.js';
@@ -18,8 +18,50 @@ import { gathered } from './state.js';
 /** How long failing pairs are retried after the first round. */
 const RETRY_MS = 10_000;
 
+/** ctx.shared key: set to true by commands that verify (up, check) to start probes with the facts. */
+export const EARLY_PROBES = 'verify.earlyProbes';
+
 function probeKind(h: HostState): ProbeKind {
   return dockerManaged(h.spec, gathered(h)) ? 'docker' : 'netns';
+}
+
+/**
+ * Starts a probe container on every host that may have Docker, alongside the facts script, so a run that
+ * changes nothing does not wait for `docker run` after the facts (it is most of verify's time). Only a
+ * probe container (removed again in every outcome), never in a dry run. Hosts without Docker answer 3.
+ */
+export function startEarlyProbes(ctx: PhaseContext): void {
+  if (ctx.shared.get(EARLY_PROBES) !== true || ctx.options.dryRun) return;
+  for (const h of ctx.hosts) {
+    if (h.failed || !h.conn || h.spec.flannel.docker === false) continue;
+    const script = `command -v docker >/dev/null && systemctl is-active -q docker.service || exit 3\n${probeStartScript('docker')}`;
+    h.facts.earlyProbe = h.conn.run(script, { timeoutMs: 60_000 }).catch(() => undefined);
+  }
+}
+
+/** An early probe still usable for verify: started, Docker not restarted since, on the host's flannel subnet. */
+async function takeEarlyProbe(h: HostState, subnet: string | undefined): Promise<{ probe?: Probe; started: boolean }> {
+  const early = h.facts.earlyProbe;
+  delete h.facts.earlyProbe;
+  if (!early) return { started: false };
+  const r = await early;
+  if (!r || r.code !== 0) return { started: r?.code !== 3 && r !== undefined };
+  const p = parseProbe('docker', r.stdout);
+  const sn = subnet ? parseCidr(subnet) : undefined;
+  const ip = p ? parseIpv4(p.ip) : undefined;
+  const inSubnet = !!sn && ip !== undefined && netContains(sn, ip);
+  return { started: true, ...(p && inSubnet && !h.facts.dockerRestarted && probeKind(h) === 'docker' ? { probe: p } : {}) };
+}
+
+/** facts phase cleanUp: remove early probes that verify did not take over (a failed or refused run). */
+export async function removeEarlyProbes(ctx: PhaseContext): Promise<void> {
+  await Promise.all(ctx.hosts.map(async (h) => {
+    const early = h.facts.earlyProbe;
+    if (!early) return;
+    delete h.facts.earlyProbe;
+    const r = await early;
+    if (r && r.code !== 3) await h.conn?.run(probeRemoveScript('docker'), { timeoutMs: 30_000 }).catch(() => undefined);
+  }));
 }
 
 export interface VerifyOutcome {
@@ -32,17 +74,28 @@ export interface VerifyOutcome {
 export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
   const hosts = ctx.hosts.filter((h) => !h.failed);
   const started: HostState[] = [];
+  const t0 = Date.now();
   try {
     await ctx.forEachHost(async (h) => {
       const kind = probeKind(h);
       const se = h.facts.subnetEnv ?? gathered(h).subnetEnv;
       const subnet = se?.subnet ? `${formatIpv4(firstHost(se.subnet))}/${se.subnet.prefixLen}` : undefined;
+      const early = await takeEarlyProbe(h, subnet);
+      if (early.started) started.push(h);
+      // An early probe is a container: where verify uses a namespace instead, remove it here.
+      if (early.started && kind !== 'docker') await h.remote().run(probeRemoveScript('docker'), { timeoutMs: 30_000 });
+      if (early.probe) {
+        h.facts.probe = early.probe;
+        return;
+      }
+      // No usable early probe (Docker restarted, subnet changed, no Docker): start one now (replaces a stale one).
       const r = await h.remote().run(probeStartScript(kind, { ...(subnet ? { subnet } : {}), ...(se?.mtu ? { mtu: se.mtu } : {}) }), { timeoutMs: 60_000 });
-      started.push(h);
+      if (!started.includes(h)) started.push(h);
       const p = parseProbe(kind, r.stdout);
       if (r.code !== 0 || !p) throw new StepFailedError(`starting the ${kind} probe failed: ${r.stderr.trim() || 'no address'}`, h.name);
       h.facts.probe = p;
     });
+    ctx.log('debug', `probes ready after ${Date.now() - t0} ms`);
     const bySource = new Map<string, PingResult[]>();
     const diag = new Map<string, DiagHost>();
     for (const h of hosts) {
@@ -84,6 +137,7 @@ export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
         problems.push(`${src} → ${r.host}: ${why}`);
       }
     }
+    ctx.log('debug', `ping matrix done after ${Date.now() - t0} ms`);
     const matrix = buildMatrix(hosts.map((h) => h.name), bySource, messages);
     return { matrix, ok: matrixOk(matrix), problems };
   } finally {

@@ -57,8 +57,9 @@ test('matrix: cells, ok-ness, text', () => {
 
 test('scripts: DF size is MTU − 28, probes parse, netns probe uses the subnet', () => {
   const s = pingScript({ exec: 'nsenter -t 42 -n', mtu: 1450 }, [{ host: 'h2', ip: '10.244.2.2' }]);
-  assert.match(s, /nsenter -t 42 -n ping -n -q -M do -s 1422 -c 3/);
-  assert.match(s, /^small 'h2' '10\.244\.2\.2' &$/m);
+  assert.match(s, /nsenter -t 42 -n ping -n -q -c 3 -i 0\.02 -W 1 "\$@"/);
+  assert.match(s, /^  pg -M do -s 1422 "\$2"/m);
+  assert.match(s, /^pair 'h2' '10\.244\.2\.2' &$/m);
   assert.deepEqual(parseProbe('docker', '::fp:: probe\n[{"ifname":"eth0","mtu":1450,"addr_info":[{"family":"inet","local":"10.244.2.2","prefixlen":24}]}]\n'), { kind: 'docker', ip: '10.244.2.2', mtu: 1450, exec: 'docker exec flanprov-probe' });
   assert.equal(parseProbe('docker', '::fp:: probe\n\n'), undefined);
   const n = probeStartScript('netns', { subnet: '10.244.7.1/24', mtu: 1450 });
