@@ -9,7 +9,7 @@
  * One lab at a time (2-core machine); `after()` takes each down even when a test fails.
  *
  * The switch itself needs the agent's live backend change (issue 5, point 2). Until the agent pushed to
- * the hosts (dist/flanneld, from `npm run build`) has it, the test that needs it is skipped — detected by
+ * the hosts ($FLANPROV_AGENT, else dist/flanneld from `npm run build`) has it, the test that needs it is skipped — detected by
  * its -backend-switch-timeout flag, which comes with the live switch — and everything else runs.
  */
 import { describe, it, before, after } from 'node:test';
@@ -25,7 +25,7 @@ import { formatNet } from '../../src/network/ipv4.js';
 import type { Lease } from '../../src/network/types.js';
 
 const PREFIX = '/coreos.com/network';
-const agentHelp = spawnSync(join(ROOT, 'dist/flanneld'), ['-h'], { encoding: 'utf8', timeout: 10_000 });
+const agentHelp = spawnSync(process.env.FLANPROV_AGENT ?? join(ROOT, 'dist/flanneld'), ['-h'], { encoding: 'utf8', timeout: 10_000 }); // what `up` pushes
 const liveSwitch = `${agentHelp.stdout ?? ''}${agentHelp.stderr ?? ''}`.includes('backend-switch-timeout');
 const needsLiveSwitch = liveSwitch ? {} : { skip: 'dist/flanneld does not switch backends live yet (no -backend-switch-timeout; npm run build once the agent has it)' };
 
