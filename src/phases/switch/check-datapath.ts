@@ -112,7 +112,7 @@ export function parseKernel(stdout: string): KernelSnapshot {
 export const checkDatapathPhase: Phase = {
   title: 'Check datapath',
   readOnly: true,
-  shouldRun: (ctx) => !ctx.options.dryRun && switchRun(ctx).kind !== 'noop',
+  shouldRun: (ctx) => !ctx.options.dryRun,
   async run(ctx) {
     const p = planned(switchRun(ctx));
     const cfg = p.target.config;

@@ -94,6 +94,7 @@ export const waitAgentsPhase: Phase = {
     if (decision.action === 'finish') {
       // The hosts that did not follow drop out of the rest of the run; the report fails the run at the end.
       for (const h of hosts) if (o.missing.has(h.name)) h.failed = `Wait for agents: ${o.missing.get(h.name)!.why}`;
+      await ctx.forEachHost(async (h, rec) => rec.changed(`agent on ${p.target.config.backendType} after ${o.done.get(h.name)!.toFixed(1)} s`));
       return;
     }
     await ctx.forEachHost(async (h, rec) => {
