@@ -1,16 +1,33 @@
 /**
  * Benchmark: `flanprov up` from nothing and a no-change `up` on a real lab, at 3 and 10 hosts. Prints
- * figures (the run's own time from the summary event, and the wall time of the whole CLI process).
+ * figures (the run's own time from the summary event, the wall time of the whole CLI process) and, for the
+ * best no-change run, where the time went (phases, and verify's probe/ping/removal split from -v).
  *   node --import tsx bench/up-lab.ts [3,10]
  */
 import { Lab, flanprov, jsonEvents } from '../test/e2e/up-helpers.js';
 
-async function timeUp(inv: string): Promise<{ run: number; wall: number; changed: number }> {
-  const r = await flanprov('up', inv, '--output', 'json');
-  if (r.code !== 0) throw new Error(`up failed (${r.code}): ${jsonEvents(r.stdout).find((e) => e.event === 'error')?.message ?? r.stderr}`);
-  const s = jsonEvents(r.stdout).at(-1)!;
-  return { run: s.ms, wall: r.ms, changed: s.hosts.filter((h: { status: string }) => h.status === 'changed').length };
+interface Timed { run: number; wall: number; changed: number; phases: string; verify: string }
+
+async function timeUp(inv: string): Promise<Timed> {
+  const r = await flanprov('up', inv, '--output', 'json', '-v');
+  const ev = jsonEvents(r.stdout);
+  if (r.code !== 0) throw new Error(`up failed (${r.code}): ${ev.find((e) => e.event === 'error')?.message ?? r.stderr}`);
+  const s = ev.at(-1)!;
+  const verifyMs = ev.find((e) => e.event === 'phase.end' && e.phase === 'Verify')?.ms ?? 0;
+  const at = (re: RegExp): number | undefined => {
+    const m = ev.find((e) => e.event === 'log' && re.test(e.message))?.message.match(/(\d+) ms/);
+    return m ? Number(m[1]) : undefined;
+  };
+  const probes = at(/^probes ready after/);
+  const pings = at(/^ping matrix done after/);
+  return {
+    run: s.ms, wall: r.ms, changed: s.hosts.filter((h: { status: string }) => h.status === 'changed').length,
+    phases: ev.filter((e) => e.event === 'phase.end' && e.status !== 'skipped').map((e) => `${e.phase} ${e.ms}`).join(', '),
+    verify: probes !== undefined && pings !== undefined ? `wait for probes ${probes}, pings ${pings - probes}, removal ${verifyMs - pings} ms` : '',
+  };
 }
+
+const secs = (ms: number): string => (ms / 1000).toFixed(2);
 
 async function main(): Promise<void> {
   const sizes = (process.argv[2] ?? '3,10').split(',').map(Number);
@@ -18,11 +35,13 @@ async function main(): Promise<void> {
     const lab = await Lab.up(`bup${n}`, ['--hosts', String(n)]);
     try {
       const first = await timeUp(lab.inventory);
-      const again: { run: number; wall: number; changed: number }[] = [];
+      const again: Timed[] = [];
       for (let i = 0; i < 3; i++) again.push(await timeUp(lab.inventory));
       const best = again.reduce((a, b) => (a.run < b.run ? a : b));
-      console.log(`${n} hosts: up from nothing ${(first.run / 1000).toFixed(2)} s (process ${(first.wall / 1000).toFixed(2)} s, ${first.changed} changed); ` +
-        `no-change up best of 3 ${(best.run / 1000).toFixed(2)} s (process ${(best.wall / 1000).toFixed(2)} s), runs ${again.map((a) => (a.run / 1000).toFixed(2)).join(' / ')} s, changed ${best.changed}`);
+      console.log(`${n} hosts: up from nothing ${secs(first.run)} s (process ${secs(first.wall)} s, ${first.changed} changed); ` +
+        `no-change up best of 3 ${secs(best.run)} s (process ${secs(best.wall)} s), runs ${again.map((a) => secs(a.run)).join(' / ')} s, changed ${best.changed}`);
+      console.log(`  from nothing: ${first.phases}`);
+      console.log(`  best no-change: ${best.phases}; verify: ${best.verify}`);
     } finally {
       const d = await flanprov('down', '--yes', '-i', lab.inventory);
       if (d.code !== 0) console.error(`down failed: ${d.stdout.slice(-500)}`);

@@ -56,6 +56,7 @@ export function buildFactsScript(inp: FactsScriptInput): string {
     .join('\n');
   // Every section runs at once in its own subshell (a dozen systemctl/ip/iptables calls of 10-20 ms each
   // one after another were most of the script's time) into a numbered file, printed in order after `wait`.
+  // A line may hold several sections (docker_show feeds docker_cmdline: one systemctl call less).
   const sections = `
 sec os; cat /etc/os-release 2>/dev/null
 sec uname; uname -s -m -r
@@ -64,9 +65,8 @@ sec systemd; systemctl --version 2>/dev/null | head -n1
 sec ldso; for f in /lib64/ld-linux-x86-64.so.2 /lib/ld-linux-aarch64.so.1; do [ -e "$f" ] && echo "$f"; done
 sec tools; for c in ip iptables docker dockerd systemctl base64 sha256sum timeout; do command -v "$c" >/dev/null 2>&1 && echo "$c"; done
 sec docker_unit; systemctl cat docker.service 2>/dev/null
-sec docker_show; systemctl show docker.service -p LoadState -p ActiveState -p MainPID -p ActiveEnterTimestampMonotonic 2>/dev/null
+sec docker_show; d=$(systemctl show docker.service -p LoadState -p ActiveState -p MainPID -p ActiveEnterTimestampMonotonic 2>/dev/null); echo "$d"; sec docker_cmdline; p=\${d#*MainPID=}; p=\${p%%$'\\n'*}; [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$d" ] && tr '\\0' ' ' < /proc/$p/cmdline
 sec agent_show; systemctl show flanneld.service -p LoadState -p ActiveState -p MainPID -p UnitFileState -p ActiveEnterTimestampMonotonic -p NRestarts 2>/dev/null
-sec docker_cmdline; p=$(systemctl show -p MainPID --value docker.service 2>/dev/null); [ -n "$p" ] && [ "$p" != 0 ] && tr '\\0' ' ' < /proc/$p/cmdline
 sec daemon_json; cat /etc/docker/daemon.json 2>/dev/null
 sec addr; ip -j -4 addr show 2>/dev/null
 sec route; ip -j -4 route show table main 2>/dev/null
@@ -76,7 +76,7 @@ sec agent_sha; ${agentShaCommand(inp.agentPath)}
 ${files}
 sec subnet_env; cat /run/flannel/subnet.env 2>/dev/null
 sec agent_status; ${agentStatusCommand(inp.healthzPort)}
-sec forward; iptables -S FORWARD 2>/dev/null | head -n1; iptables -S FLANNEL-FWD >/dev/null 2>&1 && echo FLANNEL-FWD
+sec forward; iptables -S 2>/dev/null | awk '/^-P FORWARD /{print} /^-N FLANNEL-FWD$/{f=1} END{if(f)print "FLANNEL-FWD"}'
 `.split('\n').filter((l) => l.startsWith('sec '));
   const bg = sections.map((l, i) => `{ ${l}\n} > "$fpd/s.${String(i).padStart(3, '0')}" 2>/dev/null &`).join('\n');
   return `${SEC_FN}
