@@ -8,6 +8,7 @@ import { InvalidInputError } from '../util/errors.js';
 import { SWITCH_PHASES } from '../phases/switch/pipeline.js';
 import { SWITCH_TARGETS, parseDuration, type SwitchTarget } from '../phases/switch/plan.js';
 import { newSwitchRun } from '../phases/switch/state.js';
+import { EARLY_PROBES } from '../phases/up/verify.js';
 import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
 
 interface SwitchCliOpts extends CommonOpts {
@@ -55,6 +56,8 @@ export function registerSwitchBackend(program: Command): void {
         force: !!opts.force,
         updateInventory: !!opts.updateInventory,
       });
-      process.exitCode = await runCommand({ command: 'switch-backend', opts, phases: SWITCH_PHASES, shared: new Map<string, unknown>([['switch', run]]) });
+      // Verification probes start with the facts (up's early probes); verify replaces those Docker restarted.
+      const shared = new Map<string, unknown>([['switch', run], [EARLY_PROBES, true]]);
+      process.exitCode = await runCommand({ command: 'switch-backend', opts, phases: SWITCH_PHASES, shared });
     });
 }

@@ -77,6 +77,7 @@ async function updateHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): P
   }
   h.facts.subnetEnv = st.env;
   const r = await h.remote().run(`${SEC_FN}\nsystemctl reset-failed docker.service 2>/dev/null\nsystemctl restart docker.service || { systemctl status --no-pager -n 20 docker.service >&2; exit 3; }\n${dockerStateScript()}`, { timeoutMs: 120_000 });
+  h.facts.dockerRestarted = true; // its containers (and an early verify probe) are gone
   rec.changed(`docker restarted (${act.why})`);
   if (r.code !== 0) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);
   const still = dockerRestartReason(false, st.env, parseDockerState(r.stdout));
