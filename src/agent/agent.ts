@@ -20,10 +20,10 @@
  */
 import type { Server } from 'node:http';
 import type { Etcd3 } from 'etcd3';
-import { createEtcdClient, describeEtcd, splitEndpoints, type EtcdConnectOptions } from '../etcd/client.js';
-import { configNotFoundMessage, readConfig, watchConfig, type ConfigWatch } from '../etcd/config-store.js';
+import type { EtcdConnectOptions } from '../etcd/client.js';
+import type { ConfigWatch } from '../etcd/config-store.js';
 import { OutOfSubnetsError } from '../etcd/acquire.js';
-import { LeaseStore, type LeaseChange, type LeaseWatch } from '../etcd/lease-store.js';
+import type { LeaseChange, LeaseStore, LeaseWatch } from '../etcd/lease-store.js';
 import { parseNetworkConfig, describeRange } from '../network/config.js';
 import { formatNet, netEquals } from '../network/ipv4.js';
 import { makeSubnetKey } from '../network/lease.js';
@@ -44,6 +44,19 @@ import { describePeer, PeerSet, type PeerDiff } from './peers.js';
 import { readPreviousSubnetEnv, writeSubnetEnvFile } from './subnet-file.js';
 import { SubnetManager } from './subnet-manager.js';
 import { VERSION } from './version.js';
+
+/**
+ * The etcd stack (etcd3, grpc-js, protobufjs and the embedded etcd protos) costs ~100 ms of CPU just to
+ * evaluate — the largest part of start-to-ready. It is loaded only once the first kernel reads (child
+ * processes) are under way, so they run on another core meanwhile; `-version`/`-help` never load it.
+ */
+async function loadEtcd() {
+  const [client, configStore, leaseStore] = await Promise.all([
+    import('../etcd/client.js'), import('../etcd/config-store.js'), import('../etcd/lease-store.js'),
+  ]);
+  return { ...client, ...configStore, ...leaseStore };
+}
+type EtcdModules = Awaited<ReturnType<typeof loadEtcd>>;
 
 /** A fatal start-up error: flanneld logs it and exits 1. */
 export class FatalError extends Error {}
@@ -84,6 +97,7 @@ interface SwitchState {
 }
 
 export class Agent {
+  private etcd!: EtcdModules;
   private client: Etcd3 | undefined;
   private store: LeaseStore | undefined;
   private server: Server | undefined;
@@ -121,7 +135,11 @@ export class Agent {
   private stopResolve: (() => void) | undefined;
   private readonly startedAt = Date.now();
 
-  constructor(private readonly flags: AgentFlags, private readonly log: AgentLogger) {}
+  constructor(
+    private readonly flags: AgentFlags,
+    private readonly log: AgentLogger,
+    private readonly hooks: { onReady?: () => void } = {},
+  ) {}
 
   isReady(): boolean {
     return this.ready;
@@ -171,6 +189,7 @@ export class Agent {
       lease: own ? { expiresAt: own.expiresAt ? new Date(own.expiresAt).toISOString() : null, lastError: this.subnets?.lastError ?? null } : null,
       etcd: this.etcdState,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      memoryMB: memoryMB(),
     };
   }
 
@@ -191,6 +210,8 @@ export class Agent {
     });
     const ifaceP = settle(lookupExtIface({ iface: f.iface, ifaceRegex: f.ifaceRegex, publicIp: f.publicIp }, this.log));
     const randomFullyP = f.ipMasq && !f.ipMasqFullyRandomDisable ? supportsRandomFully().catch(() => false) : Promise.resolve(false);
+    this.etcd = await loadEtcd();
+    const { createEtcdClient, describeEtcd, splitEndpoints, LeaseStore } = this.etcd;
 
     const etcdOpts: EtcdConnectOptions = { endpoints: splitEndpoints(f.etcdEndpoints) };
     if (f.etcdCafile) etcdOpts.caFile = f.etcdCafile;
@@ -277,6 +298,7 @@ export class Agent {
     this.stopIptablesResync = this.iptables.startResync(f.iptablesResync * 1000);
     await this.writeSubnetFile(lease);
     this.ready = true;
+    this.hooks.onReady?.();
     this.log.info(`flannel is ready (subnet ${formatNet(lease.subnet)}, ${this.peers.size} peer(s), mtu ${backend.mtu}, ${Math.round(performance.now())} ms after process start)`);
     void sdNotifyReady(`subnet ${formatNet(lease.subnet)}`).then((r) => {
       if (r !== 'sent' && r !== 'no-socket') this.log.error(`Failed to notify systemd the message READY=1: ${r}`);
@@ -349,7 +371,7 @@ export class Agent {
     while (!this.stopped) {
       let msg: string;
       try {
-        const stored = await readConfig(this.client!, this.flags.etcdPrefix);
+        const stored = await this.etcd.readConfig(this.client!, this.flags.etcdPrefix);
         this.etcdState = { connected: true };
         if (stored) {
           try {
@@ -360,7 +382,7 @@ export class Agent {
             msg = `Couldn't fetch network config: ${(e as Error).message}`;
           }
         } else {
-          msg = `Couldn't fetch network config: ${configNotFoundMessage(this.flags.etcdPrefix)}`;
+          msg = `Couldn't fetch network config: ${this.etcd.configNotFoundMessage(this.flags.etcdPrefix)}`;
         }
       } catch (e) {
         this.etcdState = { connected: false, detail: (e as Error).message };
@@ -504,7 +526,7 @@ export class Agent {
   private startConfigWatch(): void {
     if (this.stopped || !this.client) return;
     const from = this.configRevision ? String(BigInt(this.configRevision) + 1n) : undefined;
-    watchConfig(this.client, this.flags.etcdPrefix, from, (text, rev) => this.onConfigChange(text, rev), (err) => {
+    this.etcd.watchConfig(this.client, this.flags.etcdPrefix, from, (text, rev) => this.onConfigChange(text, rev), (err) => {
       this.log.warn(`config watch cancelled (${err.message}); watching again`);
       void this.configWatch?.cancel();
       this.configWatch = undefined;
@@ -722,4 +744,10 @@ type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
 /** A promise that never rejects (started early, awaited later: no unhandled rejection meanwhile). */
 function settle<T>(p: Promise<T>): Promise<Settled<T>> {
   return p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error: error instanceof Error ? error : new Error(String(error)) }));
+}
+
+function memoryMB(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mb = (x: number) => Math.round((x / 1048576) * 10) / 10;
+  return { rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external) };
 }

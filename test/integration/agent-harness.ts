@@ -73,6 +73,8 @@ export class Testbed {
   private readonly pids = new Set<number>();
   etcd: ChildProcess | undefined;
   agentJs = '';
+  /** run this executable (e.g. the single executable dist/flanneld) instead of node + agentJs */
+  agentBin = '';
 
   async setup(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
@@ -147,7 +149,8 @@ export class Testbed {
   }
 
   startAgent(h: Host, extra: string[] = [], env: NodeJS.ProcessEnv = {}): AgentProc {
-    const proc = spawn('ip', ['netns', 'exec', h.ns, process.execPath, this.agentJs,
+    const exe = this.agentBin ? [this.agentBin] : [process.execPath, this.agentJs];
+    const proc = spawn('ip', ['netns', 'exec', h.ns, ...exe,
       `-etcd-endpoints=${ETCD_URL}`, `-etcd-prefix=${this.prefix}`, `-subnet-file=${h.subnetFile}`, '-reconcile-interval=2', ...extra],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     let buf = '';

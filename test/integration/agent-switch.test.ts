@@ -223,7 +223,7 @@ test('vxlan -> host-gw live: no gap over 1 s in any pair, old datapath kept for 
   assertGaps(stats);
   assertHostGwState();
   pingAll();
-  for (const a of agents) assert.match(a.log(), /backend switch to host-gw complete .*every peer moved/);
+  for (const a of agents) await waitFor(`${a.host.ns} logs the completed switch`, () => /backend switch to host-gw complete .*every peer moved/.test(a.log()), 3000);
 });
 
 test('host-gw -> vxlan live: no gap over 1 s, device back with MTU 1450, routes/neighbours/FDB match the leases', async () => {
@@ -252,7 +252,7 @@ test('agent killed in the middle of a switch: on restart it keeps the old datapa
     assert.equal(st.switching, true);
     assert.equal(st.switch?.reason, 'restart');
     assert.deepEqual(st.activeBackends, ['host-gw', 'vxlan']);
-    assert.match(agents[0]!.log(), /found device flannel\.1 of the vxlan backend .*keeping it for 2 peer\(s\) still on vxlan/);
+    await waitFor('h1 logs the adopted leftover', () => /found device flannel\.1 of the vxlan backend .*keeping it for 2 peer\(s\) still on vxlan/.test(agents[0]!.log()), 3000);
     await sleep(1000);
   } finally {
     process.kill(agentOf(h2).pid, 'SIGCONT');
@@ -289,12 +289,12 @@ test('agent stopped during a switch: the others keep the old datapath until the 
   assert.ok(waited >= SWITCH_TIMEOUT_S - 0.5, `host-gw kept ${waited.toFixed(1)} s (timeout ${SWITCH_TIMEOUT_S} s)`);
   for (const h of [h1, h2]) {
     assert.doesNotMatch(tb.routes(h), /proto 241/, `${h.ns}: host-gw routes removed`);
-    assert.match(agentOf(h).log(), /1 peer\(s\) still on host-gw after 6s: .*removing host-gw anyway/);
+    await waitFor(`${h.ns} logs the timeout`, () => /1 peer\(s\) still on host-gw after 6s: .*removing host-gw anyway/.test(agentOf(h).log()), 3000);
   }
   // h3 starts again: config says vxlan, its host-gw routes are leftovers nobody needs
   agents[2] = tb.startAgent(h3, AGENT_FLAGS);
   await tb.waitReady(agents[2]!);
-  assert.match(agents[2]!.log(), /removed 2 host-gw route\(s\) left by the host-gw backend/);
+  await waitFor('h3 logs the leftover removal', () => /removed 2 host-gw route\(s\) left by the host-gw backend/.test(agents[2]!.log()), 3000);
   await waitAllOn('vxlan');
   await waitFor('h1/h2 program h3 by vxlan', () => tb.hosts.every((h) => h === h3 || tb.routes(h).includes(`${subnetOf(h3)} via ${subnetOf(h3).split('/')[0]} dev flannel.1 onlink`)), 10_000, 100);
   assertVxlanState();
