@@ -12,6 +12,7 @@ import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env
 import { dockerRestartReason, flagValue, type DockerNow } from '../shared/changes.js';
 import { dockerManaged } from '../shared/preflight.js';
 import { SEC_FN, parseSections, section } from '../shared/sections.js';
+import { probeRemoveScript } from '../shared/ping-matrix.js';
 import { dockerStateScript, parseDockerState } from '../up/start.js';
 import { gathered } from '../up/state.js';
 import { backendMtu, mtuAction } from './plan.js';
@@ -76,7 +77,8 @@ async function updateHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): P
     throw new StepFailedError(`${RemotePaths.subnetEnv} says FLANNEL_MTU=${st.env?.mtu ?? '(none)'} ${SUBNET_ENV_WAIT_S} s after the agent reported ${cfg.backendType}, expected ${wanted}; Docker was not restarted`, h.name);
   }
   h.facts.subnetEnv = st.env;
-  const r = await h.remote().run(`${SEC_FN}\nsystemctl reset-failed docker.service 2>/dev/null\nsystemctl restart docker.service || { systemctl status --no-pager -n 20 docker.service >&2; exit 3; }\n${dockerStateScript()}`, { timeoutMs: 120_000 });
+  // Our early verify probe (a `sleep` that ignores SIGTERM) would hold the restart for Docker's 10 s stop timeout.
+  const r = await h.remote().run(`${SEC_FN}\n${probeRemoveScript('docker')}systemctl reset-failed docker.service 2>/dev/null\nsystemctl restart docker.service || { systemctl status --no-pager -n 20 docker.service >&2; exit 3; }\n${dockerStateScript()}`, { timeoutMs: 120_000 });
   h.facts.dockerRestarted = true; // its containers (and an early verify probe) are gone
   rec.changed(`docker restarted (${act.why})`);
   if (r.code !== 0) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);
