@@ -34,21 +34,33 @@ async function works(client: Etcd3, prefix: string, ms: number): Promise<boolean
 }
 
 /**
- * Opens etcd. `via` are connected hosts to tunnel through, in order of preference, each with the endpoints
+ * Opens etcd: directly (or `opts.direct`, that attempt already started), else `via` connected hosts to tunnel through, in order of preference, each with the endpoints
  * it reaches ("host:port", from its facts); the first that works is used.
  */
+function authOf(cluster: ClusterSpec): { username?: string; password?: string } {
+  return cluster.etcd.username ? { username: cluster.etcd.username, password: cluster.etcd.password ?? '' } : {};
+}
+
+/**
+ * The direct path alone (needs no host facts, so a command can start it while the facts are gathered):
+ * the access when etcd answers from the controller, else undefined.
+ */
+export async function openEtcdDirect(cluster: ClusterSpec, timeoutMs = 1500): Promise<EtcdAccess | undefined> {
+  const direct = createEtcdClient({ endpoints: cluster.etcd.endpoints, ...tlsOf(cluster), ...authOf(cluster), dialTimeoutMs: timeoutMs });
+  if (await works(direct, cluster.etcd.prefix, timeoutMs)) return { client: direct, via: 'direct', close: async () => direct.close() };
+  direct.close();
+  return undefined;
+}
+
 export async function openEtcd(
   cluster: ClusterSpec,
   via: readonly { remote: RemoteHost; reachable: readonly string[] }[],
-  opts: { directTimeoutMs?: number; log?: (m: string) => void } = {},
+  opts: { directTimeoutMs?: number; log?: (m: string) => void; direct?: Promise<EtcdAccess | undefined> } = {},
 ): Promise<EtcdAccess> {
-  const auth = { ...(cluster.etcd.username ? { username: cluster.etcd.username, password: cluster.etcd.password ?? '' } : {}) };
+  const auth = authOf(cluster);
   const tls = tlsOf(cluster);
-  const direct = createEtcdClient({ endpoints: cluster.etcd.endpoints, ...tls, ...auth, dialTimeoutMs: opts.directTimeoutMs ?? 1500 });
-  if (await works(direct, cluster.etcd.prefix, opts.directTimeoutMs ?? 1500)) {
-    return { client: direct, via: 'direct', close: async () => direct.close() };
-  }
-  direct.close();
+  const direct = await (opts.direct ?? openEtcdDirect(cluster, opts.directTimeoutMs));
+  if (direct) return direct;
   const tried: string[] = ['direct'];
   for (const v of via) {
     for (const url of cluster.etcd.endpoints) {

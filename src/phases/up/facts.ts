@@ -12,6 +12,7 @@ import { chooseInterface } from '../shared/iface.js';
 import { SEC_FN, jsonOr, parseSections, sectionsNamed, shq } from '../shared/sections.js';
 import { gathered } from './state.js';
 import { removeEarlyProbes, startEarlyProbes } from './verify.js';
+import { closeEtcd, startEtcdDirect } from './preflight.js';
 
 /** Every file `up` may manage (read so unchanged ones are not rewritten). */
 export const MANAGED_FILES = [
@@ -78,7 +79,12 @@ export const factsPhase: Phase = {
     // When the command will verify (up, check), the probe containers start now, on their own channel,
     // while the facts script runs; verify takes them over (or replaces them), cleanUp removes leftovers.
     startEarlyProbes(ctx);
+    // etcd's direct path needs no facts either: the connection is being made while the facts come in.
+    startEtcdDirect(ctx);
     return gatherFacts(ctx);
   },
-  cleanUp: removeEarlyProbes,
+  async cleanUp(ctx) {
+    await removeEarlyProbes(ctx);
+    await closeEtcd(ctx);
+  },
 };

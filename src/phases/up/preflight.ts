@@ -9,7 +9,7 @@ import { configKey } from '../../etcd/keys.js';
 import { InvalidInputError } from '../../util/errors.js';
 import { errors, formatProblems, preflight, unameMachine, type Problem, type PreflightHost } from '../shared/preflight.js';
 import { compareConfigs, formatConfigDiff } from '../shared/config-compare.js';
-import { openEtcd, type EtcdAccess } from '../shared/etcd-access.js';
+import { openEtcd, openEtcdDirect, type EtcdAccess } from '../shared/etcd-access.js';
 import { gathered } from './state.js';
 
 /** The run's etcd connection (opened once, closed by the preflight phase's cleanUp). */
@@ -19,17 +19,33 @@ export async function etcdFor(ctx: PhaseContext): Promise<EtcdAccess> {
     const via = ctx.hosts
       .filter((h) => h.conn && h.facts.gathered)
       .map((h) => ({ remote: h.remote(), reachable: [...gathered(h).etcdReach].filter(([, ok]) => ok).map(([ep]) => ep) }));
-    p = openEtcd(ctx.cluster, via, { log: (m) => ctx.log('debug', m) });
+    const direct = ctx.shared.get(ETCD_DIRECT) as Promise<EtcdAccess | undefined> | undefined;
+    ctx.shared.delete(ETCD_DIRECT);
+    p = openEtcd(ctx.cluster, via, { log: (m) => ctx.log('debug', m), ...(direct ? { direct } : {}) });
     ctx.shared.set('etcd', p);
     p.catch(() => ctx.shared.delete('etcd'));
   }
   return p;
 }
 
+/** ctx.shared key of the direct etcd attempt started alongside the facts (startEtcdDirect). */
+const ETCD_DIRECT = 'etcd.direct';
+
+/** Starts the direct etcd attempt now (it needs no facts); etcdFor() takes it over. */
+export function startEtcdDirect(ctx: PhaseContext): void {
+  if (!ctx.shared.has('etcd') && !ctx.shared.has(ETCD_DIRECT)) {
+    const p = openEtcdDirect(ctx.cluster).catch(() => undefined);
+    ctx.shared.set(ETCD_DIRECT, p);
+  }
+}
+
 export async function closeEtcd(ctx: PhaseContext): Promise<void> {
   const p = ctx.shared.get('etcd') as Promise<EtcdAccess> | undefined;
   ctx.shared.delete('etcd');
   if (p) await p.then((e) => e.close(), () => undefined);
+  const d = ctx.shared.get(ETCD_DIRECT) as Promise<EtcdAccess | undefined> | undefined;
+  ctx.shared.delete(ETCD_DIRECT);
+  if (d) await d.then((e) => e?.close());
 }
 
 export function preflightHosts(ctx: PhaseContext): PreflightHost[] {
