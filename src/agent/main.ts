@@ -5,16 +5,23 @@
 import { setFlagsFromString } from 'node:v8';
 import { Agent, FatalError } from './agent.js';
 import { describeFlags, parseFlags, usageText, UsageError } from './flags.js';
+import { startHeapTrim } from './heap-trim.js';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
 
-// V8 flags (a SEA cannot take node command-line flags; measured with bench/agent-figures.ts, see the
-// README's agent figures): a small young generation, set before the heap grows. --optimize-for-size
-// (smaller heap growth steps and code) cut RSS with 1,000 peers by 8-16 MB but slowed start-up, so it is
-// switched on once the agent is ready. Not used: --single-threaded-gc (no gain; the agent died under the
-// bench), --max-old-space-size=48 (no gain, worse p99 latency), --no-opt (start-to-ready 2-3x slower),
-// --jitless and --lite-mode (cannot be set after V8 started: the agent crashes).
-setFlagsFromString('--max-semi-space-size=1');
+// V8 flags (a SEA cannot take node command-line flags; measured with bench/agent-figures.ts and
+// bench/agent-memory.ts): a small young generation. --max-semi-space-size only counts when the heap is
+// created, so set here it did nothing (the new space still grew to 8 MB, 4-7.5 MB of it resident);
+// --semi-space-growth-factor=1 is read whenever the new space would grow, and keeps it at its initial
+// 2 MB (idle RSS -1.5 to -2 MB, start-to-ready unchanged). --optimize-for-size (smaller heap growth
+// steps and code) cut RSS with 1,000 peers by 8-16 MB but slowed start-up, so it is switched on once the
+// agent is ready, with the heap trim (heap-trim.ts). Not used: --single-threaded-gc (no gain; the agent
+// died under the bench), --max-old-space-size=48 (no gain, worse p99 latency), --no-opt (start-to-ready
+// 2-3x slower), --jitless and --lite-mode (cannot be set after V8 started: the agent crashes);
+// --bytecode-old-age=2, --no-sparkplug, --max-lazy, --gc-memory-reducer-start-delay-ms=500 (all within
+// +-1 MB noise). NODE_OPTIONS=--max-semi-space-size=1 would work but makes V8 reject the SEA's code cache
+// (and print a warning).
+setFlagsFromString('--semi-space-growth-factor=1');
 
 async function main(argv: readonly string[]): Promise<number> {
   let flags;
@@ -38,7 +45,12 @@ async function main(argv: readonly string[]): Promise<number> {
   const log = createLogger(flags.v);
   log.info(`flanneld ${VERSION} (node ${process.version}) starting`);
   log.info(`CLI flags config: {${describeFlags(flags)}}`);
-  const agent = new Agent(flags, log, { onReady: () => setFlagsFromString('--optimize-for-size') });
+  const agent = new Agent(flags, log, {
+    onReady: () => {
+      setFlagsFromString('--optimize-for-size');
+      startHeapTrim();
+    },
+  });
   log.info('Installing signal handlers');
   const onSignal = (sig: string) => {
     log.info(`shutdownHandler sent cancel signal (${sig})... leaving the lease and kernel state in place`);
