@@ -32,7 +32,9 @@ export function probeStartScript(kind: ProbeKind, opts: { image?: string; subnet
   if (kind === 'docker') {
     const image = shq(opts.image ?? PROBE_IMAGE);
     // No json-file log (nothing to write), and `docker rm -f` only when a leftover probe is in the way.
-    const run = `docker run -d --rm --log-driver none --name ${PROBE_NAME} ${image} sleep 3600 >/dev/null`;
+    // --stop-timeout 0: `sleep` as PID 1 ignores SIGTERM, so a Docker restart in the Start phase would
+    // otherwise wait 10 s for an early probe (verify.ts) before killing it.
+    const run = `docker run -d --rm --log-driver none --stop-timeout 0 --name ${PROBE_NAME} ${image} sleep 3600 >/dev/null`;
     return `${SEC_FN}
 ${run} 2>/dev/null || { docker rm -f ${PROBE_NAME} >/dev/null 2>&1; ${run}; } || exit 1
 pid=$(docker inspect -f '{{.State.Pid}}' ${PROBE_NAME}) || exit 1
