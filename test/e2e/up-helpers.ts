@@ -39,7 +39,9 @@ export class Lab {
     return inv.all.vars.flannel_etcd_endpoints;
   }
 
-  static async up(name: string, args: string[] = []): Promise<Lab> {
+  /** FLANPROV_E2E_LAB_PREFIX (e.g. "i") is put before the lab name, so parallel sessions keep to their own labs. */
+  static async up(base: string, args: string[] = []): Promise<Lab> {
+    const name = (process.env.FLANPROV_E2E_LAB_PREFIX ?? '') + base;
     await flanprov('lab', 'down', '--name', name);
     const r = await flanprov('lab', 'up', '--name', name, ...args);
     if (r.code !== 0) throw new Error(`lab up failed: ${r.stdout}\n${r.stderr}`);

@@ -72,6 +72,33 @@ describe('flanprov up (3-host l2 lab)', { timeout: 360_000 }, () => {
     }
   });
 
+  it('NAT has one owner: a container on h2 sees the real source IP of a container on h1; to the outside it is masqueraded', async () => {
+    const etcdIp = new URL(lab.etcdEndpoint().split(',')[0]!).hostname;
+    const h1Ip = lab.hosts[0]!.ip;
+    // No Docker MASQUERADE in POSTROUTING: only flanneld's chain.
+    const nat = await lab.ssh('h1', 'iptables -t nat -S POSTROUTING');
+    assert.doesNotMatch(nat.stdout, /-j MASQUERADE/, nat.stdout);
+    assert.match(nat.stdout, /-j FLANNEL-POSTRTG/);
+    const sink = await lab.ssh('h2', 'docker rm -f e2e-nat-sink >/dev/null 2>&1; docker run -d --name e2e-nat-sink --log-driver none --stop-timeout 0 flanprov-probe:1 sleep 120 >/dev/null && docker inspect -f "{{.NetworkSettings.IPAddress}}" e2e-nat-sink');
+    const dst = sink.stdout.trim();
+    assert.match(dst, /^10\.244\.\d+\.\d+$/, sink.stdout + sink.stderr);
+    try {
+      // tcpdump on h2's host (flannel.1: the decapsulated packet) and on h1's eth0 (the packet to the outside)
+      const seenOnH2 = lab.ssh('h2', `timeout 10 tcpdump -c1 -nqli flannel.1 'icmp[icmptype] = icmp-echo and dst host ${dst}' 2>/dev/null`);
+      const seenOnH1 = lab.ssh('h1', `timeout 10 tcpdump -c1 -nqli eth0 'icmp[icmptype] = icmp-echo and dst host ${etcdIp}' 2>/dev/null`);
+      await new Promise((r) => setTimeout(r, 1500));
+      const src = await lab.ssh('h1', `docker run --rm --log-driver none flanprov-probe:1 sh -c 'hostname -i; ping -c 8 -i 0.5 -W 1 ${dst} >/dev/null & ping -c 8 -i 0.5 -W 1 ${etcdIp} >/dev/null; wait'`);
+      const srcIp = src.stdout.trim().split('\n')[0]!;
+      assert.match(srcIp, /^10\.244\.\d+\.\d+$/, src.stdout + src.stderr);
+      const h2 = await seenOnH2;
+      assert.match(h2.stdout, new RegExp(`IP ${srcIp.replace(/\./g, '\\.')} > ${dst.replace(/\./g, '\\.')}:`), `pod→pod keeps its source: ${h2.stdout}`);
+      const h1 = await seenOnH1;
+      assert.match(h1.stdout, new RegExp(`IP ${h1Ip.replace(/\./g, '\\.')} > ${etcdIp.replace(/\./g, '\\.')}:`), `pod→outside is masqueraded by FLANNEL-POSTRTG: ${h1.stdout}`);
+    } finally {
+      await lab.ssh('h2', 'docker rm -f e2e-nat-sink >/dev/null 2>&1');
+    }
+  });
+
   it('a second up: zero files written, zero restarts, "no change"', async () => {
     const before = await lab.sshAll(UNIT_STATE);
     const r = await flanprov('up', lab.inventory, '--output', 'json');

@@ -72,11 +72,14 @@ export function effectiveExecStart(fragments: readonly UnitFragment[], exclude: 
   return cmds.length ? cmds[cmds.length - 1] : undefined;
 }
 
-/** dockerd flags that fight with flannel's `--bip/--mtu` (preflight refuses them on the command line). */
+/**
+ * dockerd flags that fight with flannel's `--bip/--mtu/--ip-masq=false` (preflight refuses them on the
+ * command line): a second --ip-masq would decide who masquerades by flag order.
+ */
 export function conflictingDockerdFlags(cmdline: string): string[] {
   const found: string[] = [];
   for (const tok of cmdline.split(/\s+/)) {
-    const m = /^(--bip|--mtu|-b|--bridge|--fixed-cidr)(=|$)/.exec(tok);
+    const m = /^(--bip|--mtu|-b|--bridge|--fixed-cidr|--ip-masq)(=|$)/.exec(tok);
     if (m && !found.includes(m[1]!)) found.push(m[1]!);
   }
   return found;

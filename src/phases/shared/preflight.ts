@@ -116,10 +116,10 @@ export function preflight(inp: PreflightInput): Problem[] {
     }
     if (managed && inp.mode !== 'check') {
       if (f.docker.daemonJsonError) err('docker', [n], `/etc/docker/daemon.json is not valid JSON: ${f.docker.daemonJsonError}`);
-      const keys = Object.keys(f.docker.daemonJson ?? {}).filter((k) => ['bip', 'mtu', 'bridge', 'fixed-cidr'].includes(k));
-      if (keys.length) err('docker', [n], `/etc/docker/daemon.json sets ${keys.map((k) => `"${k}"`).join(', ')}: Docker refuses a flag that is also in daemon.json; remove ${keys.length > 1 ? 'them' : 'it'} so flannel's --bip/--mtu apply`);
+      const keys = Object.keys(f.docker.daemonJson ?? {}).filter((k) => ['bip', 'mtu', 'bridge', 'fixed-cidr', 'ip-masq'].includes(k));
+      if (keys.length) err('docker', [n], `/etc/docker/daemon.json sets ${keys.map((k) => `"${k}"`).join(', ')}: Docker refuses a flag that is also in daemon.json; remove ${keys.length > 1 ? 'them' : 'it'} so flannel's --bip/--mtu/--ip-masq=false apply`);
       const flags = f.docker.execStart ? conflictingDockerdFlags(f.docker.execStart) : [];
-      if (flags.length) err('docker', [n], `dockerd's own command line already has ${flags.join(', ')} (${f.docker.execStart}): remove ${flags.length > 1 ? 'them' : 'it'} so flannel's --bip/--mtu apply`);
+      if (flags.length) err('docker', [n], `dockerd's own command line already has ${flags.join(', ')} (${f.docker.execStart}): remove ${flags.length > 1 ? 'them' : 'it'} so flannel's --bip/--mtu/--ip-masq=false apply`);
       if (!f.docker.execStart) err('docker', [n], "cannot read dockerd's ExecStart from docker.service (systemctl cat docker.service)");
     }
 

@@ -39,7 +39,9 @@ WantedBy=multi-user.target
 });
 
 test('docker drop-in golden text, with the host\'s own dockerd command line', () => {
-  assert.equal(renderDockerDropIn({ host: host({ ipMasq: false }), docker: true, dockerdCommand: '/usr/bin/dockerd -H fd://' }), `# Written by flanprov: Docker's bridge on this host's flannel subnet.
+  assert.equal(renderDockerDropIn({ host: host({ ipMasq: false }), docker: true, dockerdCommand: '/usr/bin/dockerd -H fd://' }), `# Written by flanprov: Docker's bridge on this host's flannel subnet. NAT has one owner: Docker's own
+# masquerade is off (--ip-masq=false), flanneld's FLANNEL-POSTRTG chain (flannel_ip_masq) does it, so
+# container-to-container traffic keeps its source address.
 [Unit]
 After=flanneld.service
 Wants=flanneld.service
@@ -47,11 +49,11 @@ Wants=flanneld.service
 [Service]
 EnvironmentFile=/run/flannel/subnet.env
 ExecStart=
-ExecStart=/usr/bin/dockerd -H fd:// --bip=\${FLANNEL_SUBNET} --mtu=\${FLANNEL_MTU}
+ExecStart=/usr/bin/dockerd -H fd:// --bip=\${FLANNEL_SUBNET} --mtu=\${FLANNEL_MTU} --ip-masq=false
 `);
   // Without the host's command line: Debian's default; flannel_ip_masq never changes the drop-in (no Docker restart).
   assert.equal(renderDockerDropIn({ host: host({ ipMasq: true }), docker: true }), renderDockerDropIn({ host: host({ ipMasq: false }), docker: true }));
-  assert.match(renderDockerDropIn({ host: host(), docker: true }), /^ExecStart=\/usr\/sbin\/dockerd -H fd:\/\/ --containerd=\/run\/containerd\/containerd.sock \$DOCKER_OPTS --bip=\$\{FLANNEL_SUBNET\} --mtu=\$\{FLANNEL_MTU\}$/m);
+  assert.match(renderDockerDropIn({ host: host(), docker: true }), /^ExecStart=\/usr\/sbin\/dockerd -H fd:\/\/ --containerd=\/run\/containerd\/containerd.sock \$DOCKER_OPTS --bip=\$\{FLANNEL_SUBNET\} --mtu=\$\{FLANNEL_MTU\} --ip-masq=false$/m);
 });
 
 test('secrets go to a 0600 EnvironmentFile, never into ExecStart', () => {

@@ -103,6 +103,8 @@ test('docker unit: our drop-in is left out, ExecStart= resets, continuations joi
   assert.equal(effectiveExecStart(frags.slice(0, 1)), '/usr/sbin/dockerd -H fd://     --containerd=/run/containerd/containerd.sock');
   assert.deepEqual(conflictingDockerdFlags('/usr/sbin/dockerd --bip=10.0.0.1/24 --mtu 1400 -b br0'), ['--bip', '--mtu', '-b']);
   assert.deepEqual(conflictingDockerdFlags('/usr/sbin/dockerd --bipx --mtux'), []);
+  // flanprov owns --ip-masq (always false): a second one on the host's own line would win or lose by order
+  assert.deepEqual(conflictingDockerdFlags('/usr/sbin/dockerd --ip-masq=true'), ['--ip-masq']);
 });
 
 test('interface choice: default route, name, IP, regex, public IP', () => {

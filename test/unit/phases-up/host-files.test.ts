@@ -13,7 +13,7 @@ test('up renders from templates/ with the host\'s own dockerd command line; Noti
   const files = hostFiles(h!);
   assert.deepEqual(files.map((f) => f.role), ['agent-unit', 'docker-dropin']);
   assert.match(files[0]!.content, /^Type=notify\nNotifyAccess=all$/m);
-  assert.match(files[1]!.content, /^ExecStart=\/usr\/bin\/dockerd -H fd:\/\/ --iptables=true --bip=\$\{FLANNEL_SUBNET\} --mtu=\$\{FLANNEL_MTU\}$/m);
+  assert.match(files[1]!.content, /^ExecStart=\/usr\/bin\/dockerd -H fd:\/\/ --iptables=true --bip=\$\{FLANNEL_SUBNET\} --mtu=\$\{FLANNEL_MTU\} --ip-masq=false$/m);
 });
 
 test('no drop-in where flanprov does not manage Docker; render prints what up writes on a Debian host', () => {
