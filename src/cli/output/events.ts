@@ -38,6 +38,34 @@ export interface VerifyMatrix {
   cells: ({ ok: boolean; rttMs?: number; mtuOk?: boolean; message?: string } | null)[][];
 }
 
+/** One direction of one host pair measured during `switch-backend --measure` (src/measure/gaps.ts). */
+export type MeasurePair = import('../../measure/gaps.js').PairStats;
+
+/** The whole measurement of `switch-backend --measure`. Times are unix seconds. */
+export interface MeasureSummaryEvent {
+  intervalMs: number;
+  totalSent: number;
+  totalLost: number;
+  longestGapMs: number;
+  /** every pair's longest gap ≤ 1 s and every pinger gave figures */
+  withinTarget: boolean;
+  startedAt: number;
+  stoppedAt: number;
+  /** when the new config was written to etcd */
+  configWrittenAt?: number;
+}
+
+/** The outcome of `switch-backend`. */
+export interface SwitchResult {
+  from: string;
+  to: string;
+  outcome: 'switched' | 'rolled-back' | 'forced' | 'left' | 'nothing-to-do';
+  /** hosts whose agent did not follow, and why */
+  notFollowed: { host: string; why: string }[];
+  /** from the config write to the end (0 when nothing was written) */
+  ms: number;
+}
+
 export type FlanprovEvent =
   | { event: 'run.start'; command: string; hosts: string[]; dryRun: boolean }
   | { event: 'phase.start'; phase: string; hosts: string[] }
@@ -46,6 +74,9 @@ export type FlanprovEvent =
   | ({ event: 'host.result'; phase: string } & HostPhaseResult)
   | { event: 'log'; level: 'info' | 'warn' | 'debug'; message: string; host?: string; phase?: string }
   | ({ event: 'verify.matrix' } & VerifyMatrix)
+  | ({ event: 'measure.pair' } & MeasurePair)
+  | ({ event: 'measure.summary' } & MeasureSummaryEvent)
+  | ({ event: 'switch.result' } & SwitchResult)
   | { event: 'summary'; command: string; ok: boolean; dryRun: boolean; exitCode: number; ms: number; hosts: HostSummary[] }
   | { event: 'error'; message: string; exitCode: number; where?: string; hint?: string; hosts?: string[] };
 

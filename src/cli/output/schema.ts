@@ -15,6 +15,9 @@ export const EVENT_FIELDS: Record<EventName, readonly string[]> = {
   'host.result': ['phase', 'host', 'status', 'changes', 'ms'],
   log: ['level', 'message'],
   'verify.matrix': ['hosts', 'cells'],
+  'measure.pair': ['from', 'to', 'sent', 'received', 'lost', 'lossPct', 'lossRuns', 'longestRun', 'longestGapMs', 'maxSilenceMs', 'errors', 'duplicates', 'incomplete'],
+  'measure.summary': ['intervalMs', 'totalSent', 'totalLost', 'longestGapMs', 'withinTarget', 'startedAt', 'stoppedAt'],
+  'switch.result': ['from', 'to', 'outcome', 'notFollowed', 'ms'],
   summary: ['command', 'ok', 'dryRun', 'exitCode', 'ms', 'hosts'],
   error: ['message', 'exitCode'],
 };

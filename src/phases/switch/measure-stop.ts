@@ -5,7 +5,7 @@
  */
 import type { Phase, PhaseContext } from '../framework/types.js';
 import { formatMeasureTable } from '../../measure/gaps.js';
-import { emitSwitchEvent, switchRun, type SwitchRun } from './state.js';
+import { switchRun, type SwitchRun } from './state.js';
 
 export async function reportMeasurement(ctx: PhaseContext, run: SwitchRun): Promise<void> {
   const m = run.measurement;
@@ -13,8 +13,8 @@ export async function reportMeasurement(ctx: PhaseContext, run: SwitchRun): Prom
   const r = await m.stop();
   run.measureResult = r;
   const t0 = run.writtenAt !== undefined ? run.writtenAt / 1000 : r.startedAt;
-  for (const p of r.pairs) emitSwitchEvent(ctx, { event: 'measure.pair', ...p });
-  emitSwitchEvent(ctx, {
+  for (const p of r.pairs) ctx.reporter.emit({ event: 'measure.pair', ...p });
+  ctx.reporter.emit({
     event: 'measure.summary', intervalMs: r.intervalMs, totalSent: r.totalSent, totalLost: r.totalLost,
     longestGapMs: r.worst?.longestGapMs ?? 0, withinTarget: r.withinTarget, startedAt: r.startedAt, stoppedAt: r.stoppedAt,
     ...(run.writtenAt !== undefined ? { configWrittenAt: run.writtenAt / 1000 } : {}),

@@ -5,7 +5,7 @@
  */
 import type { Phase } from '../framework/types.js';
 import { FlanprovError } from '../../util/errors.js';
-import { emitSwitchEvent, planned, switchRun } from './state.js';
+import { planned, switchRun } from './state.js';
 import { stallExitCode } from './wait-agents.js';
 
 export const switchReportPhase: Phase = {
@@ -20,7 +20,7 @@ export const switchReportPhase: Phase = {
       return;
     }
     const outcome = run.outcome ?? (p.kind === 'noop' ? 'nothing-to-do' : 'switched');
-    emitSwitchEvent(ctx, { event: 'switch.result', from: p.from, to, outcome, notFollowed: run.notFollowed, ms: run.writtenAt ? Date.now() - run.writtenAt : 0 });
+    ctx.reporter.emit({ event: 'switch.result', from: p.from, to, outcome, notFollowed: run.notFollowed, ms: run.writtenAt ? Date.now() - run.writtenAt : 0 });
     if (ctx.cluster.network.backend !== to && !run.opts.updateInventory) {
       ctx.log('info', `the inventory still says flannel_backend: ${ctx.cluster.network.backend}; set it to ${to} in ${ctx.cluster.inventoryFile} (or run with --update-inventory) so \`flanprov up\` agrees with etcd`);
     }

@@ -5,7 +5,6 @@
 import type { PhaseContext } from '../framework/types.js';
 import type { StoredConfig } from '../../etcd/config-store.js';
 import type { Measurement, MeasureResult } from '../../measure/session.js';
-import type { FlanprovEvent } from '../../cli/output/events.js';
 import type { SwitchTarget, TargetConfig } from './plan.js';
 
 export interface SwitchOptions {
@@ -66,18 +65,4 @@ export function switchRun(ctx: PhaseContext): SwitchRun {
 export function planned(run: SwitchRun): Required<Pick<SwitchRun, 'kind' | 'from' | 'stored' | 'target'>> {
   if (!run.kind || run.from === undefined || !run.stored || !run.target) throw new Error('internal: switch preflight has not run');
   return { kind: run.kind, from: run.from, stored: run.stored, target: run.target };
-}
-
-/**
- * Events of switch-backend that the shared event schema (cli/output/events.ts) does not list yet: the
- * measurement's per-direction figures and its summary. They go through the same reporter, one JSON
- * object per line like every other event.
- */
-export type SwitchEvent =
-  | ({ event: 'measure.pair' } & import('../../measure/gaps.js').PairStats)
-  | { event: 'measure.summary'; intervalMs: number; totalSent: number; totalLost: number; longestGapMs: number; withinTarget: boolean; startedAt: number; stoppedAt: number; configWrittenAt?: number }
-  | { event: 'switch.result'; from: string; to: string; outcome: string; notFollowed: { host: string; why: string }[]; ms: number };
-
-export function emitSwitchEvent(ctx: PhaseContext, ev: SwitchEvent): void {
-  ctx.reporter.emit(ev as unknown as FlanprovEvent);
 }

@@ -22,6 +22,9 @@ const samples: FlanprovEvent[] = [
   { event: 'phase.end', phase: 'Install units', status: 'changed', ms: 15 },
   { event: 'log', level: 'info', message: 'hello', host: 'n1' },
   { event: 'verify.matrix', hosts: ['n1', 'n2'], cells: [[null, { ok: true, rttMs: 0.2, mtuOk: true }], [{ ok: false, message: 'timeout' }, null]] },
+  { event: 'measure.pair', from: 'n1', to: 'n2', sent: 1000, received: 998, lost: 2, lossPct: 0.2, lossRuns: 1, longestRun: 2, longestGapMs: 30.5, longestGapAt: 1700000000.5, maxSilenceMs: 30.5, errors: 0, duplicates: 0, incomplete: false },
+  { event: 'measure.summary', intervalMs: 10, totalSent: 2000, totalLost: 2, longestGapMs: 30.5, withinTarget: true, startedAt: 1700000000, stoppedAt: 1700000010, configWrittenAt: 1700000002 },
+  { event: 'switch.result', from: 'vxlan', to: 'host-gw', outcome: 'switched', notFollowed: [], ms: 2500 },
   { event: 'summary', command: 'up', ok: true, dryRun: false, exitCode: 0, ms: 1234, hosts: [{ host: 'n1', status: 'changed', changes: ['flanneld.service written'], ms: 30 }] },
   { event: 'error', message: 'bad', exitCode: 2, where: 'inventory.yml:3:5' },
 ];
