@@ -19,14 +19,18 @@ export class PhaseFailedError extends FlanprovError {
     const names = failures.map((f) => f.host).join(', ');
     const first = failures[0]?.error;
     const code = first instanceof FlanprovError ? first.exitCode : ExitCode.STEP_FAILED;
-    const detail = failures.map((f) => `  ${f.host}: ${errorMessage(f.error)}`).join('\n');
+    const detail = failures.map((f) => `  ${f.host}: ${errorMessage(f.error, f.host)}`).join('\n');
     super(`phase "${phase}" failed on ${failures.length} host(s): ${names}\n${detail}`, code);
     this.name = 'PhaseFailedError';
   }
 }
 
-export function errorMessage(err: unknown): string {
-  if (err instanceof FlanprovError) return `${err.where ? `${err.where}: ` : ''}${err.message}`;
+/**
+ * An error's text with its "where" in front — except when the text is shown for `host` and "where" is that
+ * host's name (per-host errors carry it): failure lists already name the host ("h1: h1: …" otherwise).
+ */
+export function errorMessage(err: unknown, host?: string): string {
+  if (err instanceof FlanprovError) return `${err.where && err.where !== host ? `${err.where}: ` : ''}${err.message}`;
   if (err instanceof Error) return err.message;
   return String(err);
 }
@@ -157,8 +161,8 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
               result = { host: h.name, status, changes, ms: Date.now() - ht0 + (prev?.ms ?? 0), ...(skipped && !changes.length ? { message: skipped } : {}) };
             } catch (err) {
               failures.push({ host: h.name, error: err });
-              h.failed = `${title}: ${errorMessage(err)}`;
-              result = { host: h.name, status: 'failed', changes, ms: Date.now() - ht0 + (prev?.ms ?? 0), message: errorMessage(err) };
+              h.failed = `${title}: ${errorMessage(err, h.name)}`;
+              result = { host: h.name, status: 'failed', changes, ms: Date.now() - ht0 + (prev?.ms ?? 0), message: errorMessage(err, h.name) };
             }
             results.set(h.name, result);
             reporter.emit({ event: 'host.result', phase: title, ...result });

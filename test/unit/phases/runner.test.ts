@@ -100,3 +100,24 @@ test('cleanUp runs in reverse order for phases that ran, also after a failure', 
   assert.deepEqual(order, ['b', 'a']);
   assert.equal(reportExitCode(r), ExitCode.INTERNAL, 'a plain Error in a phase is an internal error');
 });
+
+test('a per-host error whose "where" is the host is shown once in failure lists, another "where" is kept', async () => {
+  const phases: Phase[] = [{
+    title: 'Start',
+    async run(ctx) {
+      await ctx.forEachHost(async (h) => {
+        if (h.name === 'h1') throw new StepFailedError('flanneld not ready', 'h1');
+        if (h.name === 'h2') throw new StepFailedError('bad key', 'inventory.yml:3:5');
+      });
+    },
+  }];
+  const rep = new Collect();
+  const r = await runPhases({ command: 'up', cluster: cluster(['h1', 'h2']), phases, options: opts(), reporter: rep });
+  const msg = (r.error as Error).message;
+  assert.match(msg, /^ {2}h1: flanneld not ready$/m);
+  assert.match(msg, /^ {2}h2: inventory\.yml:3:5: bad key$/m);
+  assert.doesNotMatch(msg, /h1: h1:/);
+  const results = rep.events.filter((e): e is Extract<FlanprovEvent, { event: 'host.result' }> => e.event === 'host.result');
+  assert.deepEqual(results.map((e) => [e.host, e.message]), [['h1', 'flanneld not ready'], ['h2', 'inventory.yml:3:5: bad key']]);
+  assert.deepEqual(r.hosts.map((h) => h.message), ['flanneld not ready', 'inventory.yml:3:5: bad key']);
+});
