@@ -196,6 +196,29 @@ export class Testbed {
     return ip;
   }
 
+  /**
+   * The host's filter table as Docker leaves it (policy FORWARD DROP; established traffic to the bridge,
+   * anything from it accepted); flanneld's FLANNEL-FWD is what lets other hosts' pods in. Installed before
+   * the agent starts so the agent's jump lands after Docker's rules, as on a lab host. Docker's own
+   * MASQUERADE (dockerd without --ip-masq=false) is separate: `dockerMasquerade`.
+   */
+  dockerLikeFilter(h: Host): void {
+    const ipt = (...a: string[]) => sh(['ip', 'netns', 'exec', h.ns, 'iptables', '-w', ...a]);
+    ipt('-P', 'FORWARD', 'DROP');
+    ipt('-A', 'FORWARD', '-o', 'cbr0', '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
+    ipt('-A', 'FORWARD', '-i', 'cbr0', '!', '-o', 'cbr0', '-j', 'ACCEPT');
+    ipt('-A', 'FORWARD', '-i', 'cbr0', '-o', 'cbr0', '-j', 'ACCEPT');
+  }
+
+  /**
+   * dockerd's default masquerade (`-s <bip subnet> ! -o docker0 -j MASQUERADE`, inserted first in nat
+   * POSTROUTING, ahead of flanneld's FLANNEL-POSTRTG): pod-to-pod traffic leaves NATed to the egress
+   * device's address. `on=false` removes it.
+   */
+  dockerMasquerade(h: Host, on: boolean): void {
+    sh(['ip', 'netns', 'exec', h.ns, 'iptables', '-w', '-t', 'nat', on ? '-I' : '-D', 'POSTROUTING', '-s', subnetOf(h), '!', '-o', 'cbr0', '-j', 'MASQUERADE']);
+  }
+
   containerNs(h: Host): string {
     return `${this.id}c${h.n}`;
   }
