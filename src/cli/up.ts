@@ -12,7 +12,7 @@ import { preflightPhase } from '../phases/up/preflight.js';
 import { seedEtcdPhase } from '../phases/up/seed-etcd.js';
 import { pushAgentPhase } from '../phases/up/push-agent.js';
 import { installUnitsPhase } from '../phases/up/install-units.js';
-import { startPhase } from '../phases/up/start.js';
+import { RAISE_MTU, startPhase } from '../phases/up/start.js';
 import { EARLY_PROBES, verifyPhase } from '../phases/up/verify.js';
 import { reportPhase } from '../phases/up/report.js';
 
@@ -37,9 +37,10 @@ export function registerUp(program: Command): void {
     .argument('[inventory]', 'inventory file (same as -i)');
   addSharedOptions(c)
     .option('--no-verify', 'skip the ping matrix')
-    .action(async (inventory: string | undefined, opts: CommonOpts & { verify: boolean }) => {
+    .option('--raise-mtu', 'restart Docker where its MTU is smaller than the network\'s (e.g. kept after vxlan → host-gw); default: keep it and say so')
+    .action(async (inventory: string | undefined, opts: CommonOpts & { verify: boolean; raiseMtu?: boolean }) => {
       if (inventory) opts.inventory = inventory;
-      const shared = new Map<string, unknown>([['skipVerify', opts.verify === false], [EARLY_PROBES, opts.verify !== false]]);
+      const shared = new Map<string, unknown>([['skipVerify', opts.verify === false], [EARLY_PROBES, opts.verify !== false], [RAISE_MTU, !!opts.raiseMtu]]);
       process.exitCode = await runCommand({ command: 'up', opts, phases: UP_PHASES, shared });
     });
 }

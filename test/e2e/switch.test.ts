@@ -114,17 +114,36 @@ describe('switch-backend (3-host l2 lab)', { timeout: 420_000 }, () => {
   });
 
   it('vxlan → host-gw → vxlan with --measure: pings green, state right, loss printed, up agrees', needsLiveSwitch, async () => {
-    const r1 = await flanprov('switch-backend', 'host-gw', '-i', inv, '--measure', '--raise-mtu', '--update-inventory', '--timeout', '60s', '--output', 'json');
+    // Without --raise-mtu: Docker keeps the smaller MTU (1450), says so, and the next `up` agrees (no change).
+    const r1 = await flanprov('switch-backend', 'host-gw', '-i', inv, '--measure', '--update-inventory', '--timeout', '60s', '--output', 'json');
     const e1 = jsonEvents(r1.stdout);
     assert.equal(r1.code, 0, r1.stdout + r1.stderr);
     matrixGreen(e1);
     printMeasurement('vxlan → host-gw', e1);
     assert.equal(e1.filter((e) => e.event === 'measure.pair').length, 6);
+    assert.ok(e1.some((e) => e.event === 'log' && /Docker keeps the smaller MTU 1450 .*--raise-mtu/.test(e.message)), 'the switch says it kept the MTU');
     await assertHostGwState(lab);
     assert.match(readFileSync(inv, 'utf8'), /flannel_backend: host-gw/);
+    const dockerState = "grep FLANNEL_MTU /run/flannel/subnet.env; tr '\\0' ' ' < /proc/$(systemctl show -p MainPID --value docker)/cmdline; echo; systemctl show -p ActiveEnterTimestampMonotonic --value docker";
+    const kept = await lab.sshAll(dockerState);
+    for (const [h, o] of kept) {
+      assert.match(o.stdout, /FLANNEL_MTU=1500/, h);
+      assert.match(o.stdout, /--mtu=1450/, h);
+    }
     const up1 = await flanprov('up', '-i', inv);
     assert.equal(up1.code, 0, up1.stdout + up1.stderr);
     assert.match(up1.stdout, /no change/);
+    assert.doesNotMatch(up1.stdout, /docker restarted/);
+    assert.match(up1.stdout, /docker0 MTU 1450 < network MTU 1500: kept; `flanprov switch-backend host-gw --raise-mtu` or `flanprov up --raise-mtu` raises it/);
+    for (const [h, o] of await lab.sshAll(dockerState)) assert.equal(o.stdout, kept.get(h)!.stdout, `${h}: Docker not restarted by up`);
+    // `up --raise-mtu` raises it (Docker restarts), and after that `up` has nothing to do again.
+    const up1r = await flanprov('up', '-i', inv, '--raise-mtu');
+    assert.equal(up1r.code, 0, up1r.stdout + up1r.stderr);
+    assert.match(up1r.stdout, /docker restarted \(MTU 1450 → 1500 \(--raise-mtu\)\)/);
+    for (const [h, o] of await lab.sshAll(dockerState)) assert.match(o.stdout, /--mtu=1500/, h);
+    const up1b = await flanprov('up', '-i', inv);
+    assert.equal(up1b.code, 0, up1b.stdout + up1b.stderr);
+    assert.match(up1b.stdout, /no change/);
 
     const r2 = await flanprov('switch-backend', 'vxlan', '-i', inv, '--measure', '--update-inventory', '--timeout', '60s', '--output', 'json');
     const e2 = jsonEvents(r2.stdout);

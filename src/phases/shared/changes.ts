@@ -89,21 +89,47 @@ export interface DockerNow {
   bridgeAddr?: string;
 }
 
+export interface DockerDecisionOptions {
+  /** restart Docker also when its MTU is smaller than subnet.env's (`--raise-mtu`) */
+  raiseMtu?: boolean;
+  /** the cluster's backend, for the hint in the note */
+  backend?: string;
+}
+
+export interface DockerDecision {
+  /** why Docker must restart; undefined: it may keep running */
+  restart?: string;
+  /** something kept on purpose that the user should know (e.g. a smaller MTU) */
+  note?: string;
+}
+
 /**
- * Why Docker must restart, or undefined: its drop-in changed, or the running dockerd / docker0 do not carry
- * the subnet and MTU flannel wrote to subnet.env (e.g. the agent got a new lease or a new MTU).
+ * Whether Docker must restart: its drop-in changed, or the running dockerd / docker0 do not carry the subnet
+ * flannel wrote to subnet.env (e.g. the agent got a new lease), or its MTU is *larger* than subnet.env's
+ * (containers would send packets the network drops: an MTU black hole). A *smaller* MTU is safe (each
+ * packet carries a few bytes less than it could, e.g. after vxlan → host-gw): it is kept and noted, unless
+ * `raiseMtu` asks for the restart — so `up` after a switch that kept the MTU reports no change.
  */
-export function dockerRestartReason(dropInChanged: boolean, subnetEnv: PreviousSubnetEnv | undefined, docker: DockerNow): string | undefined {
-  if (dropInChanged) return 'drop-in changed';
-  if (!docker.active) return 'docker not running';
-  if (!subnetEnv?.subnet) return undefined;
+export function dockerDecision(dropInChanged: boolean, subnetEnv: PreviousSubnetEnv | undefined, docker: DockerNow, o: DockerDecisionOptions = {}): DockerDecision {
+  if (dropInChanged) return { restart: 'drop-in changed' };
+  if (!docker.active) return { restart: 'docker not running' };
+  if (!subnetEnv?.subnet) return {};
   const want = `${formatIpv4(firstHost(subnetEnv.subnet))}/${subnetEnv.subnet.prefixLen}`;
-  if (docker.bridgeAddr !== want) return `docker0 is ${docker.bridgeAddr ?? 'unaddressed'}, subnet.env says ${want}`;
-  if (docker.cmdline !== undefined) {
-    const bip = flagValue(docker.cmdline, '--bip');
-    if (bip !== want) return `dockerd runs with --bip=${bip ?? '(none)'}, subnet.env says ${want}`;
-    const mtu = flagValue(docker.cmdline, '--mtu');
-    if (subnetEnv.mtu !== undefined && mtu !== String(subnetEnv.mtu)) return `dockerd runs with --mtu=${mtu ?? '(none)'}, subnet.env says ${subnetEnv.mtu}`;
-  }
-  return undefined;
+  if (docker.bridgeAddr !== want) return { restart: `docker0 is ${docker.bridgeAddr ?? 'unaddressed'}, subnet.env says ${want}` };
+  if (docker.cmdline === undefined) return {};
+  const bip = flagValue(docker.cmdline, '--bip');
+  if (bip !== want) return { restart: `dockerd runs with --bip=${bip ?? '(none)'}, subnet.env says ${want}` };
+  if (subnetEnv.mtu === undefined) return {};
+  const mtuFlag = flagValue(docker.cmdline, '--mtu');
+  const mtu = mtuFlag !== undefined && /^\d+$/.test(mtuFlag) ? Number(mtuFlag) : undefined;
+  if (mtu === subnetEnv.mtu) return {};
+  if (mtu === undefined || mtu > subnetEnv.mtu) return { restart: `dockerd runs with --mtu=${mtuFlag ?? '(none)'}, subnet.env says ${subnetEnv.mtu}` };
+  if (o.raiseMtu) return { restart: `MTU ${mtu} → ${subnetEnv.mtu} (--raise-mtu)` };
+  const sw = o.backend ? `\`flanprov switch-backend ${o.backend} --raise-mtu\` or ` : '';
+  return { note: `docker0 MTU ${mtu} < network MTU ${subnetEnv.mtu}: kept; ${sw}\`flanprov up --raise-mtu\` raises it (restarts Docker and its containers)` };
+}
+
+/** Why Docker must restart, or undefined (dockerDecision without the note). */
+export function dockerRestartReason(dropInChanged: boolean, subnetEnv: PreviousSubnetEnv | undefined, docker: DockerNow, o: DockerDecisionOptions = {}): string | undefined {
+  return dockerDecision(dropInChanged, subnetEnv, docker, o).restart;
 }

@@ -95,7 +95,7 @@ export const updateMtuPhase: Phase = {
     await ctx.forEachHost((h, rec) => updateHost(ctx, h, rec));
     if (run.mtuKept.length) {
       const k = run.mtuKept[0]!;
-      ctx.log('info', `Docker keeps the smaller MTU ${k.from} on ${run.mtuKept.map((x) => x.host).join(', ')} (${run.opts.target} allows ${k.to}): it works, each packet carries 50 bytes less than it could. \`flanprov switch-backend ${run.opts.target} --raise-mtu\` restarts Docker to raise it${k.envMtu === k.to ? ` (so does the next \`flanprov up\`: subnet.env already says ${k.to})` : ''}`);
+      ctx.log('info', `Docker keeps the smaller MTU ${k.from} on ${run.mtuKept.map((x) => x.host).join(', ')} (${run.opts.target} allows ${k.to}): it works, each packet carries 50 bytes less than it could. \`flanprov switch-backend ${run.opts.target} --raise-mtu\` (or \`flanprov up --raise-mtu\`) restarts Docker to raise it; a plain \`flanprov up\` keeps it and reports no change`);
     }
   },
 };

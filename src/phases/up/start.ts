@@ -8,11 +8,14 @@ import type { HostState, Phase, PhaseContext } from '../framework/types.js';
 import type { HostRecorder } from '../framework/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { parseSubnetEnv } from '../../network/subnet-env.js';
-import { dockerRestartReason, planStart, type DockerNow, type StartPlan } from '../shared/changes.js';
+import { dockerDecision, dockerRestartReason, planStart, type DockerNow, type StartPlan } from '../shared/changes.js';
 import { agentStatusCommand, type AgentStatus } from '../shared/facts.js';
 import { dockerManaged } from '../shared/preflight.js';
 import { SEC_FN, jsonOr, parseSections, section } from '../shared/sections.js';
 import { gathered } from './state.js';
+
+/** ctx.shared key: `up --raise-mtu` (restart Docker where its MTU is smaller than subnet.env's). */
+export const RAISE_MTU = 'raiseMtu';
 
 /** Seconds to wait for the agent's /readyz. */
 const READY_TIMEOUT_S = 60;
@@ -76,7 +79,10 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
     if (plan.daemonReload) rec.changed('would run systemctl daemon-reload');
     if (plan.enableAgent) rec.changed('would enable flanneld');
     if (plan.restartAgent) rec.changed(`would restart flanneld (${plan.restartAgent})`);
-    if (dockerManaged(h.spec, f) && plan.dockerDropInChanged) rec.changed('would restart docker (drop-in changed)');
+    if (dockerManaged(h.spec, f)) {
+      const d = plan.dockerDropInChanged ? { restart: 'drop-in changed' } : dockerDecision(false, f.subnetEnv, docker, { raiseMtu: ctx.shared.get(RAISE_MTU) === true, backend: ctx.cluster.network.backend });
+      if (d.restart) rec.changed(`would restart docker (${d.restart})`);
+    }
     return;
   }
   if (cmds.length || !readyFromFacts(h)) {
@@ -101,7 +107,9 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   h.facts.agentReady = true;
 
   if (!dockerManaged(h.spec, f)) return;
-  const why = dockerRestartReason(plan.dockerDropInChanged, h.facts.subnetEnv, docker);
+  const decision = dockerDecision(plan.dockerDropInChanged, h.facts.subnetEnv, docker, { raiseMtu: ctx.shared.get(RAISE_MTU) === true, backend: ctx.cluster.network.backend });
+  if (decision.note) rec.info(decision.note);
+  const why = decision.restart;
   if (!why) return;
   const r = await h.remote().run(`${SEC_FN}\n${plan.daemonReload ? '' : 'systemctl daemon-reload\n'}systemctl reset-failed docker.service 2>/dev/null\nsystemctl restart docker.service || { systemctl status --no-pager -n 20 docker.service >&2; exit 3; }\n${dockerStateScript()}`, { timeoutMs: 120_000 });
   rec.changed(`docker restarted (${why})`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planFiles, planStart, dockerRestartReason, sha256, flagValue, type DesiredFile } from '../../../src/phases/shared/changes.js';
+import { planFiles, planStart, dockerDecision, dockerRestartReason, sha256, flagValue, type DesiredFile } from '../../../src/phases/shared/changes.js';
 import { parseSubnetEnv } from '../../../src/network/subnet-env.js';
 import { compareConfigs, formatConfigDiff } from '../../../src/phases/shared/config-compare.js';
 
@@ -40,6 +40,29 @@ test('Docker restarts only when its drop-in or the subnet/MTU changed', () => {
   assert.match(dockerRestartReason(false, env, { ...ok, cmdline: '/usr/sbin/dockerd --bip=10.244.7.1/24 --mtu=1500' })!, /--mtu=1500/);
   assert.equal(dockerRestartReason(false, env, { ...ok, active: false }), 'docker not running');
   assert.equal(flagValue('dockerd --mtu 1400 --bip=x', '--mtu'), '1400');
+});
+
+test('Docker MTU: smaller than the network\'s is kept with a note (unless --raise-mtu), larger restarts, another subnet restarts', () => {
+  // after vxlan → host-gw without --raise-mtu: the agent says 1500, Docker still runs 1450
+  const env = parseSubnetEnv('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_MTU=1500\nFLANNEL_IPMASQ=true\n');
+  const d1450 = { active: true, bridgeAddr: '10.244.7.1/24', cmdline: '/usr/sbin/dockerd -H fd:// --bip=10.244.7.1/24 --mtu=1450 --ip-masq=false' };
+  const kept = dockerDecision(false, env, d1450, { backend: 'host-gw' });
+  assert.equal(kept.restart, undefined);
+  assert.equal(kept.note, 'docker0 MTU 1450 < network MTU 1500: kept; `flanprov switch-backend host-gw --raise-mtu` or `flanprov up --raise-mtu` raises it (restarts Docker and its containers)');
+  assert.equal(dockerRestartReason(false, env, d1450), undefined);
+  assert.deepEqual(dockerDecision(false, env, d1450, { raiseMtu: true }), { restart: 'MTU 1450 → 1500 (--raise-mtu)' });
+  // equal: nothing, no note (also with --raise-mtu)
+  assert.deepEqual(dockerDecision(false, env, { ...d1450, cmdline: d1450.cmdline.replace('1450', '1500') }, { raiseMtu: true }), {});
+  // larger than the network's: a black hole for full-size packets, always restarts
+  const env1450 = parseSubnetEnv('FLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_MTU=1450\n');
+  assert.match(dockerDecision(false, env1450, { ...d1450, cmdline: d1450.cmdline.replace('1450', '1500') }).restart!, /--mtu=1500, subnet.env says 1450/);
+  // no --mtu at all: Docker uses 1500, restart
+  assert.match(dockerDecision(false, env, { ...d1450, cmdline: '/usr/sbin/dockerd --bip=10.244.7.1/24' }).restart!, /--mtu=\(none\)/);
+  // a smaller MTU but another subnet: restart (the subnet wins)
+  assert.match(dockerDecision(false, env, { ...d1450, bridgeAddr: '10.244.9.1/24' }).restart!, /docker0 is 10\.244\.9\.1\/24, subnet.env says 10\.244\.7\.1\/24/);
+  assert.match(dockerDecision(false, env, { ...d1450, cmdline: d1450.cmdline.replace('--bip=10.244.7.1/24', '--bip=10.244.9.1/24') }).restart!, /--bip=10\.244\.9\.1\/24/);
+  // a changed drop-in restarts whatever the MTU
+  assert.deepEqual(dockerDecision(true, env, d1450), { restart: 'drop-in changed' });
 });
 
 test('config comparison is semantic and points backend changes to switch-backend', () => {
