@@ -147,7 +147,8 @@ describe('flanprov up (3-host l2 lab)', { timeout: 360_000 }, () => {
     } finally {
       await lab.ssh('h3', 'iptables -D INPUT -p udp --dport 8472 -j DROP');
     }
-    const probes = await lab.sshAll('docker ps -aq --filter name=flanprov-probe | wc -l');
+    // The removal runs in the background on each host (the run does not wait for it): gone within seconds.
+    const probes = await lab.sshAll('for i in $(seq 50); do [ "$(docker ps -aq --filter name=flanprov-probe | wc -l)" = 0 ] && break; sleep 0.1; done; docker ps -aq --filter name=flanprov-probe | wc -l');
     for (const [h, o] of probes) assert.equal(o.stdout.trim(), '0', `${h}: probe removed`);
   });
 

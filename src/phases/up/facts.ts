@@ -38,13 +38,14 @@ function candidatePeers(ctx: PhaseContext, self: HostState): string[] {
 
 export async function gatherFacts(ctx: PhaseContext, hosts?: HostState[]): Promise<void> {
   await ctx.forEachHost(async (h) => {
+    const peers = [...new Set(candidatePeers(ctx, h))];
     const script = buildFactsScript({
-      agentPath: agentPath(h), files: MANAGED_FILES, peers: [...new Set(candidatePeers(ctx, h))],
+      agentPath: agentPath(h), files: MANAGED_FILES, peers,
       etcd: etcdEndpoints(ctx), healthzPort: h.spec.flannel.healthzPort,
     });
     const r = await h.remote().run(script, { timeoutMs: 30_000 });
     if (r.code !== 0) throw new StepFailedError(`facts script failed (exit ${r.code}): ${r.stderr.trim()}`, h.name);
-    const f = parseFacts(h.name, r.stdout, RemotePaths.dockerDropIn);
+    const f = parseFacts(h.name, r.stdout, RemotePaths.dockerDropIn, peers);
     h.facts.gathered = f;
     const sel = chooseInterface(f.interfaces, f.defaultRoute?.dev, h.spec.flannel.iface, h.spec.flannel.publicIp);
     if (sel.ok) {

@@ -141,7 +141,8 @@ export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
     const matrix = buildMatrix(hosts.map((h) => h.name), bySource, messages);
     return { matrix, ok: matrixOk(matrix), problems };
   } finally {
-    await Promise.all(started.map((h) => h.remote().run(probeRemoveScript(probeKind(h)), { timeoutMs: 30_000 }).catch(() => undefined)));
+    // Started on the host and not waited for (see probeRemoveScript): the run does not pay for the removal.
+    await Promise.all(started.map((h) => h.remote().run(probeRemoveScript(probeKind(h), { background: true }), { timeoutMs: 30_000 }).catch(() => undefined)));
   }
 }
 

@@ -66,7 +66,7 @@ test('facts script: every probe is present and quoted', () => {
     agentPath: '/usr/local/bin/flanneld', files: ["/etc/it's"], peers: ['198.18.1.12'],
     etcd: [{ url: 'http://198.18.1.10:2379', host: '198.18.1.10', port: 2379 }], healthzPort: 8471,
   });
-  for (const want of ["sec file '/etc/it'\\''s'", 'ip -j route get \'198.18.1.12\'', '/dev/tcp/198.18.1.10/2379', '/dev/tcp/127.0.0.1/8471', 'systemctl cat docker.service', 'ip -j -4 addr show']) {
+  for (const want of ["sec file '/etc/it'\\''s'", "printf '%s\\n' 'route get 198.18.1.12' | ip -force -j -batch -", '/dev/tcp/198.18.1.10/2379', '/dev/tcp/127.0.0.1/8471', 'systemctl cat docker.service', 'ip -j -4 addr show']) {
     assert.ok(s.includes(want), `script has ${want}`);
   }
 });

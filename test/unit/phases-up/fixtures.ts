@@ -79,9 +79,9 @@ export function factsOutput(h: FakeHost): string {
   out += sec('addr', JSON.stringify(addrs));
   out += sec('route', JSON.stringify(routes));
   out += sec('vxlan', '[]');
-  for (const [peer, r] of Object.entries(h.routeGet ?? {})) {
-    out += sec(`routeget ${peer}`, typeof r === 'string' ? r : JSON.stringify([{ dst: peer, ...r, flags: [], cache: [] }]));
-  }
+  // one `ip -force -j -batch -` answer line per peer; a failed lookup is an error line on its own
+  const rg = Object.entries(h.routeGet ?? {}).map(([peer, r]) => (typeof r === 'string' ? r : JSON.stringify([{ dst: peer, ...r, flags: [], cache: [] }])));
+  if (rg.length) out += sec('routegets', rg.join('\n'));
   out += sec('agent_sha', '');
   for (const [p, f] of Object.entries(h.files ?? {})) out += sec(`file ${p}`, `${f.sha} ${f.mode} ${Buffer.from(f.content).toString('base64')}`);
   out += sec('subnet_env', h.subnetEnv ?? '');
@@ -92,5 +92,5 @@ export function factsOutput(h: FakeHost): string {
 }
 
 export function facts(name: string, h: FakeHost): HostFacts {
-  return parseFacts(name, factsOutput(h), RemotePaths.dockerDropIn);
+  return parseFacts(name, factsOutput(h), RemotePaths.dockerDropIn, Object.keys(h.routeGet ?? {}));
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatMatrix } from '../../../src/cli/output/format.js';
-import { pingScript, parsePingOutput, parseProbe, buildMatrix, matrixOk, diagnose, probeStartScript, type DiagHost } from '../../../src/phases/shared/ping-matrix.js';
+import { pingScript, parsePingOutput, parseProbe, buildMatrix, matrixOk, diagnose, probeStartScript, probeRemoveScript, type DiagHost } from '../../../src/phases/shared/ping-matrix.js';
 
 const out = `
 ::fp:: ping h2
@@ -60,6 +60,16 @@ test('scripts: DF size is MTU − 28, probes parse, netns probe uses the subnet'
   assert.match(s, /nsenter -t 42 -n ping -n -q -c 3 -i 0\.02 -W 1 "\$@"/);
   assert.match(s, /^  pg -M do -s 1422 "\$2"/m);
   assert.match(s, /^pair 'h2' '10\.244\.2\.2' &$/m);
+  // the host's route lookup only for a pair whose pings failed (diagnosis), not for every pair
+  assert.equal(s.match(/ip -j route get/g)?.length, 1);
+  assert.match(s, /else pg "\$2"; sr=\$r; so=\$o; rg=\$\(ip -j route get "\$2" 2>&1\)/);
+  // probe removal: waited for, or started detached on the host (the run does not wait for Docker)
+  assert.equal(probeRemoveScript('docker'), 'docker rm -f flanprov-probe >/dev/null 2>&1; true\n');
+  assert.match(probeRemoveScript('docker', { background: true }), /^setsid sh -c 'docker rm -f flanprov-probe' >\/dev\/null 2>&1 < \/dev\/null &$/m);
+  assert.doesNotMatch(probeRemoveScript('netns', { background: true }), /setsid/);
+  const d = probeStartScript('docker');
+  assert.match(d, /docker rm -f flanprov-probe >\/dev\/null 2>&1\n/, 'a leftover probe is removed on a name clash');
+  assert.match(d, /\[ -n "\$pid" \] \|\| pid=\$\(docker inspect/, 'docker inspect only when the cgroup gave no PID');
   assert.deepEqual(parseProbe('docker', '::fp:: probe\n[{"ifname":"eth0","mtu":1450,"addr_info":[{"family":"inet","local":"10.244.2.2","prefixlen":24}]}]\n'), { kind: 'docker', ip: '10.244.2.2', mtu: 1450, exec: 'docker exec flanprov-probe' });
   assert.equal(parseProbe('docker', '::fp:: probe\n\n'), undefined);
   const n = probeStartScript('netns', { subnet: '10.244.7.1/24', mtu: 1450 });
