@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
+import { dropIpServernameWarning } from './ip-servername-warning.js';
 
 export interface EtcdConnectOptions {
   /** e.g. ["http://127.0.0.1:2379"]; comma-separated strings are split */
@@ -39,6 +40,7 @@ export function createEtcdClient(o: EtcdConnectOptions): Etcd3 {
     },
   };
   if (o.caFile || o.certFile || o.keyFile) {
+    dropIpServernameWarning();
     const creds: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer } = {
       // null root = the system's CAs (grpc's createSsl accepts it)
       rootCertificate: (o.caFile ? readFileSync(o.caFile) : null) as unknown as Buffer,
