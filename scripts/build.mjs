@@ -29,12 +29,12 @@ await build({
 chmodSync(join(dist, 'flanprov.cjs'), 0o755);
 
 // Agent: everything bundled, since the SEA can only require() built-in modules.
-const agentEntry = join(root, 'src/agent/main.ts');
-if (existsSync(agentEntry)) {
+{
   step('bundle agent -> dist/flanneld.cjs');
-  const { agentBuildOptions } = await import('./agent-build-options.mjs').catch(() => ({ agentBuildOptions: {} }));
+  // No fallback: without these options (embedded etcd protos) the executable would fail on every host.
+  const { agentBuildOptions } = await import('./agent-build-options.mjs');
   await build({
-    entryPoints: [agentEntry],
+    entryPoints: [join(root, 'src/agent/main.ts')],
     outfile: join(dist, 'flanneld.cjs'),
     bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning',
     minify: true, legalComments: 'none',
