@@ -2,7 +2,7 @@
 // Node single-executable application (dist/flanneld). Works offline: uses the machine's own node.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, writeFileSync, chmodSync, existsSync, rmSync, mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { copyFileSync, writeFileSync, chmodSync, rmSync, mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
