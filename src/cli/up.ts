@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { Phase } from '../phases/framework/types.js';
-import { addCommonOptions as addSharedOptions, runCommand, type CommonOpts } from './output/command.js';
+import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
 import { connectPhase } from '../phases/up/connect.js';
 import { factsPhase } from '../phases/up/facts.js';
 import { preflightPhase } from '../phases/up/preflight.js';
@@ -16,16 +16,6 @@ import { RAISE_MTU, startPhase } from '../phases/up/start.js';
 import { EARLY_PROBES, verifyPhase } from '../phases/up/verify.js';
 import { reportPhase } from '../phases/up/report.js';
 
-export { runCommand, type CommonOpts } from './output/command.js';
-
-/**
- * The common options without --dry-run, for commands that declare their own --dry-run text
- * (switch-backend imports this from here). New commands: use output/command.ts's addCommonOptions.
- */
-export function addCommonOptions(c: Command): Command {
-  return addSharedOptions(c, { dryRun: false });
-}
-
 export const UP_PHASES: Phase[] = [
   connectPhase, factsPhase, preflightPhase, seedEtcdPhase, pushAgentPhase, installUnitsPhase, startPhase, verifyPhase, reportPhase,
 ];
@@ -35,7 +25,7 @@ export function registerUp(program: Command): void {
     .command('up')
     .description('provision or converge the whole cluster, then verify it with cross-host container pings')
     .argument('[inventory]', 'inventory file (same as -i)');
-  addSharedOptions(c)
+  addCommonOptions(c)
     .option('--no-verify', 'skip the ping matrix')
     .option('--raise-mtu', 'restart Docker where its MTU is smaller than the network\'s (e.g. kept after vxlan → host-gw); default: keep it and say so')
     .action(async (inventory: string | undefined, opts: CommonOpts & { verify: boolean; raiseMtu?: boolean }) => {
