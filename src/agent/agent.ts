@@ -28,7 +28,7 @@ import { parseNetworkConfig, describeRange } from '../network/config.js';
 import { formatNet, netEquals } from '../network/ipv4.js';
 import { makeSubnetKey } from '../network/lease.js';
 import type { Lease, LeaseAttrs, NetworkConfig } from '../network/types.js';
-import type { Backend, ExternalInterface, ReconcileResult } from './backends/backend.js';
+import type { Backend, ExternalInterface, ReconcileOptions, ReconcileResult } from './backends/backend.js';
 import { createBackend } from './backends/registry.js';
 import { Serial } from './backends/util.js';
 import { backendOptionsKey, classifyConfigChange } from './config-change.js';
@@ -57,6 +57,7 @@ async function loadEtcd() {
   return { ...client, ...configStore, ...leaseStore };
 }
 type EtcdModules = Awaited<ReturnType<typeof loadEtcd>>;
+type ReconcileMode = NonNullable<ReconcileOptions['mode']>;
 
 /** A fatal start-up error: flanneld logs it and exits 1. */
 export class FatalError extends Error {}
@@ -125,6 +126,8 @@ export class Agent {
   private reconcileQueued = false;
   private reconcileAgain = false;
   private reconcileReason = '';
+  /** some request coalesced into the queued pass wants the kernel read (anything but a lease event) */
+  private reconcileFull = false;
   private applyingConfig = false;
   private applyAgain = false;
   private lastReconcile: ReconcileRecord | undefined;
@@ -424,7 +427,8 @@ export class Agent {
     const d = this.peers.apply(changes);
     this.logDiff(d);
     if (d.added.length || d.removed.length || d.changed.length) {
-      this.requestReconcile('watch');
+      // the lease-event hot path: diff against what the backends programmed, no kernel reads
+      this.requestReconcile('watch', 'incremental');
       if (this.switching) this.checkSwitchDone();
     }
   }
@@ -446,18 +450,24 @@ export class Agent {
     }
   }
 
-  /** Coalescing: at most one pass is queued; requests while it waits or runs cause exactly one more pass. */
-  requestReconcile(reason: string): void {
+  /**
+   * Coalescing: at most one pass is queued; requests while it waits or runs cause exactly one more pass.
+   * That pass is incremental only when every request folded into it was.
+   */
+  requestReconcile(reason: string, mode: ReconcileMode = 'full'): void {
     if (!this.ready || this.stopped) return;
     this.reconcileAgain = true;
     this.reconcileReason = reason;
+    if (mode === 'full') this.reconcileFull = true;
     if (this.reconcileQueued) return;
     this.reconcileQueued = true;
     void this.ops.run(async () => {
       try {
         while (this.reconcileAgain && !this.stopped) {
           this.reconcileAgain = false;
-          await this.reconcileOnce(this.reconcileReason);
+          const mode: ReconcileMode = this.reconcileFull ? 'full' : 'incremental';
+          this.reconcileFull = false;
+          await this.reconcileOnce(this.reconcileReason, mode);
         }
       } finally {
         this.reconcileQueued = false;
@@ -470,7 +480,7 @@ export class Agent {
   }
 
   /** One pass over every active backend, in order (the new backend first during a switch). Call inside `ops`. */
-  private async reconcileOnce(reason: string): Promise<void> {
+  private async reconcileOnce(reason: string, mode: ReconcileMode = 'full'): Promise<void> {
     const t0 = performance.now();
     const total: ReconcileResult = { added: 0, removed: 0, unchanged: 0 };
     let error: string | undefined;
@@ -478,7 +488,7 @@ export class Agent {
     this.warnIgnored(a.ignored);
     for (const [type, { backend }] of this.active) {
       try {
-        const r = await backend.reconcile(a.byType.get(type) ?? []);
+        const r = await backend.reconcile(a.byType.get(type) ?? [], { mode });
         total.added += r.added;
         total.removed += r.removed;
         total.unchanged += r.unchanged;
