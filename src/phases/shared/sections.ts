@@ -54,10 +54,8 @@ export function sectionsNamed(sections: readonly Section[], name: string): Secti
 /** The bash function every script defines first: `sec NAME [ARG]` prints a marker line. */
 export const SEC_FN = `sec() { printf '\\n${SECTION_MARKER} %s\\n' "$*"; }`;
 
-/** Single-quotes a string for bash. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+/** Single-quotes a string for bash (the one quoting function, from remote/command.ts; re-exported for scripts). */
+export { shq } from '../../remote/command.js';
 
 /** Parses JSON, returning `fallback` for empty or invalid text (a missing tool prints nothing). */
 export function jsonOr<T>(text: string | undefined, fallback: T): T {
