@@ -12,13 +12,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { batch, getLink, isNotFound, IpLink, listAddrs, listFdb, listNeighs, listRoutes, routeGetMany, isOnLink } from '../kernel/iproute2.js';
-import { run } from '../kernel/exec.js';
+import { run, targetArgv } from '../kernel/exec.js';
 import type { KernelTarget } from '../kernel/exec.js';
 import { decodeVxlanOptions } from '../../network/config.js';
-import { formatIpv4, formatNet, netContainsNet, netEquals, parseCidr, parseIpv4 } from '../../network/ipv4.js';
+import { formatIpv4, formatNet, netContainsNet, netEquals, parseIpv4 } from '../../network/ipv4.js';
 import type { Ipv4Net, Lease, LeaseAttrs, VxlanOptions } from '../../network/types.js';
 import type { Backend, BackendContext, ReconcileOptions, ReconcileResult } from './backend.js';
-import { planVxlan, vxlanStateOf, VxlanKernelState, VxlanPeer, VXLAN_DIRECT_PROTO } from './plan.js';
+import { inNetwork, planVxlan, vxlanStateOf, VxlanKernelState, VxlanPeer, VXLAN_DIRECT_PROTO } from './plan.js';
 import { Serial, WarnOnce } from './util.js';
 
 export const VXLAN_OVERHEAD = 50;
@@ -104,7 +104,7 @@ export class VxlanBackend implements Backend {
     return this.serial.run(async () => {
       const routes = await listRoutes(['proto', String(VXLAN_DIRECT_PROTO)], this.target);
       const lines = routes
-        .filter((r) => inNet(r.dst, this.ctx.config.network))
+        .filter((r) => inNetwork(r.dst, this.ctx.config.network))
         .map((r) => `route del ${r.dst} proto ${VXLAN_DIRECT_PROTO}${r.dev ? ` dev ${r.dev}` : ''}`);
       lines.push(`link del ${this.dev}`);
       this.programmed = undefined;
@@ -163,8 +163,7 @@ export class VxlanBackend implements Backend {
     if (got !== mac) throw new Error(`${this.dev}: mac address wanted: ${mac}, but got: ${got ?? 'no device'}`);
     this.mac = mac;
     // no IPv6 router advertisements on the overlay device (flannel does the same); may fail without IPv6
-    const sysctl = this.target?.netns ? ['ip', 'netns', 'exec', this.target.netns, 'sysctl'] : ['sysctl'];
-    await run([...sysctl, '-qw', `net.ipv6.conf.${this.dev}.accept_ra=0`]);
+    await run(targetArgv(this.target, ['sysctl', '-qw', `net.ipv6.conf.${this.dev}.accept_ra=0`]));
     this.ctx.log.info(`vxlan: created ${this.dev} (VNI ${this.opts.vni}, port ${this.port}, MAC ${mac}, MTU ${this.mtu})`);
   }
 
@@ -266,9 +265,4 @@ export class VxlanBackend implements Backend {
       direct: this.opts.directRouting && this.onLink.get(lease.attrs.PublicIP) === true,
     }));
   }
-}
-
-function inNet(dst: string, network: Ipv4Net): boolean {
-  const n = parseCidr(dst);
-  return n !== undefined && netContainsNet(network, n);
 }
