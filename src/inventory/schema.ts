@@ -53,7 +53,6 @@ export const hostVarsSchema = {
 } as const;
 
 export const KNOWN_FLANNEL_VARS = Object.keys(hostVarsSchema.properties).filter((k) => k.startsWith('flannel_'));
-export const KNOWN_VARS = Object.keys(hostVarsSchema.properties);
 
 /** Variables that must have the same value on every node (they end up in etcd or in every agent). */
 export const CLUSTER_WIDE_VARS = [

@@ -35,10 +35,6 @@ export function removeHostCgroups(machines: string[]): void {
   }
 }
 
-export function leftoverCgroups(machines: string[]): string[] {
-  return machines.flatMap((m) => hostCgroupDirs(m));
-}
-
 /** Any systemd-nspawn process on the machine (ours or anybody's)? */
 export function nspawnRunning(): boolean {
   for (const e of readdirSync('/proc')) {

@@ -25,10 +25,6 @@ export function hostDirs(lab: string, host: string): HostDirs {
   return { upper: join(d, 'upper'), work: join(d, 'work'), merged: join(d, 'root'), docker: join(d, 'var-lib-docker') };
 }
 
-export function isMounted(path: string): boolean {
-  return mountPointsUnder(path).includes(path);
-}
-
 /** Mount points at or below `prefix` (from /proc/self/mountinfo), deepest first, for unmounting. */
 export function mountPointsUnder(prefix: string): string[] {
   const out: string[] = [];

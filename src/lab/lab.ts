@@ -7,7 +7,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureRootfs } from './rootfs.js';
 import { makePlan, validateHosts, validateName, allNamespaces, type Topology } from './plan.js';
-import { readState, writeState, withLabsLock, usedIndices, pidAlive, listLabNames, type LabState, type HostState } from './state.js';
+import { STATE_VERSION, readState, writeState, withLabsLock, usedIndices, pidAlive, listLabNames, type LabState, type HostState } from './state.js';
 import { assertNamesFree, createUnderlay, destroyUnderlay, netnsExists, probeKernel, rootUsesIndex, namespacesWithPrefix } from './net.js';
 import { bootHost, prepareHostRoot, stopHosts, unmountUnder, waitGuestInit, waitSshPort } from './hosts.js';
 import { ensureClientKey, installHostKeys, writeKnownHosts } from './ssh-keys.js';
@@ -78,7 +78,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     await assertNamesFree(plan);
     await probeKernel(`fpl-${o.name}-probe`);
     const s: LabState = {
-      version: 1, name: o.name, index, topology: o.topology, etcdTls: o.etcdTls, status: 'starting',
+      version: STATE_VERSION, name: o.name, index, topology: o.topology, etcdTls: o.etcdTls, status: 'starting',
       createdAt: new Date().toISOString(), rootfs: rootfs.rootfs, plan,
       etcd: { endpoint: etcdEndpoint(plan, o.etcdTls), dataDir: etcdDataDir(o.name) },
       hosts: plan.hosts.map((h) => ({ name: h.name, ns: h.ns, ip: h.ip, merged: '' })),

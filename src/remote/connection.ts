@@ -389,19 +389,3 @@ export class SshRemoteHost implements RemoteHost {
     for (const c of [...this.clients].reverse()) c.end();
   }
 }
-
-/** Connect to many hosts with bounded concurrency; failures are returned per host, not thrown. */
-export async function connectAll(
-  hosts: { name: string; connection: ConnectionSpec }[],
-  opts: ConnectOptions & { concurrency?: number } = {},
-): Promise<Map<string, SshRemoteHost | Error>> {
-  const out = new Map<string, SshRemoteHost | Error>();
-  const queue = [...hosts];
-  const workers = Array.from({ length: Math.min(opts.concurrency ?? 30, queue.length) }, async () => {
-    for (let h = queue.shift(); h; h = queue.shift()) {
-      try { out.set(h.name, await connectHost(h.name, h.connection, opts)); } catch (e) { out.set(h.name, e as Error); }
-    }
-  });
-  await Promise.all(workers);
-  return out;
-}
