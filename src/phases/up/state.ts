@@ -55,6 +55,3 @@ export function networkConfig(ctx: PhaseContext): NetworkConfig {
   ctx.shared.set('networkConfig', v.config);
   return v.config;
 }
-
-/** Hosts on which flanprov configures Docker. */
-export { dockerManaged } from '../shared/preflight.js';
