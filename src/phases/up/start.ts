@@ -74,13 +74,14 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   const plan = planStart({ written: h.facts.written ?? [], binaryChanged: !!h.facts.binaryChanged, agent: f.agent.unit });
   h.facts.startPlan = plan;
   const cmds = agentCommands(plan);
+  const dockerOpts = { raiseMtu: ctx.shared.get(RAISE_MTU) === true, backend: ctx.cluster.network.backend };
   let docker: DockerNow = { active: f.docker.unit?.active === 'active', ...(f.docker.bridge?.addr ? { bridgeAddr: f.docker.bridge.addr } : {}), ...(f.docker.cmdline ? { cmdline: f.docker.cmdline } : {}) };
   if (ctx.options.dryRun) {
     if (plan.daemonReload) rec.changed('would run systemctl daemon-reload');
     if (plan.enableAgent) rec.changed('would enable flanneld');
     if (plan.restartAgent) rec.changed(`would restart flanneld (${plan.restartAgent})`);
     if (dockerManaged(h.spec, f)) {
-      const d = plan.dockerDropInChanged ? { restart: 'drop-in changed' } : dockerDecision(false, f.subnetEnv, docker, { raiseMtu: ctx.shared.get(RAISE_MTU) === true, backend: ctx.cluster.network.backend });
+      const d = dockerDecision(plan.dockerDropInChanged, f.subnetEnv, docker, dockerOpts);
       if (d.restart) rec.changed(`would restart docker (${d.restart})`);
     }
     return;
@@ -107,7 +108,7 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   h.facts.agentReady = true;
 
   if (!dockerManaged(h.spec, f)) return;
-  const decision = dockerDecision(plan.dockerDropInChanged, h.facts.subnetEnv, docker, { raiseMtu: ctx.shared.get(RAISE_MTU) === true, backend: ctx.cluster.network.backend });
+  const decision = dockerDecision(plan.dockerDropInChanged, h.facts.subnetEnv, docker, dockerOpts);
   if (decision.note) rec.info(decision.note);
   const why = decision.restart;
   if (!why) return;
