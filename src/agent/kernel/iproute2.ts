@@ -6,6 +6,7 @@
  * Every function takes an optional KernelTarget so tests can aim at a network namespace
  * (`ip -n <ns>` / `bridge -n <ns>`, which is cheaper than `ip netns exec`).
  */
+import { parseIpv4 } from '../../network/ipv4.js';
 import { BatchFailure, KernelCommandError, KernelTarget, run, runOk } from './exec.js';
 
 export type { KernelTarget } from './exec.js';
@@ -274,13 +275,6 @@ export async function listFdb(dev?: string, target?: KernelTarget): Promise<FdbE
   return f;
 }
 
-/** `ip -j route get <ip>`. */
-export async function routeGet(ip: string, target?: KernelTarget): Promise<RouteGet> {
-  const r = await ipJson<RouteGet[]>(['route', 'get', ip], target);
-  if (!r[0]) throw new Error(`ip route get ${ip}: empty answer`);
-  return r[0];
-}
-
 /**
  * `ip route get` for many addresses in one process (`ip -j -batch -`). Addresses with no route map to
  * an Error instead of failing the whole call.
@@ -324,10 +318,9 @@ export function isOnLink(r: RouteGet | Error | undefined): boolean {
   return !r.gateway;
 }
 
-/** Dotted-quad IPv4 syntax check (no leading zeros, each octet 0..255). */
+/** Dotted-quad IPv4 syntax check (no leading zeros, each octet 0..255): network/ipv4's strict parser. */
 export function isIpv4(s: string): boolean {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  return !!m && m.slice(1).every((o) => Number(o) <= 255 && (o === '0' || !o.startsWith('0')));
+  return parseIpv4(s) !== undefined;
 }
 
 /** Interfaces with their IPv4 addresses and MTU, in kernel index order. */
