@@ -95,12 +95,6 @@ export function statusPending(status: unknown): string | undefined {
   return undefined;
 }
 
-export function statusMtu(status: unknown): number | undefined {
-  if (!status || typeof status !== 'object') return undefined;
-  const m = (status as Record<string, unknown>).mtu;
-  return typeof m === 'number' ? m : undefined;
-}
-
 /** One agent as the controller sees it at one moment. */
 export interface AgentView {
   host: string;
