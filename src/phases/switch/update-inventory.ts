@@ -29,9 +29,11 @@ export function setInventoryBackend(text: string, file: string, backend: string)
   if (doc.errors.length) throw new InvalidInputError(`cannot edit the inventory: ${doc.errors[0]!.message}`, file);
   const spots: { start: number; end: number; quote: string }[] = [];
   let nonScalar = false;
+  let foundAny = false;
   visit(doc, {
     Pair(_k, pair) {
       if (!isPair(pair) || !isScalar(pair.key) || pair.key.value !== 'flannel_backend') return;
+      foundAny = true;
       const v = pair.value;
       if (!isScalar(v) || !v.range) {
         nonScalar = true;
@@ -44,8 +46,6 @@ export function setInventoryBackend(text: string, file: string, backend: string)
     },
   });
   if (nonScalar) throw new InvalidInputError('flannel_backend is not a plain value (a template or a structure?): edit it by hand', file);
-  let foundAny = false;
-  visit(doc, { Pair(_k, pair) { if (isScalar(pair.key) && pair.key.value === 'flannel_backend') foundAny = true; } });
   if (foundAny) {
     let out = text;
     const changes: string[] = [];
