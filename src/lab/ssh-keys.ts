@@ -6,6 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runOk } from './exec.js';
+import { knownHostsLine } from '../remote/known-hosts.js';
 import { clientKey, knownHostsFile, sshDir } from './paths.js';
 
 export async function ensureClientKey(lab: string): Promise<string> {
@@ -30,8 +31,10 @@ export async function installHostKeys(root: string, hostName: string, clientPub:
   return `${pub[0]} ${pub[1]}`;
 }
 
+/** The lab's known_hosts, in the same line format flanprov's own accept-new writes (remote/known-hosts.ts). */
 export function writeKnownHosts(lab: string, entries: Array<{ ip: string; hostKey: string }>): void {
-  writeFileSync(knownHostsFile(lab), entries.map((e) => `${e.ip} ${e.hostKey}`).join('\n') + '\n', { mode: 0o644 });
+  const lines = entries.map((e) => knownHostsLine(e.ip, 22, Buffer.from(e.hostKey.split(' ')[1]!, 'base64')));
+  writeFileSync(knownHostsFile(lab), lines.join('\n') + '\n', { mode: 0o644 });
 }
 
 /** ssh arguments that use the lab's key and known_hosts strictly (what the tests and readiness checks use). */
