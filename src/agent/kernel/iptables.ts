@@ -51,6 +51,11 @@ export interface TableRules {
 
 const q = (c: string) => `-m comment --comment "${c}"`;
 
+/** Where each rule set lives (table, built-in chain, our chain, our comment): the one place that says it. */
+const MASQ_TABLE = { table: 'nat', builtin: 'POSTROUTING', chain: MASQ_CHAIN, comment: MASQ_COMMENT } as const;
+const FWD_TABLE = { table: 'filter', builtin: 'FORWARD', chain: FWD_CHAIN, comment: FWD_COMMENT } as const;
+const TABLE_DEFS = [MASQ_TABLE, FWD_TABLE] as const;
+
 /** flannel's MasqRules (iptables-save normal form). */
 export function masqRules(network: Ipv4Net, subnet: Ipv4Net, randomFully: boolean): TableRules {
   const N = formatNet(network);
@@ -58,10 +63,7 @@ export function masqRules(network: Ipv4Net, subnet: Ipv4Net, randomFully: boolea
   const c = q(MASQ_COMMENT);
   const masq = `-j MASQUERADE${randomFully ? ' --random-fully' : ''}`;
   return {
-    table: 'nat',
-    builtin: 'POSTROUTING',
-    chain: MASQ_CHAIN,
-    comment: MASQ_COMMENT,
+    ...MASQ_TABLE,
     jump: `${c} -j ${MASQ_CHAIN}`,
     rules: [
       `-m mark --mark ${KUBE_PROXY_MARK} ${c} -j RETURN`,
@@ -79,10 +81,7 @@ export function forwardRules(network: Ipv4Net): TableRules {
   const N = formatNet(network);
   const c = q(FWD_COMMENT);
   return {
-    table: 'filter',
-    builtin: 'FORWARD',
-    chain: FWD_CHAIN,
-    comment: FWD_COMMENT,
+    ...FWD_TABLE,
     jump: `${c} -j ${FWD_CHAIN}`,
     rules: [`-s ${N} ${c} -j ACCEPT`, `-d ${N} ${c} -j ACCEPT`],
   };
@@ -150,11 +149,6 @@ export function removeText(saved: SavedTable, t: Pick<TableRules, 'table' | 'bui
   lines.push('COMMIT', '');
   return lines.join('\n');
 }
-
-const TABLE_DEFS = [
-  { table: 'nat', builtin: 'POSTROUTING', chain: MASQ_CHAIN, comment: MASQ_COMMENT },
-  { table: 'filter', builtin: 'FORWARD', chain: FWD_CHAIN, comment: FWD_COMMENT },
-] as const;
 
 export interface IptablesLogger {
   info(msg: string): void;
