@@ -84,7 +84,7 @@ export async function waitForBackend(
   const done = new Map<string, number>();
   const deadSince = new Map<string, number>();
   let last = new Map<string, Observation>();
-  let states = new Map<string, FollowState>();
+  let states: Map<string, FollowState>;
   const grace = opts.deadGraceMs ?? 3000;
   for (;;) {
     const pending = hosts.filter((h) => !done.has(h.name));
@@ -106,11 +106,8 @@ export async function waitForBackend(
     if (stillPending.every(deadLongEnough) || (opts.stopOnDead && stillPending.some(deadLongEnough)) || now - t0 >= opts.timeoutMs) break;
     await new Promise((r) => setTimeout(r, opts.pollMs));
   }
+  // The last poll looked at every host not done, so its states are the final word on them.
   const missing = new Map<string, FollowState & { state: 'waiting' | 'dead' }>();
-  for (const h of hosts) {
-    if (done.has(h.name)) continue;
-    const s = states.get(h.name) ?? followState(last.get(h.name)!, backend);
-    if (s.state !== 'done') missing.set(h.name, s);
-  }
+  for (const [name, s] of states) if (s.state !== 'done') missing.set(name, s);
   return { done, missing, last };
 }
