@@ -8,7 +8,7 @@ import { RemotePaths } from '../../inventory/types.js';
 import { formatNet } from '../../network/ipv4.js';
 import type { Ipv4Net } from '../../network/types.js';
 import { shq } from '../shared/sections.js';
-import { AGENT_SHA_CACHE } from '../shared/facts.js';
+import { AGENT_SHA_CACHE, MANAGED_FILES } from '../shared/facts.js';
 
 export interface DownScriptInput {
   agentPath: string;
@@ -18,10 +18,7 @@ export interface DownScriptInput {
 }
 
 export function downScript(inp: DownScriptInput): string {
-  const files = [
-    RemotePaths.flanneldUnit, RemotePaths.dockerDropIn, RemotePaths.agentEnvFile, RemotePaths.etcdCa, RemotePaths.etcdCert,
-    RemotePaths.etcdKey, RemotePaths.networkConfigCopy, RemotePaths.subnetEnv, inp.agentPath, AGENT_SHA_CACHE,
-  ];
+  const files = [...MANAGED_FILES, RemotePaths.subnetEnv, inp.agentPath, AGENT_SHA_CACHE];
   const net = formatNet(inp.network);
   return `export LC_ALL=C
 say() { echo "removed $*"; }

@@ -6,6 +6,7 @@
 import type { Ipv4Interface, IpRoute, RouteGet, IpLink } from '../../agent/kernel/iproute2.js';
 import { normaliseDst } from '../../agent/kernel/iproute2.js';
 import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
+import { RemotePaths } from '../../inventory/types.js';
 import { effectiveExecStart, splitSystemctlCat } from './docker-unit.js';
 import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq } from './sections.js';
 
@@ -93,6 +94,12 @@ cat "$fpd"/s.* "$fpd"/etcd.* 2>/dev/null; rm -rf "$fpd"
 true
 `;
 }
+
+/** Every file `up` may manage (read by the facts script so unchanged ones are not rewritten; removed by `down`). */
+export const MANAGED_FILES = [
+  RemotePaths.flanneldUnit, RemotePaths.dockerDropIn, RemotePaths.agentEnvFile, RemotePaths.etcdCa,
+  RemotePaths.etcdCert, RemotePaths.etcdKey, RemotePaths.networkConfigCopy,
+];
 
 /** Where the facts script caches the installed agent's sha256 (with size, mtime and inode). */
 export const AGENT_SHA_CACHE = '/var/lib/flanprov/agent.sha256';

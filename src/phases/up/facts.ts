@@ -7,18 +7,12 @@ import type { HostState, Phase, PhaseContext } from '../framework/types.js';
 import { RemotePaths } from '../../inventory/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { isIpv4 } from '../../agent/kernel/iproute2.js';
-import { buildFactsScript, parseEtcdEndpoint, parseFacts, type EtcdEndpointAddr } from '../shared/facts.js';
+import { MANAGED_FILES, buildFactsScript, parseEtcdEndpoint, parseFacts, type EtcdEndpointAddr } from '../shared/facts.js';
 import { chooseInterface } from '../shared/iface.js';
 import { SEC_FN, jsonOr, parseSections, sectionsNamed, shq } from '../shared/sections.js';
 import { gathered } from './state.js';
 import { removeEarlyProbes, startEarlyProbes } from './verify.js';
 import { closeEtcd, startEtcdDirect } from './preflight.js';
-
-/** Every file `up` may manage (read so unchanged ones are not rewritten). */
-export const MANAGED_FILES = [
-  RemotePaths.flanneldUnit, RemotePaths.dockerDropIn, RemotePaths.agentEnvFile, RemotePaths.etcdCa,
-  RemotePaths.etcdCert, RemotePaths.etcdKey, RemotePaths.networkConfigCopy,
-];
 
 export function agentPath(h: HostState): string {
   return `${h.spec.flannel.binDir.replace(/\/$/, '')}/flanneld`;
