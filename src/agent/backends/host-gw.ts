@@ -9,12 +9,12 @@
 import { batch, isNotFound, listRoutes } from '../kernel/iproute2.js';
 import type { KernelTarget } from '../kernel/exec.js';
 import { KernelCommandError } from '../kernel/exec.js';
-import { formatNet, netContainsNet, netEquals, parseIpv4 } from '../../network/ipv4.js';
+import { formatNet, parseIpv4 } from '../../network/ipv4.js';
 import type { Ipv4Net, Lease, LeaseAttrs } from '../../network/types.js';
 import type { Backend, BackendContext, ReconcileOptions, ReconcileResult } from './backend.js';
 import type { IpRoute } from '../kernel/iproute2.js';
 import { HostGwPeer, HOSTGW_PROTO, hostGwOwnedRoutes, hostGwStateOf, planHostGw, routeDelLine } from './plan.js';
-import { Serial, WarnOnce } from './util.js';
+import { leasesToProgram, Serial, WarnOnce } from './util.js';
 
 export interface HostGwBackendOptions {
   target?: KernelTarget;
@@ -73,18 +73,8 @@ export class HostGwBackend implements Backend {
 
   private peersFrom(leases: readonly Lease[]): HostGwPeer[] {
     const out: HostGwPeer[] = [];
-    for (const lease of leases) {
-      const sn = formatNet(lease.subnet);
-      const type = lease.attrs.BackendType ?? '';
-      if (type !== 'host-gw') {
-        this.warned.warn(this.ctx.log, `type:${sn}:${type}`, `Ignoring non-host-gw subnet: type=${type}`);
-        continue;
-      }
-      if (this.ownSubnet && netEquals(this.ownSubnet, lease.subnet)) continue;
-      if (!netContainsNet(this.ctx.config.network, lease.subnet)) {
-        this.warned.warn(this.ctx.log, `net:${sn}`, `host-gw: ignoring lease ${sn}: outside the Network ${formatNet(this.ctx.config.network)}`);
-        continue;
-      }
+    const candidates = leasesToProgram(leases, 'host-gw', this.ownSubnet, this.ctx, this.warned, (_sn, type) => `Ignoring non-host-gw subnet: type=${type}`);
+    for (const { lease, sn } of candidates) {
       if (parseIpv4(lease.attrs.PublicIP) === undefined) {
         this.warned.warn(this.ctx.log, `ip:${sn}`, `host-gw: ignoring lease ${sn}: invalid PublicIP "${lease.attrs.PublicIP}"`);
         continue;

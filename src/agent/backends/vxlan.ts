@@ -15,11 +15,11 @@ import { batch, getLink, isNotFound, IpLink, listAddrs, listFdb, listNeighs, lis
 import { run, targetArgv } from '../kernel/exec.js';
 import type { KernelTarget } from '../kernel/exec.js';
 import { decodeVxlanOptions } from '../../network/config.js';
-import { formatIpv4, formatNet, netContainsNet, netEquals, parseIpv4 } from '../../network/ipv4.js';
+import { formatIpv4, netContainsNet, parseIpv4 } from '../../network/ipv4.js';
 import type { Ipv4Net, Lease, LeaseAttrs, VxlanOptions } from '../../network/types.js';
 import type { Backend, BackendContext, ReconcileOptions, ReconcileResult } from './backend.js';
 import { inNetwork, planVxlan, vxlanStateOf, VxlanKernelState, VxlanPeer, VXLAN_DIRECT_PROTO } from './plan.js';
-import { Serial, WarnOnce } from './util.js';
+import { leasesToProgram, Serial, WarnOnce } from './util.js';
 
 export const VXLAN_OVERHEAD = 50;
 export const VXLAN_DEFAULT_PORT = 8472;
@@ -232,18 +232,8 @@ export class VxlanBackend implements Backend {
   /** Usable vxlan peers; DirectRouting: `ip route get` for every public IP (full) or only new ones (incremental). */
   private async peersFrom(leases: readonly Lease[], incremental: boolean): Promise<VxlanPeer[]> {
     const usable: { lease: Lease; mac: string }[] = [];
-    for (const lease of leases) {
-      const sn = formatNet(lease.subnet);
-      const type = lease.attrs.BackendType ?? '';
-      if (type !== 'vxlan') {
-        this.warned.warn(this.ctx.log, `type:${sn}:${type}`, `ignoring non-vxlan v4Subnet(${sn}): type=${type}`);
-        continue;
-      }
-      if (this.ownSubnet && netEquals(this.ownSubnet, lease.subnet)) continue;
-      if (!netContainsNet(this.ctx.config.network, lease.subnet)) {
-        this.warned.warn(this.ctx.log, `net:${sn}`, `vxlan: ignoring lease ${sn}: outside the Network ${formatNet(this.ctx.config.network)}`);
-        continue;
-      }
+    const candidates = leasesToProgram(leases, 'vxlan', this.ownSubnet, this.ctx, this.warned, (sn, type) => `ignoring non-vxlan v4Subnet(${sn}): type=${type}`);
+    for (const { lease, sn } of candidates) {
       const d = vxlanPeerFromLease(lease);
       if (!d.ok) {
         this.warned.warn(this.ctx.log, `bad:${sn}:${d.why}`, `vxlan: ignoring lease ${sn}: ${d.why}`);
