@@ -105,3 +105,21 @@ test('summary and table: totals, worst pair, target', () => {
   assert.match(t, /h1 → h2\s+490\s+2\s+0\.41%\s+30 ms\s+\+0\.09 s/);
   assert.match(t, /total: 2 of 980 packets lost/);
 });
+
+test('loss at the very start: no reply before it, the gap is estimated from the interval and has no time', () => {
+  const st = pairStats('a', 'b', parsePingLog(synth(300, new Set([1, 2, 3, 4, 5]))), { intervalMs: 10 });
+  assert.equal(st.lost, 5);
+  assert.equal(st.longestRun, 5);
+  assert.equal(st.longestGapMs, 60); // (5 + 1) × 10 ms
+  assert.equal(st.longestGapAt, undefined);
+  assert.equal(summarize([st], 59).withinTarget, false);
+  assert.equal(summarize([st], 60).withinTarget, true);
+});
+
+test('a late reply without loss shows as silence, not as a gap', () => {
+  const text = synth(300, new Set()).replace('[1795316901.000000] 64 bytes', '[1795316901.500000] 64 bytes');
+  const st = pairStats('a', 'b', parsePingLog(text), { intervalMs: 10 });
+  assert.equal(st.lost, 0);
+  assert.equal(st.longestGapMs, 0);
+  assert.ok(Math.abs(st.maxSilenceMs - 510) < 0.5, `maxSilence ${st.maxSilenceMs}`);
+});
