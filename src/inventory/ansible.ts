@@ -113,6 +113,19 @@ export function parseInventory(text: string, file: string): ParsedInventory {
     return out;
   };
 
+  /** The entries of a `hosts:` / `children:` mapping with their names; empty when null, issues for the rest. */
+  const namedEntries = (node: unknown, where: string, notAMap: string, badName: string): [string, Pair<unknown, unknown>][] => {
+    if (node === null || (isScalar(node) && node.value === null)) return [];
+    if (!isMap(node)) { issues.add(where, notAMap, posOf(node)); return []; }
+    const out: [string, Pair<unknown, unknown>][] = [];
+    for (const p of (node as YAMLMap).items) {
+      const n = keyName(p);
+      if (n === undefined) issues.add(where, badName, posOf(p.key));
+      else out.push([n, p]);
+    }
+    return out;
+  };
+
   const readGroup = (name: string, node: unknown, parent: string | undefined, keyPos: SourcePos): void => {
     const g = group(name, keyPos);
     if (parent && parent !== name) {
@@ -130,12 +143,7 @@ export function parseInventory(text: string, file: string): ParsedInventory {
       if (key === 'vars') {
         for (const [k, v] of readVars(pair.value, name, `${name}.vars`)) g.vars.set(k, v);
       } else if (key === 'hosts') {
-        const hv = pair.value;
-        if (hv === null || (isScalar(hv) && hv.value === null)) continue;
-        if (!isMap(hv)) { issues.add(`${name}.hosts`, 'must be a mapping of host names (a host may have no vars: "node1:")', posOf(hv)); continue; }
-        for (const hp of (hv as YAMLMap).items) {
-          const hname = keyName(hp);
-          if (hname === undefined) { issues.add(`${name}.hosts`, 'host names must be strings', posOf(hp.key)); continue; }
+        for (const [hname, hp] of namedEntries(pair.value, `${name}.hosts`, 'must be a mapping of host names (a host may have no vars: "node1:")', 'host names must be strings')) {
           if (/\[[^\]]*:[^\]]*\]/.test(hname)) { issues.add(hname, 'host ranges (name[01:10]) are not supported: list the hosts', posOf(hp.key)); continue; }
           let h = inv.hosts.get(hname);
           if (!h) {
@@ -148,12 +156,7 @@ export function parseInventory(text: string, file: string): ParsedInventory {
           for (const [k, v] of readVars(hp.value, `host:${hname}`, hname)) h.vars.set(k, v);
         }
       } else if (key === 'children') {
-        const cv = pair.value;
-        if (cv === null || (isScalar(cv) && cv.value === null)) continue;
-        if (!isMap(cv)) { issues.add(`${name}.children`, 'must be a mapping of group names', posOf(cv)); continue; }
-        for (const cp of (cv as YAMLMap).items) {
-          const cname = keyName(cp);
-          if (cname === undefined) { issues.add(`${name}.children`, 'group names must be strings', posOf(cp.key)); continue; }
+        for (const [cname, cp] of namedEntries(pair.value, `${name}.children`, 'must be a mapping of group names', 'group names must be strings')) {
           readGroup(cname, cp.value, name, posOf(cp.key));
         }
       } else {
