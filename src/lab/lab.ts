@@ -3,7 +3,7 @@
  * plan.ts (names, addresses), state.ts (the record), rootfs.ts, net.ts, hosts.ts, ssh-keys.ts, etcd.ts,
  * tls.ts, probe-image.ts, inventory.ts, cleanup.ts.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureRootfs } from './rootfs.js';
 import { makePlan, validateHosts, validateName, allNamespaces, type Topology } from './plan.js';
@@ -91,41 +91,43 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   let etcdJob: Promise<void> | undefined;
   try {
     progress(`underlay: ${plan.lanCidr}${o.topology === 'routed' ? ` + ${plan.routedCidr} behind router ${plan.routerIp}` : ''}, root veth ${plan.rootVeth} ${plan.rootIp}`);
-    await createUnderlay(plan);
-
+    const underlay = createUnderlay(plan);
     etcdJob = (async () => {
       const tls: TlsFiles | undefined = o.etcdTls ? await makeEtcdTls(o.name, plan.etcdIp) : undefined;
+      await underlay; // etcd's namespace
       state.etcd.pid = startEtcd(plan, tls);
       writeState(state);
       await waitEtcd(state.etcd.pid, state.etcd.endpoint, tls);
       progress(`etcd healthy at ${state.etcd.endpoint}`);
     })();
+    etcdJob.catch(() => undefined); // awaited below; never an unhandled rejection if preparing fails first
+    // A host's root (overlay mount, hostname, host key, authorized_keys) does not need the underlay:
+    // prepare the roots while the namespaces are made.
+    const roots = (async () => {
+      const clientPub = await ensureClientKey(o.name);
+      return settleAll(plan.hosts.map(async (h, i) => {
+        const d = await prepareHostRoot(o.name, h, rootfs.rootfs);
+        state.hosts[i]!.merged = d.merged;
+        return { dirs: d, hostKey: await installHostKeys(d.merged, h.name, clientPub) };
+      }));
+    })();
+    await settleAll<unknown>([underlay, roots]);
+    const prepared = await roots;
+    writeKnownHosts(o.name, plan.hosts.map((h, i) => ({ ip: h.ip, hostKey: prepared[i]!.hostKey })));
 
-    const clientPub = await ensureClientKey(o.name);
     progress(`booting ${plan.hosts.length} hosts (systemd-nspawn, overlay on ${rootfs.dir})`);
-    etcdJob.catch(() => undefined); // awaited below; never an unhandled rejection if booting fails first
-    const hostKeys = await settleAll(plan.hosts.map(async (h, i) => {
-      const d = await prepareHostRoot(o.name, h, rootfs.rootfs);
-      const hs = state.hosts[i]!;
-      hs.merged = d.merged;
-      const key = await installHostKeys(d.merged, h.name, clientPub);
-      hs.nspawnPid = bootHost(o.name, h, d);
-      writeState(state);
-      return { ip: h.ip, hostKey: key };
-    }));
-    writeKnownHosts(o.name, hostKeys);
-    await settleAll(state.hosts.map(async (hs) => {
-      hs.initPid = await waitGuestInit(hs.nspawnPid!, hs.name);
-    }));
-    writeState(state);
-
-    const probeTar = rootfs.probeTar;
+    const probeTar = readFileSync(rootfs.probeTar); // the same bytes go to every host
     let ready = 0;
     // settle all: on a failure, let the other steps finish (or fail) before the cleanup tears things down
     await settleAll<unknown>([
       etcdJob,
-      ...state.hosts.map(async (hs) => {
-        await waitSshPort(hs.ip, hs.name, hs.nspawnPid!);
+      ...plan.hosts.map(async (h, i) => {
+        const hs = state.hosts[i]!;
+        hs.nspawnPid = bootHost(o.name, h, prepared[i]!.dirs);
+        writeState(state); // recorded before anything else can fail
+        hs.initPid = await waitGuestInit(hs.nspawnPid, hs.name);
+        writeState(state);
+        await waitSshPort(hs.ip, hs.name, hs.nspawnPid);
         await readyAndImportProbe(o.name, hs.name, hs.ip, probeTar);
         ready++;
         progress(`${hs.name} ${hs.ip} ready (${ready}/${state.hosts.length}): systemd running, docker up, ${PROBE_IMAGE} imported`);

@@ -3,8 +3,7 @@
  * and the host readiness check that imports it: one SSH session per host that waits for systemd to finish
  * booting, checks Docker, and `docker import`s the tarball streamed on stdin. Nothing is pulled from a registry.
  */
-import { readFileSync } from 'node:fs';
-import { run } from './exec.js';
+import { run, sleep } from './exec.js';
 import { sshArgs } from './ssh-keys.js';
 import { StepFailedError } from '../util/errors.js';
 
@@ -19,8 +18,8 @@ docker image inspect ${PROBE_IMAGE} >/dev/null 2>&1 || docker import --change 'C
 echo ready
 `;
 
-export async function readyAndImportProbe(lab: string, host: string, ip: string, probeTar: string, timeoutMs = 90_000): Promise<void> {
-  const tar = readFileSync(probeTar);
+/** `tar` is the probe image tarball (rootfs.ts's probe.tar), read once by the caller for every host. */
+export async function readyAndImportProbe(lab: string, host: string, ip: string, tar: Buffer, timeoutMs = 90_000): Promise<void> {
   // sshd can accept a connection a moment before it is fully up: retry the connection itself (exit 255)
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -30,6 +29,6 @@ export async function readyAndImportProbe(lab: string, host: string, ip: string,
       const why = r.code === 3 ? 'systemd did not reach "running"' : r.code === 4 ? 'Docker is not usable' : `ssh failed (exit ${r.code})`;
       throw new StepFailedError(`${why}: ${r.stderr.trim().split('\n').slice(-6).join('; ')}`, host);
     }
-    await new Promise((res) => setTimeout(res, 100));
+    await sleep(100);
   }
 }
