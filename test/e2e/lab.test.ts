@@ -83,7 +83,11 @@ function cgroupDirsNamed(prefix: string): string[] {
   return out;
 }
 
-for (const [topology, lab, hosts] of [['l2', 'e2el', 3], ['routed', 'e2er', 3]] as const) {
+/** FLANPROV_E2E_LAB_PREFIX (e.g. "l") goes before the lab names, so parallel sessions keep to their own labs. */
+const PREFIX = process.env.FLANPROV_E2E_LAB_PREFIX ?? '';
+
+for (const [topology, base, hosts] of [['l2', 'e2el', 3], ['routed', 'e2er', 3]] as const) {
+  const lab = `${PREFIX}${base}`;
   describe(`flanprov lab (${topology}, lab ${lab})`, { concurrency: false }, () => {
     let hostList: HostInfo[] = [];
     let etcdEndpoint = '';
