@@ -70,11 +70,6 @@ export async function runOk(cmd: string, args: readonly string[], opts: RunOptio
   return r.stdout;
 }
 
-/** Run a command inside a network namespace (`ip netns exec NS cmd ...`). */
-export function inNs(ns: string, cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<string> {
-  return runOk('ip', ['netns', 'exec', ns, cmd, ...args], opts, ns);
-}
-
 /**
  * Start a long-running daemon in its own session (it outlives this CLI process), output appended to
  * logFile, stdin from /dev/null. Returns its PID, which the caller records in the lab state.
