@@ -2,7 +2,7 @@
  * flanprov: the controller CLI. Wiring only: each command lives in its own file and registers itself.
  */
 import { Command, CommanderError } from 'commander';
-import { ExitCode, FlanprovError, describeError } from '../util/errors.js';
+import { ExitCode, describeError, exitCodeOf } from '../util/errors.js';
 import { registerLab } from './lab.js';
 import { registerUp } from './up.js';
 import { registerCheck } from './check.js';
@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? ExitCode.OK : ExitCode.INVALID_INPUT;
     }
     process.stderr.write(`flanprov: ${describeError(err)}\n`);
-    return err instanceof FlanprovError ? err.exitCode : ExitCode.INTERNAL;
+    return exitCodeOf(err);
   }
 }
 

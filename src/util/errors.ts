@@ -55,6 +55,11 @@ export class VerifyFailedError extends FlanprovError {
   }
 }
 
+/** The exit code for any error: a FlanprovError carries its own; anything else is an internal error. */
+export function exitCodeOf(err: unknown): ExitCode {
+  return err instanceof FlanprovError ? err.exitCode : ExitCode.INTERNAL;
+}
+
 /** The text shown for any error: "where: message (hint)". */
 export function describeError(err: unknown): string {
   if (err instanceof FlanprovError) {

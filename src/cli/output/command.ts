@@ -1,10 +1,10 @@
 /**
  * What every cluster command shares (DESIGN §1): the common options, the reporter choice, loading the
  * inventory, running phases, the final summary, closing connections, and the ONE place that turns an error
- * into an exit code (`exitCodeOf`). `up`, `check`, `status`, `down`, `switch-backend` use `runCommand`.
+ * into an exit code (util/errors.ts's `exitCodeOf`). `up`, `check`, `status`, `down`, `switch-backend` use `runCommand`.
  */
 import { Option, type Command } from 'commander';
-import { ExitCode, FlanprovError, describeError } from '../../util/errors.js';
+import { ExitCode, FlanprovError, describeError, exitCodeOf } from '../../util/errors.js';
 import { loadInventory } from '../../inventory/load.js';
 import type { ClusterSpec } from '../../inventory/types.js';
 import { makeHostStates, reportExitCode, runPhases } from '../../phases/framework/runner.js';
@@ -59,11 +59,6 @@ export function toRunOptions(opts: CommonOpts): RunOptions {
     verbose: !!opts.verbose,
     connect: { ...(opts.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}) },
   };
-}
-
-/** The exit code for any error (FlanprovError carries its own; anything else is an internal error). */
-export function exitCodeOf(err: unknown): number {
-  return err instanceof FlanprovError ? err.exitCode : ExitCode.INTERNAL;
 }
 
 /** Emit an error event for `err` (message, where, hint, exit code). */

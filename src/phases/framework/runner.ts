@@ -2,7 +2,7 @@
  * Runs an ordered list of phases (see types.ts): times each phase and host, records per-host status and
  * changes, stops at the first phase in which a host failed, supports dry-run, calls cleanUp hooks.
  */
-import { ExitCode, FlanprovError } from '../../util/errors.js';
+import { ExitCode, FlanprovError, exitCodeOf } from '../../util/errors.js';
 import type { ClusterSpec } from '../../inventory/types.js';
 import type { HostPhaseResult, HostStatus, HostSummary, PhaseStatus, Reporter } from '../../cli/output/events.js';
 import { Limiter } from './limit.js';
@@ -200,8 +200,6 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
 
 /** The exit code of a finished run: 0, or the error's (PhaseFailedError carries the hosts' code). */
 export function reportExitCode(report: RunReport): number {
-  if (report.ok) return ExitCode.OK;
-  const e = report.error;
-  return e instanceof FlanprovError ? e.exitCode : ExitCode.INTERNAL;
+  return report.ok ? ExitCode.OK : exitCodeOf(report.error);
 }
 
