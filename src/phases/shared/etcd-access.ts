@@ -33,10 +33,6 @@ async function works(client: Etcd3, prefix: string, ms: number): Promise<boolean
   return Promise.race([probe, timer]);
 }
 
-/**
- * Opens etcd: directly (or `opts.direct`, that attempt already started), else `via` connected hosts to tunnel through, in order of preference, each with the endpoints
- * it reaches ("host:port", from its facts); the first that works is used.
- */
 function authOf(cluster: ClusterSpec): { username?: string; password?: string } {
   return cluster.etcd.username ? { username: cluster.etcd.username, password: cluster.etcd.password ?? '' } : {};
 }
@@ -52,6 +48,11 @@ export async function openEtcdDirect(cluster: ClusterSpec, timeoutMs = 1500): Pr
   return undefined;
 }
 
+/**
+ * Opens etcd: directly (or `opts.direct`, that attempt already started), else `via` connected hosts to tunnel
+ * through, in order of preference, each with the endpoints it reaches ("host:port", from its facts); the
+ * first that works is used.
+ */
 export async function openEtcd(
   cluster: ClusterSpec,
   via: readonly { remote: RemoteHost; reachable: readonly string[] }[],
