@@ -108,7 +108,9 @@ describe('flanprov up (3-host l2 lab)', { timeout: 360_000 }, () => {
     checkSchema(events);
     assert.deepEqual(events.filter((e) => e.event === 'host.change'), []);
     const s = events.at(-1)!;
-    assert.ok(s.hosts.every((h: any) => h.status === 'ok' && h.changes.length === 0));
+    assert.equal(s.event, 'summary');
+    // every host named, each ok with no change (an empty host list would pass `every` vacuously)
+    assert.deepEqual(s.hosts.map((h: any) => [h.host, h.status, h.changes.length]), lab.hosts.map((h) => [h.name, 'ok', 0]));
     assert.ok(events.some((e) => e.event === 'log' && /no change/.test(e.message)));
     const after = await lab.sshAll(UNIT_STATE);
     for (const h of lab.hosts) assert.deepEqual(parseUnitState(after.get(h.name)!.stdout), parseUnitState(before.get(h.name)!.stdout), h.name);
