@@ -43,7 +43,7 @@ describe('flanprov down (3-host routed lab)', { timeout: 360_000 }, () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const check = [
       'systemctl is-active flanneld 2>/dev/null; systemctl is-enabled flanneld 2>/dev/null; true',
-      'ls /usr/local/bin/flanneld /etc/systemd/system/flanneld.service /etc/systemd/system/docker.service.d/10-flannel.conf /run/flannel/subnet.env 2>/dev/null',
+      'ls /usr/local/bin/flanneld /etc/systemd/system/flanneld.service /etc/systemd/system/docker.service.d/10-flannel.conf /run/flannel/subnet.env /etc/flannel /var/lib/flanprov/agent.sha256 2>/dev/null',
       'ip -o link show | grep -c flannel',
       'ip -4 -o route show root 10.244.0.0/16 | wc -l',
       'iptables-save | grep -c FLANNEL',
