@@ -81,6 +81,12 @@ export function flagValue(cmdline: string, flag: string): string | undefined {
   return undefined;
 }
 
+/** The `--mtu` dockerd runs with, when it is a number (one parser for up's and switch's MTU decisions). */
+export function dockerMtuFlag(cmdline: string | undefined): number | undefined {
+  const m = cmdline ? flagValue(cmdline, '--mtu') : undefined;
+  return m !== undefined && /^\d+$/.test(m) ? Number(m) : undefined;
+}
+
 export interface DockerNow {
   active: boolean;
   /** the running dockerd's command line (/proc/<MainPID>/cmdline) */
@@ -121,7 +127,7 @@ export function dockerDecision(dropInChanged: boolean, subnetEnv: PreviousSubnet
   if (bip !== want) return { restart: `dockerd runs with --bip=${bip ?? '(none)'}, subnet.env says ${want}` };
   if (subnetEnv.mtu === undefined) return {};
   const mtuFlag = flagValue(docker.cmdline, '--mtu');
-  const mtu = mtuFlag !== undefined && /^\d+$/.test(mtuFlag) ? Number(mtuFlag) : undefined;
+  const mtu = dockerMtuFlag(docker.cmdline);
   if (mtu === subnetEnv.mtu) return {};
   if (mtu === undefined || mtu > subnetEnv.mtu) return { restart: `dockerd runs with --mtu=${mtuFlag ?? '(none)'}, subnet.env says ${subnetEnv.mtu}` };
   if (o.raiseMtu) return { restart: `MTU ${mtu} → ${subnetEnv.mtu} (--raise-mtu)` };

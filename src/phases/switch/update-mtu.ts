@@ -9,7 +9,7 @@ import type { HostRecorder, HostState, Phase, PhaseContext } from '../framework/
 import { StepFailedError } from '../../util/errors.js';
 import { RemotePaths } from '../../inventory/types.js';
 import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
-import { dockerRestartReason, flagValue, type DockerNow } from '../shared/changes.js';
+import { dockerMtuFlag, dockerRestartReason, type DockerNow } from '../shared/changes.js';
 import { dockerManaged } from '../shared/preflight.js';
 import { SEC_FN, parseSections, section } from '../shared/sections.js';
 import { probeRemoveScript } from '../shared/ping-matrix.js';
@@ -39,11 +39,6 @@ function parseState(stdout: string): DockerMtuState {
   return { ...(se?.trim() ? { env: parseSubnetEnv(se) } : {}), docker: parseDockerState(stdout) };
 }
 
-function dockerMtu(d: DockerNow): number | undefined {
-  const m = d.cmdline ? flagValue(d.cmdline, '--mtu') : undefined;
-  return m && /^\d+$/.test(m) ? Number(m) : undefined;
-}
-
 async function updateHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Promise<void> {
   const run = switchRun(ctx);
   const cfg = planned(run).target.config;
@@ -56,7 +51,7 @@ async function updateHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): P
   const before = ctx.options.dryRun
     ? { docker: { active: f.docker.unit?.active === 'active', ...(f.docker.cmdline ? { cmdline: f.docker.cmdline } : {}) } }
     : parseState((await h.remote().run(readScript(undefined), { timeoutMs: 30_000 })).stdout);
-  const act = mtuAction(dockerMtu(before.docker), wanted, run.opts.raiseMtu);
+  const act = mtuAction(dockerMtuFlag(before.docker.cmdline), wanted, run.opts.raiseMtu);
   if (act.action === 'none') {
     if (before.env) h.facts.subnetEnv = before.env;
     return;
