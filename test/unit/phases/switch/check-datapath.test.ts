@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkDatapath, parseKernel, type DatapathInput } from '../../../src/phases/switch/check-datapath.js';
-import { parseCidr } from '../../../src/network/ipv4.js';
-import { parseNetworkConfig } from '../../../src/network/config.js';
-import type { Lease } from '../../../src/network/types.js';
+import { checkDatapath, parseKernel, type DatapathInput } from '../../../../src/phases/switch/check-datapath.js';
+import { parseCidr } from '../../../../src/network/ipv4.js';
+import { parseNetworkConfig } from '../../../../src/network/config.js';
+import type { Lease } from '../../../../src/network/types.js';
 
 const MAC2 = '62:aa:bb:cc:dd:02';
 const MAC3 = '62:aa:bb:cc:dd:03';

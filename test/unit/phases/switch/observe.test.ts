@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitForBackend, type Observation } from '../../../src/phases/switch/observe.js';
-import type { PhaseContext } from '../../../src/phases/framework/types.js';
-import { parseCidr } from '../../../src/network/ipv4.js';
+import { waitForBackend, type Observation } from '../../../../src/phases/switch/observe.js';
+import type { PhaseContext } from '../../../../src/phases/framework/types.js';
+import { parseCidr } from '../../../../src/network/ipv4.js';
 
 const ctx = {} as PhaseContext; // never used: observations come from `look`
 const hosts = [{ name: 'h1' }, { name: 'h2' }, { name: 'h3' }];

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildFactsScript, parseEtcdEndpoint } from '../../../src/phases/shared/facts.js';
-import { parseSections } from '../../../src/phases/shared/sections.js';
-import { effectiveExecStart, splitSystemctlCat, conflictingDockerdFlags } from '../../../src/phases/shared/docker-unit.js';
-import { chooseInterface } from '../../../src/phases/shared/iface.js';
+import { buildFactsScript, parseEtcdEndpoint } from '../../../../src/phases/shared/facts.js';
+import { parseSections } from '../../../../src/phases/shared/sections.js';
+import { effectiveExecStart, splitSystemctlCat, conflictingDockerdFlags } from '../../../../src/phases/shared/docker-unit.js';
+import { chooseInterface } from '../../../../src/phases/shared/iface.js';
 import { facts } from './fixtures.js';
 
 test('sections: markers split output, args kept, text before the first marker ignored', () => {

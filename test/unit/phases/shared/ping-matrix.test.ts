@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatMatrix } from '../../../src/cli/output/format.js';
-import { pingScript, parsePingOutput, parseProbe, buildMatrix, matrixOk, diagnose, probeStartScript, probeRemoveScript, type DiagHost } from '../../../src/phases/shared/ping-matrix.js';
+import { formatMatrix } from '../../../../src/cli/output/format.js';
+import { pingScript, parsePingOutput, parseProbe, buildMatrix, matrixOk, diagnose, probeStartScript, probeRemoveScript, type DiagHost } from '../../../../src/phases/shared/ping-matrix.js';
 
 const out = `
 ::fp:: ping h2

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runPhases, reportExitCode, PhaseFailedError } from '../../../src/phases/framework/runner.js';
-import { Limiter } from '../../../src/phases/framework/limit.js';
-import type { Phase, RunOptions } from '../../../src/phases/framework/types.js';
-import type { ClusterSpec, HostSpec } from '../../../src/inventory/types.js';
-import type { FlanprovEvent, Reporter } from '../../../src/cli/output/events.js';
-import { UnreachableError, StepFailedError, ExitCode } from '../../../src/util/errors.js';
+import { runPhases, reportExitCode, PhaseFailedError } from '../../../../src/phases/framework/runner.js';
+import { Limiter } from '../../../../src/phases/framework/limit.js';
+import type { Phase, RunOptions } from '../../../../src/phases/framework/types.js';
+import type { ClusterSpec, HostSpec } from '../../../../src/inventory/types.js';
+import type { FlanprovEvent, Reporter } from '../../../../src/cli/output/events.js';
+import { UnreachableError, StepFailedError, ExitCode } from '../../../../src/util/errors.js';
 
 const host = (name: string): HostSpec => ({ name } as unknown as HostSpec);
 const cluster = (names: string[]): ClusterSpec => ({ hosts: names.map(host) } as unknown as ClusterSpec);

@@ -1,7 +1,7 @@
 /** Test helpers: a ClusterSpec/HostSpec and facts script output shaped like a lab host's. */
-import type { ClusterSpec, HostSpec } from '../../../src/inventory/types.js';
-import { parseFacts, type HostFacts } from '../../../src/phases/shared/facts.js';
-import { RemotePaths } from '../../../src/inventory/types.js';
+import type { ClusterSpec, HostSpec } from '../../../../src/inventory/types.js';
+import { parseFacts, type HostFacts } from '../../../../src/phases/shared/facts.js';
+import { RemotePaths } from '../../../../src/inventory/types.js';
 
 export function hostSpec(name: string, over: Partial<HostSpec['flannel']> = {}): HostSpec {
   return {

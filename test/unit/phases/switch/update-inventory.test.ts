@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setInventoryBackend } from '../../../src/phases/switch/update-inventory.js';
-import { loadInventoryText } from '../../../src/inventory/load.js';
+import { setInventoryBackend } from '../../../../src/phases/switch/update-inventory.js';
+import { loadInventoryText } from '../../../../src/inventory/load.js';
 
 const inv = `# my cluster   (comments, odd spacing and quotes must survive)
 all:

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostFiles } from '../../../src/phases/up/install-units.js';
-import { renderHostFiles } from '../../../src/inventory/host-files.js';
-import { makeHostStates } from '../../../src/phases/framework/runner.js';
-import { cluster, facts, hostSpec } from './fixtures.js';
+import { hostFiles } from '../../../../src/phases/up/install-units.js';
+import { renderHostFiles } from '../../../../src/inventory/host-files.js';
+import { makeHostStates } from '../../../../src/phases/framework/runner.js';
+import { cluster, facts, hostSpec } from '../shared/fixtures.js';
 
 const OWN = '# /lib/systemd/system/docker.service\n[Service]\nExecStart=/usr/bin/dockerd -H fd:// --iptables=true\n';
 

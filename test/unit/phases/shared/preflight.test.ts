@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { preflight, errors, formatProblems, type PreflightHost } from '../../../src/phases/shared/preflight.js';
-import { validateNetworkConfig } from '../../../src/network/config.js';
-import { chooseInterface } from '../../../src/phases/shared/iface.js';
+import { preflight, errors, formatProblems, type PreflightHost } from '../../../../src/phases/shared/preflight.js';
+import { validateNetworkConfig } from '../../../../src/network/config.js';
+import { chooseInterface } from '../../../../src/phases/shared/iface.js';
 import { cluster, facts, hostSpec, type FakeHost } from './fixtures.js';
-import type { HostSpec } from '../../../src/inventory/types.js';
+import type { HostSpec } from '../../../../src/inventory/types.js';
 
 function hosts(defs: Record<string, FakeHost>, over: Partial<HostSpec['flannel']> = {}): PreflightHost[] {
   return Object.entries(defs).map(([name, d]) => {

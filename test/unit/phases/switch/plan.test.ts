@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import {
   activeBackends, backendMtu, decideOnStall, followState, leaseOf, mtuAction, nonBackendDiff, parseDuration, statusReady,
   steadyProblems, targetConfig, type AgentView,
-} from '../../../src/phases/switch/plan.js';
-import { parseCidr } from '../../../src/network/ipv4.js';
-import { parseNetworkConfig } from '../../../src/network/config.js';
-import type { Lease } from '../../../src/network/types.js';
+} from '../../../../src/phases/switch/plan.js';
+import { parseCidr } from '../../../../src/network/ipv4.js';
+import { parseNetworkConfig } from '../../../../src/network/config.js';
+import type { Lease } from '../../../../src/network/types.js';
 
 const lease = (subnet: string, ip: string, type: string | undefined): Lease => ({
   subnet: parseCidr(subnet)!, attrs: { PublicIP: ip, PublicIPv6: null, ...(type ? { BackendType: type } : {}) },

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { toJsonLine, JsonReporter } from '../../../src/cli/output/json.js';
-import { PlainReporter } from '../../../src/cli/output/plain.js';
-import { reportError, toRunOptions } from '../../../src/cli/output/command.js';
-import type { FlanprovEvent } from '../../../src/cli/output/events.js';
-import { EVENT_FIELDS, schemaProblems, streamProblems } from '../../../src/cli/output/schema.js';
-import { InvalidInputError, ExitCode, exitCodeOf } from '../../../src/util/errors.js';
+import { toJsonLine, JsonReporter } from '../../../../src/cli/output/json.js';
+import { PlainReporter } from '../../../../src/cli/output/plain.js';
+import { reportError, toRunOptions } from '../../../../src/cli/output/command.js';
+import type { FlanprovEvent } from '../../../../src/cli/output/events.js';
+import { EVENT_FIELDS, schemaProblems, streamProblems } from '../../../../src/cli/output/schema.js';
+import { InvalidInputError, ExitCode, exitCodeOf } from '../../../../src/util/errors.js';
 
 const sink = (): { out: Writable & { isTTY?: boolean }; text: () => string } => {
   let s = '';

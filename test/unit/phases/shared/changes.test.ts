@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planFiles, planStart, dockerDecision, dockerRestartReason, sha256, flagValue, type DesiredFile } from '../../../src/phases/shared/changes.js';
-import { parseSubnetEnv } from '../../../src/network/subnet-env.js';
-import { compareConfigs, formatConfigDiff } from '../../../src/phases/shared/config-compare.js';
+import { planFiles, planStart, dockerDecision, dockerRestartReason, sha256, flagValue, type DesiredFile } from '../../../../src/phases/shared/changes.js';
+import { parseSubnetEnv } from '../../../../src/network/subnet-env.js';
+import { compareConfigs, formatConfigDiff } from '../../../../src/phases/shared/config-compare.js';
 
 const unit: DesiredFile = { path: '/etc/systemd/system/flanneld.service', content: '[Service]\nExecStart=/x\n', mode: 0o644, role: 'agent-unit' };
 const dropin: DesiredFile = { path: '/etc/systemd/system/docker.service.d/10-flannel.conf', content: '[Service]\n', mode: 0o644, role: 'docker-dropin' };
