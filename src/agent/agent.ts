@@ -25,13 +25,13 @@ import type { ConfigWatch } from '../etcd/config-store.js';
 import { OutOfSubnetsError } from '../etcd/acquire.js';
 import type { LeaseChange, LeaseStore, LeaseWatch } from '../etcd/lease-store.js';
 import { parseNetworkConfig, describeRange } from '../network/config.js';
+import { classifyConfigChange, sameBackend } from '../network/config-compare.js';
 import { formatNet, netEquals } from '../network/ipv4.js';
 import { makeSubnetKey } from '../network/lease.js';
 import type { Lease, LeaseAttrs, NetworkConfig } from '../network/types.js';
 import type { Backend, ExternalInterface, ReconcileOptions, ReconcileResult } from './backends/backend.js';
 import { createBackend } from './backends/registry.js';
 import { Serial } from './backends/util.js';
-import { backendOptionsKey, classifyConfigChange } from './config-change.js';
 import { IptablesManager, supportsRandomFully } from './kernel/iptables.js';
 import { batch, isNotFound } from './kernel/iproute2.js';
 import type { AgentFlags } from './flags.js';
@@ -43,7 +43,8 @@ import { sdNotifyReady } from './notify.js';
 import { describePeer, PeerSet, type PeerDiff } from './peers.js';
 import { readPreviousSubnetEnv, writeSubnetEnvFile } from './subnet-file.js';
 import { SubnetManager } from './subnet-manager.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../network/version.js';
+import type { AgentStatus } from '../network/agent-status.js';
 
 /**
  * The etcd stack (etcd3, grpc-js, protobufjs and the embedded etcd protos) costs ~100 ms of CPU just to
@@ -148,12 +149,8 @@ export class Agent {
     return this.ready;
   }
 
-  /**
-   * GET /status. The switch-backend command reads: `backends` ([{type, mtu}], primary first; both
-   * during a switch, only the new one afterwards) — also as `activeBackends` (names) —, `ready`,
-   * `subnet`, `mtu`, `switching` (bool) and `pendingConfigChange` (null unless a change needs a restart).
-   */
-  status(): unknown {
+  /** GET /status (the document's type and meaning: network/agent-status.ts, shared with the CLI). */
+  status(): AgentStatus {
     const own = this.subnets?.lease;
     const sw = this.switching;
     const assignment = this.peers.assign([...this.active.keys()]);
@@ -612,7 +609,7 @@ export class Agent {
     if (!own || !this.extIface) return;
     const t0 = Date.now();
     let nb = this.active.get(to);
-    if (nb && backendOptionsKey(nb.config.backendRaw) !== backendOptionsKey(next.backendRaw)) {
+    if (nb && !sameBackend(nb.config, next)) {
       this.restartNeeded = `restart flanneld to apply: ${to} options changed while the old ${to} datapath is still active`;
       this.log.warn(`network config changed back to ${to} with other options than the ${to} datapath still active; restart flanneld to apply them`);
       return;

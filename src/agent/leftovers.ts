@@ -10,7 +10,7 @@ import type { NetworkConfig } from '../network/types.js';
 import type { Backend, ExternalInterface } from './backends/backend.js';
 import { hostGwOwnedRoutes, HOSTGW_PROTO } from './backends/plan.js';
 import { createBackend } from './backends/registry.js';
-import { VXLAN_OVERHEAD } from './backends/vxlan.js';
+import { VXLAN_OVERHEAD } from '../network/backends.js';
 import { decodeVxlanOptions } from '../network/config.js';
 import { listLinksOfType, listRoutes, type IpLink } from './kernel/iproute2.js';
 import type { KernelTarget } from './kernel/exec.js';

@@ -7,7 +7,7 @@ import { Agent, FatalError } from './agent.js';
 import { describeFlags, parseFlags, usageText, UsageError } from './flags.js';
 import { startHeapTrim } from './heap-trim.js';
 import { createLogger } from './log.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../network/version.js';
 
 // V8 flags (a SEA cannot take node command-line flags; measured with bench/agent-figures.ts and
 // bench/agent-memory.ts): a small young generation. --max-semi-space-size only counts when the heap is

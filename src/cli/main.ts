@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, describeError, exitCodeOf } from '../util/errors.js';
+import { VERSION } from '../network/version.js';
 import { registerLab } from './lab.js';
 import { registerUp } from './up.js';
 import { registerCheck } from './check.js';
@@ -14,7 +15,7 @@ import { registerRender } from './render.js';
 export function buildProgram(): Command {
   const program = new Command('flanprov')
     .description('Provision flannel container networking onto Linux hosts over SSH')
-    .version(process.env.FLANPROV_VERSION ?? '0.1.0')
+    .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
   registerLab(program);

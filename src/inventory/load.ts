@@ -16,6 +16,8 @@ import { groupHosts, mergedVars, hostGroups, parseInventory, type ParsedInventor
 import { IssueList, suggest } from './errors.js';
 import { CLUSTER_WIDE_VARS, KNOWN_FLANNEL_VARS, checkHostVars } from './schema.js';
 import { parseSshArgs, resolveJumps, SshArgsError, type SshArgs } from './ssh-args.js';
+import { AGENT_STATUS_PORT } from '../network/agent-status.js';
+import { BACKEND_TYPES, type BackendType } from '../network/backends.js';
 import { agentFlags, agentEnv } from './agent-flags.js';
 import {
   formatPos, type ClusterNetworkSettings, type ClusterSpec, type ConnectionSpec, type EtcdSpec,
@@ -37,7 +39,7 @@ export interface LoadOptions {
 
 export const DEFAULTS = {
   binDir: '/usr/local/bin',
-  healthzPort: 8471,
+  healthzPort: AGENT_STATUS_PORT,
   etcdPrefix: DEFAULT_ETCD_PREFIX,
   connectTimeoutMs: 10_000,
   /** plain stream: on a LAN gzip costs more CPU time than it saves on the wire (docs/transfer.md) */
@@ -148,7 +150,7 @@ export function loadInventoryText(text: string, file: string, opts: LoadOptions 
   issues.throwIfAny();
   const network: ClusterNetworkSettings = {
     network: String(networkDef!.value),
-    backend: (val<string>('flannel_backend') ?? 'vxlan') as 'vxlan' | 'host-gw',
+    backend: (val<string>('flannel_backend') ?? BACKEND_TYPES[0]) as BackendType,
   };
   const numKeys: [keyof ClusterNetworkSettings, string][] = [['subnetLen', 'flannel_subnet_len'], ['vni', 'flannel_vni'], ['port', 'flannel_port'], ['mtu', 'flannel_mtu']];
   for (const [f, k] of numKeys) if (val<number>(k) !== undefined) (network as unknown as Record<string, unknown>)[f] = val<number>(k);

@@ -2,6 +2,7 @@
  * JSON schema (ajv) of the merged per-host variables flanprov reads. Other variables (the user's own,
  * Ansible's others) are left alone, except `flannel_*` names that are not ours: those are typos.
  */
+import { BACKEND_TYPES } from '../network/backends.js';
 import Ajv, { type ErrorObject } from 'ajv';
 
 const ipv4 = '^(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}$';
@@ -30,7 +31,7 @@ export const hostVarsSchema = {
     flannel_subnet_len: { type: 'integer', minimum: 1, maximum: 32 },
     flannel_subnet_min: { type: 'string', pattern: ipv4 },
     flannel_subnet_max: { type: 'string', pattern: ipv4 },
-    flannel_backend: { enum: ['vxlan', 'host-gw'] },
+    flannel_backend: { enum: [...BACKEND_TYPES] },
     flannel_vni: { type: 'integer', minimum: 0, maximum: 16777215 },
     flannel_port: { type: 'integer', minimum: 0, maximum: 65535 },
     flannel_mtu: { type: 'integer', minimum: 0, maximum: 65535 },

@@ -4,6 +4,7 @@
  * Nothing here holds a secret except `ConnectionSpec.becomePassword` and `EtcdSpec.password`, which come
  * from the environment and must never be printed or put on a command line.
  */
+import type { BackendType } from '../network/backends.js';
 
 /** A place in an inventory file (1-based line and column), for error messages "file:line:col". */
 export interface SourcePos {
@@ -115,7 +116,7 @@ export interface ClusterNetworkSettings {
   subnetLen?: number;
   subnetMin?: string;
   subnetMax?: string;
-  backend: 'vxlan' | 'host-gw';
+  backend: BackendType;
   vni?: number;
   port?: number;
   mtu?: number;

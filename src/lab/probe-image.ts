@@ -6,8 +6,9 @@
 import { run, sleep } from './exec.js';
 import { sshArgs } from './ssh-keys.js';
 import { StepFailedError } from '../util/errors.js';
+import { PROBE_IMAGE } from '../network/probe.js';
 
-export const PROBE_IMAGE = 'flanprov-probe:1';
+export { PROBE_IMAGE };
 
 /** Runs on the host (sh): exit 3 = systemd not "running" (prints failed units), 4 = Docker not usable. */
 const READY_SCRIPT = `

@@ -10,8 +10,8 @@ export interface Ipv4Net {
   readonly prefixLen: number;
 }
 
-/** Backend types flanprov's agent implements; flannel knows more (udp, ipip, wireguard, ...). */
-export type SupportedBackendType = 'vxlan' | 'host-gw';
+/** Backend types flanprov's agent implements (the list: backends.ts). */
+export type SupportedBackendType = import('./backends.js').BackendType;
 
 /** vxlan backend options, decoded case-insensitively from the config's Backend object. */
 export interface VxlanOptions {

@@ -1,6 +1,7 @@
 /**
  * flanneld with host-gw on 3 hosts, readiness/health endpoints, and 20 agents started at once.
  */
+import { parseAgentStatus } from '../../src/network/agent-status.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Testbed, sh, subnetOf, waitFor, type AgentProc } from './agent-harness.js';
@@ -41,13 +42,15 @@ test('/healthz, /readyz (flannel bodies) and /status JSON', () => {
   assert.equal(curl('/healthz'), 'flanneld is running\n200');
   assert.equal(curl('/readyz'), 'flanneld is ready\n200');
   const [body] = curl('/status').split('\n');
-  const st = JSON.parse(body!) as Record<string, unknown>;
+  const st = parseAgentStatus(body!); // the contract the CLI reads /status by
   assert.equal(st.ready, true);
   assert.equal(st.subnet, subnetOf(h));
   assert.equal(st.publicIP, h.ip);
   assert.deepEqual(st.backends, [{ type: 'host-gw', mtu: 1500 }]);
   assert.equal(st.peerCount, 2);
-  assert.ok((st.lastReconcile as { at: string }).at);
+  assert.ok(st.lastReconcile?.at);
+  assert.deepEqual(st.activeBackends, ['host-gw']);
+  assert.equal(st.etcd.connected, true);
   assert.equal(typeof st.configRevision, 'string');
 });
 

@@ -1,20 +1,17 @@
 /** Backend lookup by the config's (lower-cased) Backend.Type. */
+import { BACKEND_TYPES, FLANNEL_BACKENDS_NOT_IMPLEMENTED } from '../../network/backends.js';
 import type { KernelTarget } from '../kernel/exec.js';
 import type { Backend, BackendContext } from './backend.js';
 import { HostGwBackend } from './host-gw.js';
 import { VxlanBackend } from './vxlan.js';
 
-export const SUPPORTED_BACKENDS = ['vxlan', 'host-gw'] as const;
-
-/** flannel backends this agent does not implement (named so the error can say so). */
-const KNOWN_UNSUPPORTED = ['udp', 'ipip', 'wireguard', 'ipsec', 'alloc', 'extension', 'tencent-vpc', 'ali-vpc', 'aws-vpc', 'gce'];
 
 export class UnsupportedBackendError extends Error {
   constructor(readonly backendType: string) {
-    const known = KNOWN_UNSUPPORTED.includes(backendType);
+    const known = (FLANNEL_BACKENDS_NOT_IMPLEMENTED as readonly string[]).includes(backendType);
     super(
       `backend type "${backendType}" is ${known ? 'a flannel backend this agent does not implement' : 'unknown'}; ` +
-        `supported: ${SUPPORTED_BACKENDS.join(', ')}` +
+        `supported: ${BACKEND_TYPES.join(', ')}` +
         (backendType === 'udp' ? ' (the config has no Backend.Type, or it says "udp": set "Backend": {"Type": "vxlan"})' : ''),
     );
     this.name = 'UnsupportedBackendError';

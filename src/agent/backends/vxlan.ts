@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { batch, getLink, isNotFound, IpLink, listAddrs, listFdb, listNeighs, listRoutes, routeGetMany, isOnLink } from '../kernel/iproute2.js';
 import { run, targetArgv } from '../kernel/exec.js';
 import type { KernelTarget } from '../kernel/exec.js';
+import { containerMtu, vxlanPort } from '../../network/backends.js';
 import { decodeVxlanOptions } from '../../network/config.js';
 import { formatIpv4, netContainsNet, parseIpv4 } from '../../network/ipv4.js';
 import type { Ipv4Net, Lease, LeaseAttrs, VxlanOptions } from '../../network/types.js';
@@ -21,8 +22,6 @@ import type { Backend, BackendContext, ReconcileOptions, ReconcileResult } from 
 import { inNetwork, planVxlan, vxlanStateOf, VxlanKernelState, VxlanPeer, VXLAN_DIRECT_PROTO } from './plan.js';
 import { leasesToProgram, Serial, WarnOnce } from './util.js';
 
-export const VXLAN_OVERHEAD = 50;
-export const VXLAN_DEFAULT_PORT = 8472;
 
 export interface VxlanBackendOptions {
   /** aim every kernel command at this target (tests: a network namespace) */
@@ -71,8 +70,8 @@ export class VxlanBackend implements Backend {
   ) {
     this.opts = decodeVxlanOptions(ctx.config.backendRaw);
     this.dev = `flannel.${this.opts.vni}`;
-    this.port = this.opts.port || VXLAN_DEFAULT_PORT;
-    this.mtu = (this.opts.mtu || ctx.extIface.mtu) - VXLAN_OVERHEAD;
+    this.port = vxlanPort(this.opts.port);
+    this.mtu = containerMtu(ctx.config, ctx.extIface.mtu);
     this.target = o.target;
     this.mac = o.mac?.toLowerCase();
   }

@@ -3,6 +3,7 @@
  * in named sections (sections.ts), and `parseFacts` turns that into a typed `HostFacts`. Pure except for
  * nothing: the script is a string, the parser a function of the output, so both are unit-tested.
  */
+import { readAgentStatus, type AgentStatus } from '../../network/agent-status.js';
 import type { Ipv4Interface, IpRoute, RouteGet, IpLink } from '../../agent/kernel/iproute2.js';
 import { normaliseDst } from '../../agent/kernel/iproute2.js';
 import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
@@ -123,20 +124,6 @@ export function agentStatusCommand(port: number): string {
   return `( exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET /status HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' >&3 && { while IFS= read -r -t 2 l <&3 && [ -n "\${l%$'\\r'}" ]; do :; done; b=; while IFS= read -r -t 2 l <&3 || { [ -n "$l" ] && b+=$l; false; }; do b+=$l$'\\n'; done; printf '%s' "$b"; } ) 2>/dev/null`;
 }
 
-/** What the agent's GET /status reports (fields the controller uses; all optional for older agents). */
-export interface AgentStatus {
-  version?: string;
-  subnet?: string;
-  publicIP?: string;
-  backend?: string;
-  backends?: string[];
-  mtu?: number;
-  peers?: number | unknown[];
-  ready?: boolean;
-  lastReconcile?: string | number;
-  [k: string]: unknown;
-}
-
 export interface UnitState {
   loaded: boolean;
   active: string;
@@ -189,6 +176,8 @@ export interface HostFacts {
     sha256?: string;
     unit?: UnitState;
     status?: AgentStatus;
+    /** why there is no status (no answer, or not flanprov's agent) */
+    statusError?: string;
   };
   /** managed files (absent = not on the host) */
   files: Map<string, RemoteFile>;
@@ -304,8 +293,7 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
   const d0 = interfaces.find((i) => i.name === 'docker0');
   const d0a = d0?.addrs[0];
 
-  const statusText = body('agent_status').trim();
-  const status = statusText.startsWith('{') ? jsonOr<AgentStatus | undefined>(statusText, undefined) : undefined;
+  const agentStatus = readAgentStatus(body('agent_status'));
   const seText = section(s, 'subnet_env')?.body;
   const fwd = body('forward').split('\n');
   const pol = /^-P FORWARD (\S+)/.exec(fwd[0] ?? '');
@@ -343,7 +331,8 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
   if (/^[0-9a-f]{64}$/.test(sha)) facts.agent.sha256 = sha;
   const au = unitState(body('agent_show'));
   if (au?.loaded) facts.agent.unit = au;
-  if (status) facts.agent.status = status;
+  if (agentStatus.status) facts.agent.status = agentStatus.status;
+  else if (au?.loaded) facts.agent.statusError = agentStatus.error;
   if (seText !== undefined && seText.trim()) {
     facts.subnetEnvText = seText + '\n';
     facts.subnetEnv = parseSubnetEnv(seText);

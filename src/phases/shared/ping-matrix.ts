@@ -4,12 +4,11 @@
  * pair so MTU black holes show up. Scripts (one per host per step) and the pure parsing, matrix and
  * diagnosis live here; the verify phase only runs them.
  */
+import { PROBE_IMAGE, PROBE_NAME } from '../../network/probe.js';
 import type { VerifyMatrix } from '../../cli/output/events.js';
 import { firstHost, formatIpv4, parseCidr, sizeOf } from '../../network/ipv4.js';
 import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq } from './sections.js';
 
-export const PROBE_NAME = 'flanprov-probe';
-export const PROBE_IMAGE = 'flanprov-probe:1';
 /** host side of the netns probe's veth (≤ 15 chars); the namespace side is renamed eth0 */
 export const PROBE_VETH = 'fpprobe0';
 

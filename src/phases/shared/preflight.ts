@@ -2,6 +2,7 @@
  * Preflight: pure checks over the inventory and every host's facts. Each problem names the host(s) it is
  * about; `up` changes nothing anywhere unless there is no problem of severity "error" on any host.
  */
+import { BACKEND_TYPES, isBackendType, VXLAN_DEFAULT_PORT, VXLAN_DEFAULT_VNI, VXLAN_OVERHEAD, vxlanPort } from '../../network/backends.js';
 import type { ClusterSpec, HostSpec } from '../../inventory/types.js';
 import type { NetworkConfig } from '../../network/types.js';
 import { decodeVxlanOptions } from '../../network/config.js';
@@ -41,7 +42,6 @@ export interface PreflightInput {
 
 /** Minimum MTU a container interface should get (IPv4 hosts must accept 576-byte datagrams). */
 export const MIN_MTU = 576;
-export const VXLAN_OVERHEAD = 50;
 
 /** Whether flanprov configures Docker on this host (flannel_docker: true | false | auto = when installed). */
 export function dockerManaged(spec: HostSpec, facts: HostFacts): boolean {
@@ -68,20 +68,20 @@ export function preflight(inp: PreflightInput): Problem[] {
   if (!inp.config.ok) err('network-config', [], `invalid network config: ${inp.config.error}`);
   else {
     cfg = inp.config.config;
-    if (cfg.backendType !== 'vxlan' && cfg.backendType !== 'host-gw') {
-      err('network-config', [], `backend type "${cfg.backendType}" is not supported by flanprov's agent (vxlan, host-gw)`);
+    if (!isBackendType(cfg.backendType)) {
+      err('network-config', [], `backend type "${cfg.backendType}" is not supported by flanprov's agent (${BACKEND_TYPES.join(', ')})`);
     }
   }
   let vxlanMtu = 0;
-  let vxlanPort = 8472;
-  let vni = 1;
+  let port = VXLAN_DEFAULT_PORT;
+  let vni = VXLAN_DEFAULT_VNI;
   if (cfg?.backendType === 'vxlan') {
     try {
       const o = decodeVxlanOptions(cfg.backendRaw);
       vxlanMtu = o.mtu;
       vni = o.vni;
-      if (o.port) vxlanPort = o.port;
-      if (o.port < 0 || o.port > 65535) err('vxlan-port', [], `vxlan Port ${o.port} is not a UDP port (1-65535, 0 = 8472)`);
+      port = vxlanPort(o.port);
+      if (o.port < 0 || o.port > 65535) err('vxlan-port', [], `vxlan Port ${o.port} is not a UDP port (1-65535, 0 = ${VXLAN_DEFAULT_PORT})`);
       if (o.vni < 0 || o.vni > 16777215) err('network-config', [], `vxlan VNI ${o.vni} is out of range (0-16777215)`);
     } catch (e) {
       err('network-config', [], (e as Error).message);
@@ -161,8 +161,8 @@ export function preflight(inp: PreflightInput): Problem[] {
       for (const l of f.vxlanLinks) {
         const d = l.linkinfo?.info_data;
         if (l.ifname === `flannel.${vni}` || !d) continue;
-        if ((d.port ?? 8472) === vxlanPort && d.id === vni) {
-          err('vxlan-port', [n], `vxlan device ${l.ifname} already uses UDP port ${vxlanPort} with VNI ${vni}`);
+        if ((d.port ?? VXLAN_DEFAULT_PORT) === port && d.id === vni) {
+          err('vxlan-port', [n], `vxlan device ${l.ifname} already uses UDP port ${port} with VNI ${vni}`);
         }
       }
     } else if (cfg.backendType === 'host-gw') {

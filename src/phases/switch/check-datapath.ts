@@ -16,7 +16,7 @@ import { VerifyFailedError } from '../../util/errors.js';
 import { SEC_FN, jsonOr, parseSections, section } from '../shared/sections.js';
 import { gathered } from '../up/state.js';
 import { listLeases } from './observe.js';
-import { backendMtu } from './plan.js';
+import { containerMtu } from '../../network/backends.js';
 import { switchRun, planned } from './state.js';
 
 export interface KernelSnapshot {
@@ -61,7 +61,7 @@ export function checkDatapath(inp: DatapathInput): string[] {
   if (!link) problems.push(`device ${dev} does not exist`);
   else {
     if (link.linkinfo?.info_kind !== 'vxlan') problems.push(`${dev} is not a vxlan device (${link.linkinfo?.info_kind ?? 'unknown kind'})`);
-    const want = backendMtu(cfg, inp.extMtu);
+    const want = containerMtu(cfg, inp.extMtu);
     if (link.mtu !== want) problems.push(`${dev} has MTU ${link.mtu}, expected ${want}`);
     if (!link.flags.includes('UP')) problems.push(`${dev} is down`);
   }

@@ -2,6 +2,7 @@
  * Looking at the agents during a switch: one short script per host (unit state, GET /status, subnet.env)
  * plus one lease listing from etcd, combined into an AgentView per host; and the waiting loop built on it.
  */
+import { readAgentStatus } from '../../network/agent-status.js';
 import type { HostState, PhaseContext } from '../framework/types.js';
 import { LeaseStore } from '../../etcd/lease-store.js';
 import type { Lease } from '../../network/types.js';
@@ -39,8 +40,7 @@ export async function observe(ctx: PhaseContext, hosts: readonly HostState[]): P
         const r = await h.remote().run(pollScript(h.spec.flannel.healthzPort), { timeoutMs: 10_000 });
         const s = parseSections(r.stdout);
         const unit = section(s, 'unit')?.body.trim() || 'unknown';
-        const st = section(s, 'status')?.body.trim() ?? '';
-        const status = st.startsWith('{') ? jsonOr<unknown>(st, undefined) : undefined;
+        const { status } = readAgentStatus(section(s, 'status')?.body);
         const se = section(s, 'subnet_env')?.body;
         return { host: h.name, unit, ...(status !== undefined ? { status } : {}), ...(se?.trim() ? { subnetEnv: parseSubnetEnv(se) } : {}) };
       } catch (e) {

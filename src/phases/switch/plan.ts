@@ -3,16 +3,18 @@
  * exact /status field names), whether the agents are ready to switch and whether one has followed, what
  * happens when one does not, and the MTU consequences. No I/O: the phases feed facts in.
  */
+import { pendingChange, type AgentStatus } from '../../network/agent-status.js';
 import type { ClusterNetworkSettings } from '../../inventory/types.js';
 import { buildNetworkConfig } from '../../inventory/load.js';
 import { decodeVxlanOptions, parseNetworkConfig } from '../../network/config.js';
 import { formatNet } from '../../network/ipv4.js';
 import type { Lease, NetworkConfig } from '../../network/types.js';
 import { compareConfigs, type ConfigDiffLine } from '../shared/config-compare.js';
-import { VXLAN_OVERHEAD } from '../shared/preflight.js';
+import { BACKEND_FIELD } from '../../network/config-compare.js';
+import { BACKEND_TYPES, type BackendType } from '../../network/backends.js';
 
-export type SwitchTarget = 'vxlan' | 'host-gw';
-export const SWITCH_TARGETS: readonly SwitchTarget[] = ['vxlan', 'host-gw'];
+export type SwitchTarget = BackendType;
+export const SWITCH_TARGETS: readonly SwitchTarget[] = BACKEND_TYPES;
 
 // ---------------------------------------------------------------------------------------------------
 // the config
@@ -38,70 +40,19 @@ export function targetConfig(network: ClusterNetworkSettings, target: SwitchTarg
 export function nonBackendDiff(target: TargetConfig, storedText: string): ConfigDiffLine[] {
   const cmp = compareConfigs(target.object, storedText);
   if (cmp.equal) return [];
-  return cmp.diff.filter((d) => !d.field.startsWith('Backend.'));
+  return cmp.diff.filter((d) => !d.field.startsWith(BACKEND_FIELD));
 }
 
 // ---------------------------------------------------------------------------------------------------
 // what an agent reports
-
-/**
- * The backends an agent's GET /status says are active. Accepts the shapes an agent may serve:
- * `backends: [{type}]` or `backends: ["vxlan"]` (also `activeBackends`), or a single `backend` /
- * `backendType` (string or {type}). undefined when the status names none.
- */
-export function activeBackends(status: unknown): string[] | undefined {
-  if (!status || typeof status !== 'object') return undefined;
-  const s = status as Record<string, unknown>;
-  const name = (x: unknown): string | undefined => {
-    if (typeof x === 'string') return x.toLowerCase();
-    if (x && typeof x === 'object') {
-      const o = x as Record<string, unknown>;
-      for (const k of ['type', 'Type', 'backendType', 'name']) if (typeof o[k] === 'string') return (o[k] as string).toLowerCase();
-    }
-    return undefined;
-  };
-  for (const k of ['backends', 'activeBackends', 'active_backends']) {
-    const v = s[k];
-    if (Array.isArray(v)) {
-      const names = v.map(name);
-      if (names.every((n): n is string => n !== undefined)) return [...new Set(names)];
-    }
-  }
-  for (const k of ['backend', 'backendType', 'activeBackend']) {
-    const n = name(s[k]);
-    if (n) return [n];
-  }
-  return undefined;
-}
-
-/** The agent's readiness from /status (`ready`, or `readyz`), undefined when it does not say. */
-export function statusReady(status: unknown): boolean | undefined {
-  if (!status || typeof status !== 'object') return undefined;
-  const s = status as Record<string, unknown>;
-  for (const k of ['ready', 'readyz', 'isReady']) if (typeof s[k] === 'boolean') return s[k] as boolean;
-  return undefined;
-}
-
-/** A backend change the agent says it has not applied yet (`pendingConfigChange`), if any. */
-export function statusPending(status: unknown): string | undefined {
-  if (!status || typeof status !== 'object') return undefined;
-  const s = status as Record<string, unknown>;
-  for (const k of ['pendingConfigChange', 'pendingChange', 'switching']) {
-    const v = s[k];
-    if (typeof v === 'string' && v) return v;
-    if (v === true) return 'a switch is in progress';
-    if (v && typeof v === 'object') return JSON.stringify(v);
-  }
-  return undefined;
-}
 
 /** One agent as the controller sees it at one moment. */
 export interface AgentView {
   host: string;
   /** `systemctl is-active flanneld` ("active", "inactive", "failed", ...); undefined = host unreachable */
   unit?: string;
-  /** the parsed GET /status, undefined when it did not answer */
-  status?: unknown;
+  /** the agent's GET /status, undefined when it did not answer (or is not flanprov's agent) */
+  status?: AgentStatus;
   /** the host's lease in etcd (matched by public IP or subnet) */
   lease?: Lease;
   /** SSH to the host failed */
@@ -109,13 +60,13 @@ export interface AgentView {
 }
 
 /** The host's lease: the one with its public IP, else the one for the subnet its agent reports. */
-export function leaseOf(leases: readonly Lease[], publicIp: string | undefined, status: unknown): Lease | undefined {
+export function leaseOf(leases: readonly Lease[], publicIp: string | undefined, status: AgentStatus | undefined): Lease | undefined {
   if (publicIp) {
     const l = leases.find((x) => x.attrs.PublicIP === publicIp);
     if (l) return l;
   }
-  const sn = status && typeof status === 'object' ? (status as Record<string, unknown>).subnet : undefined;
-  if (typeof sn === 'string') return leases.find((x) => formatNet(x.subnet) === sn);
+  const sn = status?.subnet;
+  if (sn) return leases.find((x) => formatNet(x.subnet) === sn);
   return undefined;
 }
 
@@ -126,11 +77,10 @@ export function steadyProblems(v: AgentView, backend: string): string[] {
   if (v.unit !== 'active') out.push(`flanneld is ${v.unit ?? 'unknown'}`);
   if (v.status === undefined) out.push('the agent does not answer GET /status');
   else {
-    const ready = statusReady(v.status);
-    if (ready === false) out.push('the agent is not ready');
-    const active = activeBackends(v.status);
-    if (active && (active.length !== 1 || active[0] !== backend)) out.push(`the agent runs ${active.join(' + ')}, the config in etcd says ${backend}${active.length > 1 ? ' (a switch is in progress)' : ''}`);
-    const pending = statusPending(v.status);
+    if (!v.status.ready) out.push('the agent is not ready');
+    const active = v.status.activeBackends;
+    if (active.length !== 1 || active[0] !== backend) out.push(`the agent runs ${active.join(' + ') || 'no backend'}, the config in etcd says ${backend}${active.length > 1 ? ' (a switch is in progress)' : ''}`);
+    const pending = pendingChange(v.status);
     if (pending) out.push(`the agent has a pending config change (${pending})`);
   }
   if (!v.lease) out.push('no lease in etcd');
@@ -158,10 +108,9 @@ export function followState(v: AgentView, target: string): FollowState {
   else if (lt !== target) why.push(`lease says ${lt ?? '(none)'}`);
   if (v.status === undefined) why.push('no /status answer');
   else {
-    const active = activeBackends(v.status);
-    if (!active) why.push('/status names no backend');
-    else if (active.length !== 1 || active[0] !== target) why.push(`active: ${active.join(' + ') || 'none'}`);
-    if (statusReady(v.status) === false) why.push('not ready');
+    const active = v.status.activeBackends;
+    if (active.length !== 1 || active[0] !== target) why.push(`active: ${active.join(' + ') || 'none'}`);
+    if (!v.status.ready) why.push('not ready');
   }
   return why.length ? { state: 'waiting', why: why.join(', ') } : { state: 'done' };
 }
@@ -184,12 +133,6 @@ export function decideOnStall(inp: { force: boolean; configStillOurs: boolean })
 
 // ---------------------------------------------------------------------------------------------------
 // MTU
-
-/** The MTU flannel gives containers with this config on an underlay of `ifaceMtu` (flannel §5). */
-export function backendMtu(cfg: NetworkConfig, ifaceMtu: number): number {
-  if (cfg.backendType === 'vxlan') return (decodeVxlanOptions(cfg.backendRaw).mtu || ifaceMtu) - VXLAN_OVERHEAD;
-  return ifaceMtu;
-}
 
 export type MtuAction =
   | { action: 'none' }

@@ -15,7 +15,8 @@ import { SEC_FN, parseSections, section } from '../shared/sections.js';
 import { probeRemoveScript } from '../shared/ping-matrix.js';
 import { dockerStateScript, parseDockerState } from '../up/start.js';
 import { gathered } from '../up/state.js';
-import { backendMtu, mtuAction } from './plan.js';
+import { containerMtu } from '../../network/backends.js';
+import { mtuAction } from './plan.js';
 import { planned, switchRun } from './state.js';
 
 /** How long the agent may take to write the new MTU to subnet.env after reporting the new backend. */
@@ -47,7 +48,7 @@ async function updateHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): P
     rec.skip('Docker is not managed by flanprov on this host');
     return;
   }
-  const wanted = backendMtu(cfg, h.facts.iface?.mtu ?? 1500);
+  const wanted = containerMtu(cfg, h.facts.iface?.mtu ?? 1500);
   const before = ctx.options.dryRun
     ? { docker: { active: f.docker.unit?.active === 'active', ...(f.docker.cmdline ? { cmdline: f.docker.cmdline } : {}) } }
     : parseState((await h.remote().run(readScript(undefined), { timeoutMs: 30_000 })).stdout);

@@ -12,7 +12,7 @@ import { ExitCode, StepFailedError, UnreachableError } from '../../util/errors.j
 import { etcdFor } from '../up/preflight.js';
 import { clusterChange } from '../up/report.js';
 import { waitForBackend, type WaitOutcome } from './observe.js';
-import { decideOnStall, statusReady } from './plan.js';
+import { decideOnStall } from './plan.js';
 import { planned, switchRun } from './state.js';
 
 function live(ctx: PhaseContext): HostState[] {
@@ -67,7 +67,7 @@ export const waitAgentsPhase: Phase = {
     for (const h of hosts) {
       const v = o.last.get(h.name);
       if (v?.subnetEnv) h.facts.subnetEnv = v.subnetEnv;
-      if (o.done.has(h.name)) h.facts.agentReady = statusReady(v?.status) !== false;
+      if (o.done.has(h.name)) h.facts.agentReady = v?.status?.ready !== false;
     }
     if (!o.missing.size) {
       run.outcome = 'switched';

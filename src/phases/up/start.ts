@@ -9,7 +9,8 @@ import type { HostRecorder } from '../framework/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { parseSubnetEnv } from '../../network/subnet-env.js';
 import { dockerDecision, dockerRestartReason, planStart, type DockerNow, type StartPlan } from '../shared/changes.js';
-import { agentStatusCommand, type AgentStatus } from '../shared/facts.js';
+import { agentStatusCommand } from '../shared/facts.js';
+import { readAgentStatus } from '../../network/agent-status.js';
 import { dockerManaged } from '../shared/preflight.js';
 import { SEC_FN, jsonOr, parseSections, section } from '../shared/sections.js';
 import { gathered } from './state.js';
@@ -94,7 +95,7 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
     if (r.code !== 0) throw new StepFailedError(`starting flanneld failed: ${r.stderr.trim() || `exit ${r.code}`}`, h.name);
     const s = parseSections(r.stdout);
     const ready = section(s, 'ready')?.body.trim() === 'yes';
-    const status = jsonOr<AgentStatus | undefined>(section(s, 'status')?.body, undefined);
+    const { status } = readAgentStatus(section(s, 'status')?.body);
     if (status) f.agent.status = status;
     const se = section(s, 'subnet_env')?.body;
     if (se?.trim()) h.facts.subnetEnv = parseSubnetEnv(se);

@@ -4,6 +4,7 @@ import { buildFactsScript, parseEtcdEndpoint } from '../../../../src/phases/shar
 import { parseSections } from '../../../../src/phases/shared/sections.js';
 import { effectiveExecStart, splitSystemctlCat, conflictingDockerdFlags } from '../../../../src/phases/shared/docker-unit.js';
 import { chooseInterface } from '../../../../src/phases/shared/iface.js';
+import { agentStatusFixture } from '../../../fixtures/agent-status.js';
 import { facts } from './fixtures.js';
 
 test('sections: markers split output, args kept, text before the first marker ignored', () => {
@@ -23,7 +24,7 @@ test('facts: parses a lab host', () => {
     subnetEnv: 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true',
     docker0: '10.244.7.1/24',
     files: { '/etc/systemd/system/flanneld.service': { sha: 'a'.repeat(64), mode: '644', content: '[Unit]\n' } },
-    status: { ready: true, subnet: '10.244.7.0/24', mtu: 1450 },
+    status: agentStatusFixture(['vxlan'], { subnet: '10.244.7.0/24' }),
   });
   assert.equal(f.kernelName, 'Linux');
   assert.equal(f.machine, 'x86_64');

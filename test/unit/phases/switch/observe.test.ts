@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { waitForBackend, type Observation } from '../../../../src/phases/switch/observe.js';
 import type { PhaseContext } from '../../../../src/phases/framework/types.js';
 import { parseCidr } from '../../../../src/network/ipv4.js';
+import { agentStatusFixture } from '../../../fixtures/agent-status.js';
 
 const ctx = {} as PhaseContext; // never used: observations come from `look`
 const hosts = [{ name: 'h1' }, { name: 'h2' }, { name: 'h3' }];
@@ -15,9 +16,9 @@ function agent(name: string, i: number, behaviour: { afterPolls?: number; unit?:
     if (behaviour.unreachable) return { host: name, unreachable: 'connection reset' };
     const moved = behaviour.afterPolls !== undefined && polls > behaviour.afterPolls;
     const type = moved ? 'host-gw' : 'vxlan';
-    const backends = moved ? [{ type: 'host-gw' }] : polls > 1 ? [{ type: 'vxlan' }, { type: 'host-gw' }] : [{ type: 'vxlan' }];
+    const types = moved ? ['host-gw'] : polls > 1 ? ['vxlan', 'host-gw'] : ['vxlan'];
     return {
-      host: name, unit: behaviour.unit ?? 'active', status: { ready: true, backends },
+      host: name, unit: behaviour.unit ?? 'active', status: agentStatusFixture(types),
       lease: { subnet: parseCidr(`10.244.${i}.0/24`)!, attrs: { PublicIP: `198.18.1.1${i}`, PublicIPv6: null, BackendType: type } },
     };
   };

@@ -1,35 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  activeBackends, backendMtu, decideOnStall, followState, leaseOf, mtuAction, nonBackendDiff, parseDuration, statusReady,
+  decideOnStall, followState, leaseOf, mtuAction, nonBackendDiff, parseDuration,
   steadyProblems, targetConfig, type AgentView,
 } from '../../../../src/phases/switch/plan.js';
 import { parseCidr } from '../../../../src/network/ipv4.js';
 import { parseNetworkConfig } from '../../../../src/network/config.js';
 import type { Lease } from '../../../../src/network/types.js';
+import { agentStatusFixture } from '../../../fixtures/agent-status.js';
 
 const lease = (subnet: string, ip: string, type: string | undefined): Lease => ({
   subnet: parseCidr(subnet)!, attrs: { PublicIP: ip, PublicIPv6: null, ...(type ? { BackendType: type } : {}) },
 });
 
-// What src/agent/agent.ts serves today, trimmed.
-const agentStatus = (types: string[], ready = true) => ({
-  version: '0.1.0', ready, subnet: '10.244.5.0/24', publicIP: '198.18.1.11',
-  backends: types.map((type) => ({ type, mtu: type === 'vxlan' ? 1450 : 1500 })), mtu: 1450, pendingConfigChange: null,
-});
-
-test('active backends: the shapes an agent may serve', () => {
-  assert.deepEqual(activeBackends(agentStatus(['vxlan', 'host-gw'])), ['vxlan', 'host-gw']);
-  assert.deepEqual(activeBackends({ backends: ['host-gw'] }), ['host-gw']);
-  assert.deepEqual(activeBackends({ activeBackends: [{ Type: 'VXLAN' }] }), ['vxlan']);
-  assert.deepEqual(activeBackends({ backend: 'host-gw' }), ['host-gw']);
-  assert.deepEqual(activeBackends({ backend: { type: 'vxlan' } }), ['vxlan']);
-  assert.deepEqual(activeBackends({ backends: [] }), []);
-  assert.equal(activeBackends({ version: '1' }), undefined);
-  assert.equal(activeBackends('not json'), undefined);
-  assert.equal(statusReady({ ready: false }), false);
-  assert.equal(statusReady({}), undefined);
-});
+const agentStatus = (types: string[], ready = true) => agentStatusFixture(types, { ready, switching: false });
 
 test('follow state: done only with lease + only the new backend + ready', () => {
   const base: AgentView = { host: 'h1', unit: 'active', status: agentStatus(['host-gw']), lease: lease('10.244.5.0/24', '198.18.1.11', 'host-gw') };
@@ -39,7 +23,7 @@ test('follow state: done only with lease + only the new backend + ready', () => 
   assert.match((both as { why: string }).why, /active: vxlan \+ host-gw/);
   assert.match((followState({ ...base, lease: lease('10.244.5.0/24', '198.18.1.11', 'vxlan') }, 'host-gw') as { why: string }).why, /lease says vxlan/);
   assert.match((followState({ ...base, status: agentStatus(['host-gw'], false) }, 'host-gw') as { why: string }).why, /not ready/);
-  assert.match((followState({ ...base, status: { version: 'x' } }, 'host-gw') as { why: string }).why, /names no backend/);
+  assert.match((followState({ ...base, status: agentStatus([]) }, 'host-gw') as { why: string }).why, /active: none/);
   assert.deepEqual(followState({ ...base, unit: 'inactive' }, 'host-gw'), { state: 'dead', why: 'flanneld is inactive' });
   assert.equal(followState({ host: 'h2', unreachable: 'connection reset' }, 'host-gw').state, 'dead');
   assert.equal(followState({ ...base, unit: 'activating' }, 'host-gw').state, 'waiting');
@@ -50,6 +34,7 @@ test('steady before a switch: unit, readiness, one backend, no pending change, l
   assert.deepEqual(steadyProblems(v, 'vxlan'), []);
   assert.deepEqual(steadyProblems({ ...v, unit: 'failed', status: undefined }, 'vxlan'), ['flanneld is failed', 'the agent does not answer GET /status']);
   assert.match(steadyProblems({ ...v, status: agentStatus(['vxlan', 'host-gw']) }, 'vxlan').join(), /a switch is in progress/);
+  assert.match(steadyProblems({ ...v, status: agentStatusFixture(['vxlan'], { switching: true, switch: { from: ['host-gw'], to: 'vxlan', reason: 'restart', since: '', deadline: '', waitingFor: [] } }) }, 'vxlan').join(), /a switch to vxlan is in progress/);
   assert.match(steadyProblems({ ...v, status: { ...agentStatus(['vxlan']), pendingConfigChange: 'backend vxlan -> host-gw' } }, 'vxlan').join(), /pending config change/);
   assert.match(steadyProblems({ ...v, lease: lease('10.244.5.0/24', '198.18.1.11', 'host-gw') }, 'vxlan').join(), /its lease says host-gw/);
   assert.deepEqual(steadyProblems({ ...v, lease: undefined }, 'vxlan'), ['no lease in etcd']);
@@ -58,7 +43,7 @@ test('steady before a switch: unit, readiness, one backend, no pending change, l
 test('lease of a host: by public IP, else by the subnet its agent reports', () => {
   const ls = [lease('10.244.5.0/24', '198.18.1.11', 'vxlan'), lease('10.244.9.0/24', '198.18.1.12', 'vxlan')];
   assert.equal(leaseOf(ls, '198.18.1.12', undefined), ls[1]);
-  assert.equal(leaseOf(ls, '198.18.1.99', { subnet: '10.244.5.0/24' }), ls[0]);
+  assert.equal(leaseOf(ls, '198.18.1.99', agentStatusFixture(['vxlan'], { subnet: '10.244.5.0/24' })), ls[0]);
   assert.equal(leaseOf(ls, undefined, undefined), undefined);
 });
 
@@ -81,10 +66,7 @@ test('target config: the inventory with the new backend; differences outside the
   assert.deepEqual(d.map((x) => x.field).sort(), ['Network', 'SubnetMax', 'SubnetMin']);
 });
 
-test('MTU: vxlan is 50 less (or Backend.MTU − 50); shrinking restarts Docker, growing only with --raise-mtu', () => {
-  assert.equal(backendMtu(parseNetworkConfig({ Network: '10.244.0.0/16', Backend: { Type: 'vxlan' } }), 1500), 1450);
-  assert.equal(backendMtu(parseNetworkConfig({ Network: '10.244.0.0/16', Backend: { Type: 'vxlan', MTU: 1400 } }), 1500), 1350);
-  assert.equal(backendMtu(parseNetworkConfig({ Network: '10.244.0.0/16', Backend: { Type: 'host-gw' } }), 9000), 9000);
+test('MTU: shrinking restarts Docker, growing only with --raise-mtu', () => {
   assert.equal(mtuAction(1500, 1450, false).action, 'restart');
   assert.deepEqual(mtuAction(1450, 1500, false), { action: 'keep', from: 1450, to: 1500 });
   assert.equal(mtuAction(1450, 1500, true).action, 'restart');
