@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(etcd-server etcd-client debootstrap systemd-container iproute2 iptables tcpdump iputils-ping
-      busybox-static openssh-client kmod procps openssl)
+      busybox-static openssh-client openssh-server kmod procps openssl curl)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if ((${#missing[@]})); then
