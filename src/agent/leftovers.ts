@@ -8,7 +8,7 @@
  */
 import type { NetworkConfig } from '../network/types.js';
 import type { Backend, ExternalInterface } from './backends/backend.js';
-import { hostGwOwnedRoutes, HOSTGW_PROTO } from './backends/plan.js';
+import { hostGwOwnedRoutes, HOSTGW_PROTO } from '../network/datapath-plan.js';
 import { createBackend } from './backends/registry.js';
 import { VXLAN_OVERHEAD } from '../network/backends.js';
 import { decodeVxlanOptions } from '../network/config.js';

@@ -9,11 +9,12 @@ import { InvalidInputError, VerifyFailedError } from '../util/errors.js';
 import { LeaseStore } from '../etcd/lease-store.js';
 import { formatNet } from '../network/ipv4.js';
 import { errors, formatProblems } from '../phases/shared/preflight.js';
-import { connectPhase } from '../phases/up/connect.js';
-import { factsPhase } from '../phases/up/facts.js';
-import { closeEtcd, etcdFor, runPreflight } from '../phases/up/preflight.js';
-import { EARLY_PROBES, verifyPhase } from '../phases/up/verify.js';
-import { gathered } from '../phases/up/state.js';
+import { connectPhase } from '../phases/shared/connect.js';
+import { factsPhase } from '../phases/shared/gather-facts.js';
+import { closeEtcd, etcdFor } from '../phases/shared/etcd-session.js';
+import { runPreflight } from '../phases/shared/preflight-run.js';
+import { verifyPhase } from '../phases/shared/verify.js';
+import { gathered } from '../phases/shared/host-state.js';
 import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
 
 const checkPreflight: Phase = {
@@ -50,7 +51,7 @@ export function registerCheck(program: Command): void {
   addCommonOptions(program.command('check').description('read-only: preflight + agents healthy + leases + ping matrix'), { dryRun: false })
     .action(async (opts: CommonOpts) => {
       process.exitCode = await runCommand({
-        command: 'check', opts, phases: [connectPhase, factsPhase, checkPreflight, agentHealth, verifyPhase], shared: new Map([[EARLY_PROBES, true]]),
+        command: 'check', opts, phases: [connectPhase, factsPhase, checkPreflight, agentHealth, verifyPhase], state: { verify: true },
       });
     });
 }

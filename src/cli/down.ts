@@ -7,9 +7,9 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { ExitCode } from '../util/errors.js';
-import { connectPhase } from '../phases/up/connect.js';
-import { factsPhase } from '../phases/up/facts.js';
-import { closeEtcd } from '../phases/up/preflight.js';
+import { connectPhase } from '../phases/shared/connect.js';
+import { factsPhase } from '../phases/shared/gather-facts.js';
+import { closeEtcd } from '../phases/shared/etcd-session.js';
 import { leasesPhase, teardownPhase } from '../phases/down/phases.js';
 import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
 

@@ -7,9 +7,9 @@ import type { Phase, PhaseContext } from '../phases/framework/types.js';
 import { LeaseStore } from '../etcd/lease-store.js';
 import { formatNet } from '../network/ipv4.js';
 import type { Lease } from '../network/types.js';
-import { connectPhase } from '../phases/up/connect.js';
-import { gatherFacts } from '../phases/up/facts.js';
-import { closeEtcd, etcdFor } from '../phases/up/preflight.js';
+import { connectPhase } from '../phases/shared/connect.js';
+import { gatherFacts } from '../phases/shared/gather-facts.js';
+import { closeEtcd, etcdFor } from '../phases/shared/etcd-session.js';
 import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
 
 export interface StatusRow {
@@ -54,7 +54,6 @@ const statusPhase: Phase = {
       return { name: h.name, agent, ...(h.facts.iface ? { publicIp: h.facts.iface.publicIp } : {}) };
     });
     const rows = statusRows(leases, hosts);
-    ctx.shared.set('statusRows', rows);
     ctx.log('info', formatRows(rows));
   },
   cleanUp: closeEtcd,

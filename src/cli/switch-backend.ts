@@ -8,7 +8,6 @@ import { InvalidInputError } from '../util/errors.js';
 import { SWITCH_PHASES } from '../phases/switch/pipeline.js';
 import { SWITCH_TARGETS, parseDuration, type SwitchTarget } from '../phases/switch/plan.js';
 import { newSwitchRun } from '../phases/switch/state.js';
-import { EARLY_PROBES } from '../phases/up/verify.js';
 import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
 
 interface SwitchCliOpts extends CommonOpts {
@@ -57,7 +56,6 @@ export function registerSwitchBackend(program: Command): void {
         updateInventory: !!opts.updateInventory,
       });
       // Verification probes start with the facts (up's early probes); verify replaces those Docker restarted.
-      const shared = new Map<string, unknown>([['switch', run], [EARLY_PROBES, true]]);
-      process.exitCode = await runCommand({ command: 'switch-backend', opts, phases: SWITCH_PHASES, shared });
+      process.exitCode = await runCommand({ command: 'switch-backend', opts, phases: SWITCH_PHASES, state: { switch: run, verify: true } });
     });
 }

@@ -6,14 +6,14 @@
 import type { Command } from 'commander';
 import type { Phase } from '../phases/framework/types.js';
 import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
-import { connectPhase } from '../phases/up/connect.js';
-import { factsPhase } from '../phases/up/facts.js';
+import { connectPhase } from '../phases/shared/connect.js';
+import { factsPhase } from '../phases/shared/gather-facts.js';
 import { preflightPhase } from '../phases/up/preflight.js';
 import { seedEtcdPhase } from '../phases/up/seed-etcd.js';
 import { pushAgentPhase } from '../phases/up/push-agent.js';
 import { installUnitsPhase } from '../phases/up/install-units.js';
-import { RAISE_MTU, startPhase } from '../phases/up/start.js';
-import { EARLY_PROBES, verifyPhase } from '../phases/up/verify.js';
+import { startPhase } from '../phases/up/start.js';
+import { verifyPhase } from '../phases/shared/verify.js';
 import { reportPhase } from '../phases/up/report.js';
 
 export const UP_PHASES: Phase[] = [
@@ -30,7 +30,6 @@ export function registerUp(program: Command): void {
     .option('--raise-mtu', 'restart Docker where its MTU is smaller than the network\'s (e.g. kept after vxlan → host-gw); default: keep it and say so')
     .action(async (inventory: string | undefined, opts: CommonOpts & { verify: boolean; raiseMtu?: boolean }) => {
       if (inventory) opts.inventory = inventory;
-      const shared = new Map<string, unknown>([['skipVerify', opts.verify === false], [EARLY_PROBES, opts.verify !== false], [RAISE_MTU, !!opts.raiseMtu]]);
-      process.exitCode = await runCommand({ command: 'up', opts, phases: UP_PHASES, shared });
+      process.exitCode = await runCommand({ command: 'up', opts, phases: UP_PHASES, state: { verify: opts.verify !== false, raiseMtu: !!opts.raiseMtu } });
     });
 }

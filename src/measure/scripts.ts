@@ -7,7 +7,7 @@
  */
 import { firstHost, formatIpv4, sizeOf } from '../network/ipv4.js';
 import type { Ipv4Net } from '../network/types.js';
-import { SEC_FN, shq } from '../phases/shared/sections.js';
+import { SEC_FN, shq } from '../remote/sections.js';
 
 export const MEASURE_NS = 'flanprov-measure';
 /** host side of the namespace's veth (≤ 15 chars); the namespace side is renamed eth0 */

@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import type { RemoteHost } from '../remote/types.js';
 import type { Ipv4Net } from '../network/types.js';
 import { StepFailedError } from '../util/errors.js';
-import { jsonOr, parseSections, section, sectionsNamed } from '../phases/shared/sections.js';
+import { jsonOr, parseSections, section, sectionsNamed } from '../remote/sections.js';
 import { parsePingLog } from './ping-log.js';
 import { pairStats, summarize, type MeasureSummary, type PairStats } from './gaps.js';
 import { abortScript, setupScript, startPingersScript, stopScript, warmupScript, type PingerTarget } from './scripts.js';

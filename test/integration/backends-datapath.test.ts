@@ -13,7 +13,7 @@ import { createBackend } from '../../src/agent/backends/registry.js';
 import type { Backend, BackendContext } from '../../src/agent/backends/backend.js';
 import { VxlanBackend } from '../../src/agent/backends/vxlan.js';
 import { listFdb, listNeighs, listRoutes, getLink, listLinks } from '../../src/agent/kernel/iproute2.js';
-import { HOSTGW_PROTO, VXLAN_DIRECT_PROTO } from '../../src/agent/backends/plan.js';
+import { HOSTGW_PROTO, VXLAN_DIRECT_PROTO } from '../../src/network/datapath-plan.js';
 import { parseNetworkConfig } from '../../src/network/config.js';
 import { parseCidr } from '../../src/network/ipv4.js';
 import type { Lease } from '../../src/network/types.js';

@@ -15,16 +15,8 @@ export interface Logger {
   debug(level: number, msg: string): void;
 }
 
-/** The interface chosen for the underlay (flannel's ExternalInterface). */
-export interface ExternalInterface {
-  name: string;
-  index: number;
-  /** the interface's own IPv4 address */
-  ifaceAddr: string;
-  /** the address advertised to peers (-public-ip, defaults to ifaceAddr) */
-  publicIp: string;
-  mtu: number;
-}
+export type { ExternalInterface } from '../../network/iface-select.js';
+import type { ExternalInterface } from '../../network/iface-select.js';
 
 export interface BackendContext {
   extIface: ExternalInterface;

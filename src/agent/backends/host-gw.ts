@@ -13,7 +13,7 @@ import { formatNet, parseIpv4 } from '../../network/ipv4.js';
 import type { Ipv4Net, Lease, LeaseAttrs } from '../../network/types.js';
 import type { Backend, BackendContext, ReconcileOptions, ReconcileResult } from './backend.js';
 import type { IpRoute } from '../kernel/iproute2.js';
-import { HostGwPeer, HOSTGW_PROTO, hostGwOwnedRoutes, hostGwStateOf, planHostGw, routeDelLine } from './plan.js';
+import { HostGwPeer, HOSTGW_PROTO, hostGwOwnedRoutes, hostGwStateOf, planHostGw, routeDelLine } from '../../network/datapath-plan.js';
 import { leasesToProgram, Serial, WarnOnce } from './util.js';
 
 export interface HostGwBackendOptions {

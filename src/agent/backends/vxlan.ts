@@ -19,7 +19,7 @@ import { decodeVxlanOptions } from '../../network/config.js';
 import { formatIpv4, netContainsNet, parseIpv4 } from '../../network/ipv4.js';
 import type { Ipv4Net, Lease, LeaseAttrs, VxlanOptions } from '../../network/types.js';
 import type { Backend, BackendContext, ReconcileOptions, ReconcileResult } from './backend.js';
-import { inNetwork, planVxlan, vxlanStateOf, VxlanKernelState, VxlanPeer, VXLAN_DIRECT_PROTO } from './plan.js';
+import { inNetwork, planVxlan, vxlanStateOf, VxlanKernelState, VxlanPeer, VXLAN_DIRECT_PROTO } from '../../network/datapath-plan.js';
 import { leasesToProgram, Serial, WarnOnce } from './util.js';
 
 

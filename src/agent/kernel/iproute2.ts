@@ -6,116 +6,12 @@
  * Every function takes an optional KernelTarget so tests can aim at a network namespace
  * (`ip -n <ns>` / `bridge -n <ns>`, which is cheaper than `ip netns exec`).
  */
-import { parseIpv4 } from '../../network/ipv4.js';
 import { BatchFailure, KernelCommandError, KernelTarget, run, runOk } from './exec.js';
 
 export type { KernelTarget } from './exec.js';
-
-// ---------------------------------------------------------------------------------------------------
-// JSON shapes (only the fields we use; iproute2 6.1 field names)
-
-export interface IpLinkInfoData {
-  id?: number;
-  local?: string;
-  link?: string;
-  port?: number;
-  learning?: boolean;
-  gbp?: boolean;
-  group?: string;
-  l2miss?: boolean;
-  l3miss?: boolean;
-  [k: string]: unknown;
-}
-
-export interface IpLink {
-  ifindex: number;
-  ifname: string;
-  flags: string[];
-  mtu: number;
-  operstate?: string;
-  address?: string;
-  link_type?: string;
-  /** with -d */
-  linkinfo?: { info_kind?: string; info_data?: IpLinkInfoData; info_slave_kind?: string };
-  /** underlying link (vxlan `dev`) as a name when resolvable */
-  link?: string;
-  [k: string]: unknown;
-}
-
-export interface IpAddrInfo {
-  family: 'inet' | 'inet6' | string;
-  local: string;
-  prefixlen: number;
-  scope?: string;
-  label?: string;
-  [k: string]: unknown;
-}
-
-export interface IpAddr {
-  ifindex: number;
-  ifname: string;
-  flags: string[];
-  mtu: number;
-  operstate?: string;
-  addr_info: IpAddrInfo[];
-}
-
-export interface IpRoute {
-  /** normalised: always "a.b.c.d/len" ("default" → "0.0.0.0/0", host routes get "/32") */
-  dst: string;
-  gateway?: string;
-  dev?: string;
-  /** as printed: "kernel", "boot", "static", or a number as a string ("241"); absent = boot */
-  protocol?: string;
-  scope?: string;
-  prefsrc?: string;
-  metric?: number;
-  type?: string;
-  flags: string[];
-  [k: string]: unknown;
-}
-
-export interface IpNeigh {
-  dst: string;
-  dev?: string;
-  lladdr?: string;
-  state: string[];
-  [k: string]: unknown;
-}
-
-export interface FdbEntry {
-  mac: string;
-  dst?: string;
-  ifname?: string;
-  flags: string[];
-  state?: string;
-  vlan?: number;
-  [k: string]: unknown;
-}
-
-export interface RouteGet {
-  dst: string;
-  gateway?: string;
-  dev?: string;
-  prefsrc?: string;
-  type?: string;
-  /** ["local"] for the host's own addresses */
-  cache?: string[];
-}
-
-/** An interface with its IPv4 addresses, for interface selection (-iface, -iface-regex, default route). */
-export interface Ipv4Interface {
-  name: string;
-  index: number;
-  mtu: number;
-  up: boolean;
-  loopback: boolean;
-  /** IPv4 addresses in kernel order: [{ ip, prefixLen }] */
-  addrs: { ip: string; prefixLen: number }[];
-}
-
-// ---------------------------------------------------------------------------------------------------
-// low level
+// the JSON shapes and the conclusions drawn from them are shared with the CLI (network/iproute2-json.ts)
+export * from '../../network/iproute2-json.js';
+import { isIpv4, normaliseDst, type FdbEntry, type IpAddr, type IpLink, type IpNeigh, type IpRoute, type Ipv4Interface, type RouteGet } from '../../network/iproute2-json.js';
 
 function ipArgv(target: KernelTarget | undefined, args: readonly string[], tool: 'ip' | 'bridge' = 'ip'): string[] {
   return target?.netns ? [tool, '-n', target.netns, ...args] : [tool, ...args];
@@ -242,12 +138,6 @@ export function listAddrs(opts: { dev?: string; family?: '4' | '6' } = {}, targe
   return ipJson<IpAddr[]>(args, target);
 }
 
-/** Normalises a route dst: "default" → "0.0.0.0/0", "10.1.2.3" → "10.1.2.3/32". */
-export function normaliseDst(dst: string): string {
-  if (dst === 'default') return '0.0.0.0/0';
-  return dst.includes('/') ? dst : `${dst}/32`;
-}
-
 /**
  * IPv4 routes of the main table (`ip -4 -j route show table main [filters...]`), dst normalised.
  * Filters are iproute2 selectors, e.g. ['dev', 'flannel.1'] or ['proto', '241'].
@@ -306,21 +196,6 @@ export async function routeGetMany(ips: readonly string[], target?: KernelTarget
     out.set(ip, parsed ?? new Error(`ip route get ${ip}: no answer`));
   });
   return out;
-}
-
-/**
- * Whether `ip` is reachable on-link (directly connected, no gateway) — the DirectRouting and host-gw test.
- * flannel: exactly one route and it has no gateway. Local addresses are not "on-link peers".
- */
-export function isOnLink(r: RouteGet | Error | undefined): boolean {
-  if (!r || r instanceof Error) return false;
-  if (r.cache?.includes('local') || r.type === 'local') return false;
-  return !r.gateway;
-}
-
-/** Dotted-quad IPv4 syntax check (no leading zeros, each octet 0..255): network/ipv4's strict parser. */
-export function isIpv4(s: string): boolean {
-  return parseIpv4(s) !== undefined;
 }
 
 /** Interfaces with their IPv4 addresses and MTU, in kernel index order. */

@@ -8,8 +8,8 @@ import { ExitCode, FlanprovError, describeError, exitCodeOf } from '../../util/e
 import { loadInventory } from '../../inventory/load.js';
 import type { ClusterSpec } from '../../inventory/types.js';
 import { makeHostStates, reportExitCode, runPhases } from '../../phases/framework/runner.js';
-import type { HostState, Phase, RunOptions } from '../../phases/framework/types.js';
-import type { Reporter } from './events.js';
+import type { HostState, Phase, RunOptions, RunState } from '../../phases/framework/types.js';
+import type { Reporter } from '../../phases/framework/events.js';
 import { JsonReporter } from './json.js';
 import { PlainReporter } from './plain.js';
 import { ListrReporter } from './listr.js';
@@ -77,10 +77,10 @@ export interface RunCommandInput {
   command: string;
   opts: CommonOpts;
   phases: Phase[];
-  /** state for the phases, shared through ctx.shared */
-  shared?: Map<string, unknown>;
+  /** the phases' shared state with what the command line set (ctx.state) */
+  state?: RunState;
   /** called after a successful run (e.g. to print a table) */
-  after?: (cluster: ClusterSpec, shared: Map<string, unknown>, reporter: Reporter) => void | Promise<void>;
+  after?: (cluster: ClusterSpec, state: RunState, reporter: Reporter) => void | Promise<void>;
   /** override the reporter (tests) */
   reporter?: Reporter;
 }
@@ -96,11 +96,11 @@ export async function runCommand(inp: RunCommandInput): Promise<number> {
     const options = toRunOptions(opts);
     const cluster = loadInventory(opts.inventory ?? './inventory.yml', { ...(opts.limit ? { limit: opts.limit } : {}) });
     hosts = makeHostStates(cluster);
-    const shared = inp.shared ?? new Map<string, unknown>();
-    const report = await runPhases({ command: inp.command, cluster, phases: inp.phases, options, reporter, hosts, shared });
+    const state = inp.state ?? {};
+    const report = await runPhases({ command: inp.command, cluster, phases: inp.phases, options, reporter, hosts, state });
     code = reportExitCode(report);
     if (report.error) reportError(reporter, report.error, report.hosts.filter((h) => h.status === 'failed').map((h) => h.host));
-    else await inp.after?.(cluster, shared, reporter);
+    else await inp.after?.(cluster, state, reporter);
     reporter.emit({ event: 'summary', command: inp.command, ok: report.ok, dryRun: options.dryRun, exitCode: code, ms: Date.now() - t0, hosts: report.hosts });
   } catch (err) {
     code = reportError(reporter, err);

@@ -1,5 +1,5 @@
 /** Text formatting shared by the plain and listr2 renderers. */
-import type { FlanprovEvent, VerifyMatrix } from './events.js';
+import type { FlanprovEvent, VerifyMatrix } from '../../phases/framework/events.js';
 
 type Summary = Extract<FlanprovEvent, { event: 'summary' }>;
 

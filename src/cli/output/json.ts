@@ -2,7 +2,7 @@
  * `--output json`: one JSON object per line on stdout, schema in docs/output-json.md:
  * {"v":1,"ts":"<ISO 8601>","event":"<name>", ...event fields}. `v` changes only on incompatible changes.
  */
-import type { FlanprovEvent, Reporter } from './events.js';
+import type { FlanprovEvent, Reporter } from '../../phases/framework/events.js';
 
 export const JSON_SCHEMA_VERSION = 1;
 

@@ -4,7 +4,7 @@
  * its own Listr instance, run when `phase.start` arrives and completed by `host.result` / `phase.end`.
  */
 import { Listr, type ListrTaskWrapper } from 'listr2';
-import type { FlanprovEvent, Reporter, VerifyMatrix } from './events.js';
+import type { FlanprovEvent, Reporter, VerifyMatrix } from '../../phases/framework/events.js';
 import { formatMatrix, formatSummary } from './format.js';
 
 interface Deferred { resolve(v: { status: string; message?: string; ms: number }): void; reject(e: Error): void; done: boolean }

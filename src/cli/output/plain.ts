@@ -1,5 +1,5 @@
 /** Plain-line renderer for non-TTY output (CI logs): one line per event worth reading, then a summary table. */
-import type { FlanprovEvent, Reporter, VerifyMatrix } from './events.js';
+import type { FlanprovEvent, Reporter, VerifyMatrix } from '../../phases/framework/events.js';
 import { formatSummary, formatMatrix } from './format.js';
 
 export class PlainReporter implements Reporter {

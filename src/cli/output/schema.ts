@@ -3,7 +3,7 @@
  * unit tests (json.ts's output) and the e2e tests (a real run's stdout), so both hold the CLI to the
  * documented schema and not to whatever it happens to print.
  */
-import type { EventName } from './events.js';
+import type { EventName } from '../../phases/framework/events.js';
 import { JSON_SCHEMA_VERSION } from './json.js';
 
 /** Required fields per event (besides v, ts, event). Optional fields are not listed. */

@@ -7,11 +7,11 @@ import type { HostState, Phase } from '../framework/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { LeaseStore } from '../../etcd/lease-store.js';
 import { formatNet, netEquals } from '../../network/ipv4.js';
-import { jsonOr, parseSections, section } from '../shared/sections.js';
+import { jsonOr, parseSections, section } from '../../remote/sections.js';
 import { dockerManaged } from '../shared/preflight.js';
-import { agentPath } from '../up/facts.js';
-import { etcdFor } from '../up/preflight.js';
-import { gathered, networkConfig } from '../up/state.js';
+import { agentPath } from '../shared/gather-facts.js';
+import { etcdFor } from '../shared/etcd-session.js';
+import { gathered, networkConfig } from '../shared/host-state.js';
 import { downScript } from './script.js';
 import type { Ipv4Net } from '../../network/types.js';
 

@@ -7,7 +7,7 @@
 import { RemotePaths } from '../../inventory/types.js';
 import { formatNet } from '../../network/ipv4.js';
 import type { Ipv4Net } from '../../network/types.js';
-import { shq } from '../shared/sections.js';
+import { shq } from '../../remote/sections.js';
 import { AGENT_SHA_CACHE, MANAGED_FILES } from '../shared/facts.js';
 
 export interface DownScriptInput {

@@ -4,10 +4,10 @@
  */
 import { ExitCode, FlanprovError, exitCodeOf } from '../../util/errors.js';
 import type { ClusterSpec } from '../../inventory/types.js';
-import type { HostPhaseResult, HostStatus, HostSummary, PhaseStatus, Reporter } from '../../cli/output/events.js';
+import type { HostPhaseResult, HostStatus, HostSummary, PhaseStatus, Reporter } from './events.js';
 import { Limiter } from './limit.js';
 import type {
-  ForEachOptions, HostRecorder, HostState, Phase, PhaseContext, RunOptions, RunReport,
+  ForEachOptions, HostRecorder, HostState, Phase, PhaseContext, RunOptions, RunReport, RunState,
 } from './types.js';
 
 /** A phase failed on one or more hosts. Exit code: the hosts' own (3 unreachable, 5 verify), else 4. */
@@ -63,13 +63,14 @@ export interface RunPhasesInput {
   reporter: Reporter;
   /** reuse host states (e.g. to keep connections across two runs); default: fresh from the cluster */
   hosts?: HostState[];
-  shared?: Map<string, unknown>;
+  /** the phases' shared state, with what the command line set (default: empty) */
+  state?: RunState;
 }
 
 export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
   const { cluster, phases, options, reporter, command } = input;
   const hosts = input.hosts ?? makeHostStates(cluster);
-  const shared = input.shared ?? new Map<string, unknown>();
+  const state = input.state ?? {};
   const hostLimiter = new Limiter(options.concurrency);
   const uploadLimiter = new Limiter(options.uploadConcurrency);
   const acc = new Map<string, HostAcc>(hosts.map((h) => [h.name, { status: 'ok', changes: [], ms: 0 }]));
@@ -122,7 +123,7 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
 
     function makeContext(title: string): PhaseContext {
       const c: PhaseContext = {
-        cluster, hosts, options, reporter, shared, phase: title,
+        cluster, hosts, options, reporter, state, phase: title,
         host(name: string) {
           const h = hosts.find((x) => x.name === name);
           if (!h) throw new Error(`internal: unknown host ${name}`);

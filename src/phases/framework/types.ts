@@ -26,7 +26,7 @@
  */
 import type { ClusterSpec, HostSpec } from '../../inventory/types.js';
 import type { RemoteHost, ConnectOptions } from '../../remote/types.js';
-import type { Reporter } from '../../cli/output/events.js';
+import type { Reporter } from './events.js';
 
 /**
  * Facts gathered on a host. Empty here on purpose: the facts phase declares its fields with
@@ -36,6 +36,15 @@ import type { Reporter } from '../../cli/output/events.js';
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface HostFacts {}
+
+/**
+ * State the phases of one command share: what the command line asked for (verify or not, --raise-mtu),
+ * an etcd session, the switch being made, cluster-wide changes. Empty here on purpose, like HostFacts: the
+ * module that owns a piece declares it with module augmentation, so every reader gets it typed and its
+ * owner is found by its declaration (no string keys).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface RunState {}
 
 /** Options of a run, from the command line (cli/output/command-options.ts). */
 export interface RunOptions {
@@ -88,8 +97,8 @@ export interface PhaseContext {
   host(name: string): HostState;
   readonly options: RunOptions;
   readonly reporter: Reporter;
-  /** state shared between phases of one command (e.g. an etcd client, a tunnel); free-form */
-  readonly shared: Map<string, unknown>;
+  /** state shared between the phases of one command (see RunState) */
+  readonly state: RunState;
   /** the phase being run (title) */
   readonly phase: string;
   /**
@@ -119,8 +128,8 @@ export interface RunReport {
   ok: boolean;
   dryRun: boolean;
   ms: number;
-  hosts: import('../../cli/output/events.js').HostSummary[];
-  phases: { title: string; status: import('../../cli/output/events.js').PhaseStatus; ms: number; failedHosts: string[] }[];
+  hosts: import('./events.js').HostSummary[];
+  phases: { title: string; status: import('./events.js').PhaseStatus; ms: number; failedHosts: string[] }[];
   /** the error that stopped the run (PhaseFailedError or another FlanprovError) */
   error?: unknown;
 }

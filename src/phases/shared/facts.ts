@@ -4,12 +4,12 @@
  * nothing: the script is a string, the parser a function of the output, so both are unit-tested.
  */
 import { readAgentStatus, type AgentStatus } from '../../network/agent-status.js';
-import type { Ipv4Interface, IpRoute, RouteGet, IpLink } from '../../agent/kernel/iproute2.js';
-import { normaliseDst } from '../../agent/kernel/iproute2.js';
+import type { Ipv4Interface, IpRoute, RouteGet, IpLink } from '../../network/iproute2-json.js';
+import { normaliseDst } from '../../network/iproute2-json.js';
 import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
 import { RemotePaths } from '../../inventory/types.js';
 import { effectiveExecStart, splitSystemctlCat } from './docker-unit.js';
-import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq } from './sections.js';
+import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq } from '../../remote/sections.js';
 
 export interface EtcdEndpointAddr {
   /** as written in the inventory */

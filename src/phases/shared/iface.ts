@@ -4,8 +4,8 @@
  * public-IP uniqueness on exactly what the agent will pick.
  */
 import type { IfaceSelector } from '../../inventory/types.js';
-import type { Ipv4Interface } from '../../agent/kernel/iproute2.js';
-import { IfaceError, selectInterface } from '../../agent/iface.js';
+import type { Ipv4Interface } from '../../network/iproute2-json.js';
+import { IfaceError, selectInterface } from '../../network/iface-select.js';
 
 export interface ChosenInterface {
   name: string;

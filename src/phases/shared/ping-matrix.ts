@@ -5,9 +5,9 @@
  * diagnosis live here; the verify phase only runs them.
  */
 import { PROBE_IMAGE, PROBE_NAME } from '../../network/probe.js';
-import type { VerifyMatrix } from '../../cli/output/events.js';
+import type { VerifyMatrix } from '../framework/events.js';
 import { firstHost, formatIpv4, parseCidr, sizeOf } from '../../network/ipv4.js';
-import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq } from './sections.js';
+import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq } from '../../remote/sections.js';
 
 /** host side of the netns probe's veth (≤ 15 chars); the namespace side is renamed eth0 */
 export const PROBE_VETH = 'fpprobe0';

@@ -7,7 +7,7 @@ import type { ClusterSpec, HostSpec } from '../../inventory/types.js';
 import type { NetworkConfig } from '../../network/types.js';
 import { decodeVxlanOptions } from '../../network/config.js';
 import { formatNet, netContains, netOverlaps, parseCidr, parseIpv4 } from '../../network/ipv4.js';
-import { isOnLink } from '../../agent/kernel/iproute2.js';
+import { isOnLink } from '../../network/iproute2-json.js';
 import type { HostFacts } from './facts.js';
 import type { InterfaceChoice } from './iface.js';
 import { conflictingDockerdFlags } from './docker-unit.js';

@@ -6,15 +6,15 @@
  * (agent/backends/plan.ts): the state is right when that diff has nothing to do.
  */
 import type { Phase } from '../framework/types.js';
-import type { FdbEntry, IpLink, IpNeigh, IpRoute, RouteGet } from '../../agent/kernel/iproute2.js';
-import { isOnLink, normaliseDst } from '../../agent/kernel/iproute2.js';
-import { hostGwOwnedRoutes, planHostGw, planVxlan } from '../../agent/backends/plan.js';
+import type { FdbEntry, IpLink, IpNeigh, IpRoute, RouteGet } from '../../network/iproute2-json.js';
+import { isOnLink, normaliseDst } from '../../network/iproute2-json.js';
+import { hostGwOwnedRoutes, planHostGw, planVxlan } from '../../network/datapath-plan.js';
 import { decodeVxlanOptions } from '../../network/config.js';
 import { formatNet } from '../../network/ipv4.js';
 import type { Ipv4Net, Lease, NetworkConfig } from '../../network/types.js';
 import { VerifyFailedError } from '../../util/errors.js';
-import { SEC_FN, jsonOr, parseSections, section } from '../shared/sections.js';
-import { gathered } from '../up/state.js';
+import { SEC_FN, jsonOr, parseSections, section } from '../../remote/sections.js';
+import { gathered } from '../shared/host-state.js';
 import { listLeases } from './observe.js';
 import { containerMtu } from '../../network/backends.js';
 import { switchRun, planned } from './state.js';

@@ -6,7 +6,7 @@
 import type { Phase, PhaseContext } from '../framework/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { Measurement } from '../../measure/session.js';
-import { gathered } from '../up/state.js';
+import { gathered } from '../shared/host-state.js';
 import { reportMeasurement } from './measure-stop.js';
 import { switchRun } from './state.js';
 

@@ -9,8 +9,8 @@ import type { Lease } from '../../network/types.js';
 import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
 import { RemotePaths } from '../../inventory/types.js';
 import { agentStatusCommand } from '../shared/facts.js';
-import { SEC_FN, jsonOr, parseSections, section } from '../shared/sections.js';
-import { etcdFor } from '../up/preflight.js';
+import { SEC_FN, jsonOr, parseSections, section } from '../../remote/sections.js';
+import { etcdFor } from '../shared/etcd-session.js';
 import { followState, leaseOf, type AgentView, type FollowState } from './plan.js';
 
 export interface Observation extends AgentView {

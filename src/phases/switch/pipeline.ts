@@ -6,9 +6,9 @@
  * then proves the cluster is on the target (e.g. to finish an earlier --force).
  */
 import type { Phase } from '../framework/types.js';
-import { connectPhase } from '../up/connect.js';
-import { factsPhase } from '../up/facts.js';
-import { verifyPhase } from '../up/verify.js';
+import { connectPhase } from '../shared/connect.js';
+import { factsPhase } from '../shared/gather-facts.js';
+import { verifyPhase } from '../shared/verify.js';
 import { switchPreflightPhase } from './preflight.js';
 import { measureStartPhase } from './measure-start.js';
 import { writeConfigPhase } from './write-config.js';

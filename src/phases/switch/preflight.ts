@@ -12,8 +12,9 @@ import { parseNetworkConfig, validateNetworkConfig } from '../../network/config.
 import { formatNet } from '../../network/ipv4.js';
 import { InvalidInputError } from '../../util/errors.js';
 import { errors, formatProblems, preflight, unameMachine, type Problem } from '../shared/preflight.js';
-import { closeEtcd, etcdFor, preflightHosts } from '../up/preflight.js';
-import { gathered } from '../up/state.js';
+import { closeEtcd, etcdFor } from '../shared/etcd-session.js';
+import { preflightHosts } from '../shared/preflight-run.js';
+import { gathered } from '../shared/host-state.js';
 import { listLeases } from './observe.js';
 import { leaseOf, nonBackendDiff, steadyProblems, targetConfig, type AgentView } from './plan.js';
 import { switchRun } from './state.js';

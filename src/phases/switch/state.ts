@@ -51,13 +51,20 @@ export interface SwitchRun {
   mtuKept: { host: string; from: number; to: number; envMtu?: number }[];
 }
 
+declare module '../framework/types.js' {
+  interface RunState {
+    /** the switch being made (set by the switch-backend command) */
+    switch?: SwitchRun;
+  }
+}
+
 export function newSwitchRun(opts: SwitchOptions): SwitchRun {
   return { opts, notFollowed: [], mtuKept: [] };
 }
 
 export function switchRun(ctx: PhaseContext): SwitchRun {
-  const r = ctx.shared.get('switch') as SwitchRun | undefined;
-  if (!r) throw new Error('internal: switch-backend state missing (the command sets ctx.shared "switch")');
+  const r = ctx.state.switch;
+  if (!r) throw new Error('internal: switch-backend state missing (the command sets ctx.state.switch)');
   return r;
 }
 

@@ -11,10 +11,10 @@ import { RemotePaths } from '../../inventory/types.js';
 import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
 import { dockerMtuFlag, dockerRestartReason, type DockerNow } from '../shared/changes.js';
 import { dockerManaged } from '../shared/preflight.js';
-import { SEC_FN, parseSections, section } from '../shared/sections.js';
+import { SEC_FN, parseSections, section } from '../../remote/sections.js';
 import { probeRemoveScript } from '../shared/ping-matrix.js';
-import { dockerStateScript, parseDockerState } from '../up/start.js';
-import { gathered } from '../up/state.js';
+import { dockerRestartScript, dockerStateScript, parseDockerState } from '../shared/docker-state.js';
+import { gathered } from '../shared/host-state.js';
 import { containerMtu } from '../../network/backends.js';
 import { mtuAction } from './plan.js';
 import { planned, switchRun } from './state.js';
@@ -74,7 +74,7 @@ async function updateHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): P
   }
   h.facts.subnetEnv = st.env;
   // Our early verify probe (a `sleep` that ignores SIGTERM) would hold the restart for Docker's 10 s stop timeout.
-  const r = await h.remote().run(`${SEC_FN}\n${probeRemoveScript('docker')}systemctl reset-failed docker.service 2>/dev/null\nsystemctl restart docker.service || { systemctl status --no-pager -n 20 docker.service >&2; exit 3; }\n${dockerStateScript()}`, { timeoutMs: 120_000 });
+  const r = await h.remote().run(`${SEC_FN}\n${probeRemoveScript('docker')}${dockerRestartScript()}`, { timeoutMs: 120_000 });
   h.facts.dockerRestarted = true; // its containers (and an early verify probe) are gone
   rec.changed(`docker restarted (${act.why})`);
   if (r.code !== 0) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);

@@ -7,8 +7,8 @@ import type { Phase } from '../framework/types.js';
 import { swapConfig } from '../../etcd/config-store.js';
 import { configKey } from '../../etcd/keys.js';
 import { StepFailedError } from '../../util/errors.js';
-import { etcdFor } from '../up/preflight.js';
-import { clusterChange } from '../up/report.js';
+import { etcdFor } from '../shared/etcd-session.js';
+import { clusterChange } from '../shared/cluster-changes.js';
 import { planned, switchRun } from './state.js';
 
 export const writeConfigPhase: Phase = {

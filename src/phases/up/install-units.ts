@@ -9,8 +9,8 @@ import { StepFailedError } from '../../util/errors.js';
 import { renderHostFiles } from '../../inventory/host-files.js';
 import { planFiles, type DesiredFile } from '../shared/changes.js';
 import { dockerManaged } from '../shared/preflight.js';
-import { shq } from '../shared/sections.js';
-import { gathered } from './state.js';
+import { shq } from '../../remote/sections.js';
+import { gathered } from '../shared/host-state.js';
 
 /**
  * The files `up` writes on this host: the templates with the host's facts — the Docker drop-in only where

@@ -10,8 +10,8 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Phase } from '../framework/types.js';
 import { InvalidInputError } from '../../util/errors.js';
-import { agentPath } from './facts.js';
-import { gathered } from './state.js';
+import { agentPath } from '../shared/gather-facts.js';
+import { gathered } from '../shared/host-state.js';
 
 export interface LocalAgent {
   path: string;
@@ -75,7 +75,6 @@ export const pushAgentPhase: Phase = {
   },
   async run(ctx) {
     const a = await localAgent();
-    ctx.shared.set('localAgent', a);
     await ctx.forEachHost(async (h, rec) => {
       if (gathered(h).agent.sha256 === a.sha256) {
         rec.skip('agent binary up to date');

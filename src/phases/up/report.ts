@@ -2,19 +2,8 @@
  * Phase 9 — Report: says whether the run changed anything (per host and cluster-wide), so a no-change run
  * says so. The per-host summary (ok / changed / failed, times) is the runner's `summary` event.
  */
-import type { Phase, PhaseContext } from '../framework/types.js';
-
-/** Records a cluster-wide change (e.g. the etcd config) for the report. */
-export function clusterChange(ctx: PhaseContext, what: string): void {
-  const list = (ctx.shared.get('clusterChanges') as string[] | undefined) ?? [];
-  list.push(what);
-  ctx.shared.set('clusterChanges', list);
-  ctx.log('info', what);
-}
-
-export function clusterChanges(shared: Map<string, unknown>): string[] {
-  return (shared.get('clusterChanges') as string[] | undefined) ?? [];
-}
+import type { Phase } from '../framework/types.js';
+import { clusterChanges } from '../shared/cluster-changes.js';
 
 export const reportPhase: Phase = {
   title: 'Report',
@@ -23,7 +12,7 @@ export const reportPhase: Phase = {
     const written = ctx.hosts.reduce((n, h) => n + (h.facts.written?.length ?? 0), 0);
     const pushed = ctx.hosts.filter((h) => h.facts.binaryChanged).length;
     const restarted = ctx.hosts.filter((h) => h.facts.startPlan?.restartAgent).length;
-    const cluster = clusterChanges(ctx.shared);
+    const cluster = clusterChanges(ctx);
     const verb = ctx.options.dryRun ? 'would be ' : '';
     if (!written && !pushed && !restarted && !cluster.length) {
       ctx.log('info', ctx.options.dryRun ? 'dry run: nothing would change' : 'no change: every host was already as the inventory says');

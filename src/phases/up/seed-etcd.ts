@@ -8,8 +8,9 @@ import { createConfig } from '../../etcd/config-store.js';
 import { configKey } from '../../etcd/keys.js';
 import { InvalidInputError } from '../../util/errors.js';
 import { compareConfigs, formatConfigDiff } from '../shared/config-compare.js';
-import { etcdFor, storedConfig } from './preflight.js';
-import { clusterChange } from './report.js';
+import { etcdFor } from '../shared/etcd-session.js';
+import { storedConfig } from '../shared/preflight-run.js';
+import { clusterChange } from '../shared/cluster-changes.js';
 
 export function configText(config: Record<string, unknown>): string {
   return JSON.stringify(config);

@@ -12,11 +12,16 @@ import { dockerDecision, dockerRestartReason, planStart, type DockerNow, type St
 import { agentStatusCommand } from '../shared/facts.js';
 import { readAgentStatus } from '../../network/agent-status.js';
 import { dockerManaged } from '../shared/preflight.js';
-import { SEC_FN, jsonOr, parseSections, section } from '../shared/sections.js';
-import { gathered } from './state.js';
+import { SEC_FN, jsonOr, parseSections, section } from '../../remote/sections.js';
+import { gathered } from '../shared/host-state.js';
+import { dockerRestartScript, dockerStateScript, parseDockerState } from '../shared/docker-state.js';
 
-/** ctx.shared key: `up --raise-mtu` (restart Docker where its MTU is smaller than subnet.env's). */
-export const RAISE_MTU = 'raiseMtu';
+declare module '../framework/types.js' {
+  interface RunState {
+    /** `up --raise-mtu`: restart Docker where its MTU is smaller than subnet.env's */
+    raiseMtu?: boolean;
+  }
+}
 
 /** Seconds to wait for the agent's /readyz. */
 const READY_TIMEOUT_S = 60;
@@ -35,25 +40,6 @@ sec active; systemctl is-active flanneld.service
 sec subnet_env; cat /run/flannel/subnet.env 2>/dev/null
 sec status; ${agentStatusCommand(port)}
 ${dockerStateScript()}`;
-}
-
-export function dockerStateScript(): string {
-  return `sec docker_active; systemctl is-active docker.service 2>/dev/null
-sec docker0; ip -j -4 addr show dev docker0 2>/dev/null
-sec docker_cmdline; p=$(systemctl show -p MainPID --value docker.service 2>/dev/null); [ -n "$p" ] && [ "$p" != 0 ] && tr '\\0' ' ' < /proc/$p/cmdline
-`;
-}
-
-export function parseDockerState(out: string): DockerNow {
-  const s = parseSections(out);
-  const d0 = jsonOr<{ addr_info?: { family: string; local: string; prefixlen: number }[] }[]>(section(s, 'docker0')?.body, []);
-  const a = d0[0]?.addr_info?.find((x) => x.family === 'inet');
-  const cmd = section(s, 'docker_cmdline')?.body.trim();
-  return {
-    active: section(s, 'docker_active')?.body.trim() === 'active',
-    ...(a ? { bridgeAddr: `${a.local}/${a.prefixlen}` } : {}),
-    ...(cmd ? { cmdline: cmd } : {}),
-  };
 }
 
 /** The agent commands the plan asks for (empty when nothing is to be done). */
@@ -75,7 +61,7 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   const plan = planStart({ written: h.facts.written ?? [], binaryChanged: !!h.facts.binaryChanged, agent: f.agent.unit });
   h.facts.startPlan = plan;
   const cmds = agentCommands(plan);
-  const dockerOpts = { raiseMtu: ctx.shared.get(RAISE_MTU) === true, backend: ctx.cluster.network.backend };
+  const dockerOpts = { raiseMtu: ctx.state.raiseMtu === true, backend: ctx.cluster.network.backend };
   let docker: DockerNow = { active: f.docker.unit?.active === 'active', ...(f.docker.bridge?.addr ? { bridgeAddr: f.docker.bridge.addr } : {}), ...(f.docker.cmdline ? { cmdline: f.docker.cmdline } : {}) };
   if (ctx.options.dryRun) {
     if (plan.daemonReload) rec.changed('would run systemctl daemon-reload');
@@ -113,7 +99,7 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   if (decision.note) rec.info(decision.note);
   const why = decision.restart;
   if (!why) return;
-  const r = await h.remote().run(`${SEC_FN}\n${plan.daemonReload ? '' : 'systemctl daemon-reload\n'}systemctl reset-failed docker.service 2>/dev/null\nsystemctl restart docker.service || { systemctl status --no-pager -n 20 docker.service >&2; exit 3; }\n${dockerStateScript()}`, { timeoutMs: 120_000 });
+  const r = await h.remote().run(`${SEC_FN}\n${plan.daemonReload ? '' : 'systemctl daemon-reload\n'}${dockerRestartScript()}`, { timeoutMs: 120_000 });
   rec.changed(`docker restarted (${why})`);
   h.facts.dockerRestarted = true;
   if (r.code !== 0) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);

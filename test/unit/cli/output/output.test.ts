@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { toJsonLine, JsonReporter } from '../../../../src/cli/output/json.js';
 import { PlainReporter } from '../../../../src/cli/output/plain.js';
 import { reportError, toRunOptions } from '../../../../src/cli/output/command.js';
-import type { FlanprovEvent } from '../../../../src/cli/output/events.js';
+import type { FlanprovEvent } from '../../../../src/phases/framework/events.js';
 import { EVENT_FIELDS, schemaProblems, streamProblems } from '../../../../src/cli/output/schema.js';
 import { InvalidInputError, ExitCode, exitCodeOf } from '../../../../src/util/errors.js';
 

@@ -4,7 +4,7 @@ import { runPhases, reportExitCode, PhaseFailedError } from '../../../../src/pha
 import { Limiter } from '../../../../src/phases/framework/limit.js';
 import type { Phase, RunOptions } from '../../../../src/phases/framework/types.js';
 import type { ClusterSpec, HostSpec } from '../../../../src/inventory/types.js';
-import type { FlanprovEvent, Reporter } from '../../../../src/cli/output/events.js';
+import type { FlanprovEvent, Reporter } from '../../../../src/phases/framework/events.js';
 import { UnreachableError, StepFailedError, ExitCode } from '../../../../src/util/errors.js';
 
 const host = (name: string): HostSpec => ({ name } as unknown as HostSpec);

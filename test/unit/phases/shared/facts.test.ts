@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildFactsScript, parseEtcdEndpoint } from '../../../../src/phases/shared/facts.js';
-import { parseSections } from '../../../../src/phases/shared/sections.js';
+import { parseSections } from '../../../../src/remote/sections.js';
 import { effectiveExecStart, splitSystemctlCat, conflictingDockerdFlags } from '../../../../src/phases/shared/docker-unit.js';
 import { chooseInterface } from '../../../../src/phases/shared/iface.js';
 import { agentStatusFixture } from '../../../fixtures/agent-status.js';

@@ -6,13 +6,13 @@
 import type { HostState, Phase, PhaseContext } from '../framework/types.js';
 import { RemotePaths } from '../../inventory/types.js';
 import { StepFailedError } from '../../util/errors.js';
-import { isIpv4 } from '../../agent/kernel/iproute2.js';
-import { MANAGED_FILES, buildFactsScript, parseEtcdEndpoint, parseFacts, type EtcdEndpointAddr } from '../shared/facts.js';
-import { chooseInterface } from '../shared/iface.js';
-import { SEC_FN, jsonOr, parseSections, sectionsNamed, shq } from '../shared/sections.js';
-import { gathered } from './state.js';
+import { isIpv4 } from '../../network/iproute2-json.js';
+import { MANAGED_FILES, buildFactsScript, parseEtcdEndpoint, parseFacts, type EtcdEndpointAddr } from './facts.js';
+import { chooseInterface } from './iface.js';
+import { SEC_FN, jsonOr, parseSections, sectionsNamed, shq } from '../../remote/sections.js';
+import { gathered } from './host-state.js';
 import { removeEarlyProbes, startEarlyProbes } from './verify.js';
-import { closeEtcd, startEtcdDirect } from './preflight.js';
+import { closeEtcd, startEtcdDirect } from './etcd-session.js';
 
 export function agentPath(h: HostState): string {
   return `${h.spec.flannel.binDir.replace(/\/$/, '')}/flanneld`;

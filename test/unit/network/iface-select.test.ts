@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { selectInterface } from '../../../src/agent/iface.js';
+import { selectInterface } from '../../../src/network/iface-select.js';
 
 const ifaces = [
   { name: 'lo', index: 1, mtu: 65536, up: true, loopback: true, addrs: [{ ip: '127.0.0.1', prefixLen: 8 }] },

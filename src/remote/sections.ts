@@ -55,7 +55,7 @@ export function sectionsNamed(sections: readonly Section[], name: string): Secti
 export const SEC_FN = `sec() { printf '\\n${SECTION_MARKER} %s\\n' "$*"; }`;
 
 /** Single-quotes a string for bash (the one quoting function, from remote/command.ts; re-exported for scripts). */
-export { shq } from '../../remote/command.js';
+export { shq } from './command.js';
 
 /** Parses JSON, returning `fallback` for empty or invalid text (a missing tool prints nothing). */
 export function jsonOr<T>(text: string | undefined, fallback: T): T {

@@ -2,11 +2,11 @@
  * What the `up` phases learn about each host and hand to the next phase (typed through the framework's
  * HostFacts augmentation), plus small helpers they share.
  */
-import type { HostFacts as GatheredFacts } from '../shared/facts.js';
-import type { ChosenInterface } from '../shared/iface.js';
-import type { DesiredFile, StartPlan } from '../shared/changes.js';
+import type { HostFacts as GatheredFacts } from './facts.js';
+import type { ChosenInterface } from './iface.js';
+import type { DesiredFile, StartPlan } from './changes.js';
 import type { PreviousSubnetEnv } from '../../network/subnet-env.js';
-import type { Probe } from '../shared/ping-matrix.js';
+import type { Probe } from './ping-matrix.js';
 import type { HostState, PhaseContext } from '../framework/types.js';
 import type { RunResult } from '../../remote/types.js';
 import type { NetworkConfig } from '../../network/types.js';
@@ -37,6 +37,10 @@ declare module '../framework/types.js' {
     /** a probe container started alongside the facts script (verify.ts startEarlyProbes) */
     earlyProbe?: Promise<RunResult | undefined>;
   }
+  interface RunState {
+    /** the inventory's network config, validated once per run (networkConfig()) */
+    networkConfig?: NetworkConfig;
+  }
 }
 
 /** The facts of a host; throws an internal error when the facts phase has not run. */
@@ -48,10 +52,9 @@ export function gathered(h: HostState): GatheredFacts {
 
 /** The inventory's network config, validated by the agent's own validator (cached per run). */
 export function networkConfig(ctx: PhaseContext): NetworkConfig {
-  const cached = ctx.shared.get('networkConfig') as NetworkConfig | undefined;
-  if (cached) return cached;
+  if (ctx.state.networkConfig) return ctx.state.networkConfig;
   const v = validateNetworkConfig(ctx.cluster.networkConfig);
   if (!v.ok) throw new InvalidInputError(`invalid network config: ${v.error}`, ctx.cluster.inventoryFile);
-  ctx.shared.set('networkConfig', v.config);
+  ctx.state.networkConfig = v.config;
   return v.config;
 }

@@ -9,9 +9,9 @@ import {
   VXLAN_DIRECT_PROTO,
   vxlanStateOf,
   type VxlanPeer,
-} from '../../../../src/agent/backends/plan.js';
-import type { IpRoute } from '../../../../src/agent/kernel/iproute2.js';
-import { parseCidr } from '../../../../src/network/ipv4.js';
+} from '../../../src/network/datapath-plan.js';
+import type { IpRoute } from '../../../src/network/iproute2-json.js';
+import { parseCidr } from '../../../src/network/ipv4.js';
 
 const network = parseCidr('10.244.0.0/16')!;
 const P = { dev: 'flannel.1', extDev: 'eth0', network };

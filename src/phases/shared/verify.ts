@@ -10,16 +10,20 @@ import { firstHost, formatIpv4, netContains, parseCidr, parseIpv4 } from '../../
 import {
   buildMatrix, diagnose, matrixOk, parsePingOutput, parseProbe, pingScript, probeRemoveScript, probeStartScript,
   type DiagHost, type PingResult, type Probe, type ProbeKind,
-} from '../shared/ping-matrix.js';
-import { dockerManaged } from '../shared/preflight.js';
-import type { VerifyMatrix } from '../../cli/output/events.js';
-import { gathered } from './state.js';
+} from './ping-matrix.js';
+import { dockerManaged } from './preflight.js';
+import type { VerifyMatrix } from '../framework/events.js';
+import { gathered } from './host-state.js';
 
 /** How long failing pairs are retried after the first round. */
 const RETRY_MS = 10_000;
 
-/** ctx.shared key: set to true by commands that verify (up, check) to start probes with the facts. */
-export const EARLY_PROBES = 'verify.earlyProbes';
+declare module '../framework/types.js' {
+  interface RunState {
+    /** the command ends with the verify phase (up without --no-verify, check, switch-backend): probes start with the facts */
+    verify?: boolean;
+  }
+}
 
 function probeKind(h: HostState): ProbeKind {
   return dockerManaged(h.spec, gathered(h)) ? 'docker' : 'netns';
@@ -31,7 +35,7 @@ function probeKind(h: HostState): ProbeKind {
  * probe container (removed again in every outcome), never in a dry run. Hosts without Docker answer 3.
  */
 export function startEarlyProbes(ctx: PhaseContext): void {
-  if (ctx.shared.get(EARLY_PROBES) !== true || ctx.options.dryRun) return;
+  if (ctx.state.verify !== true || ctx.options.dryRun) return;
   for (const h of ctx.hosts) {
     if (h.failed || !h.conn || h.spec.flannel.docker === false) continue;
     const script = `command -v docker >/dev/null && systemctl is-active -q docker.service || exit 3\n${probeStartScript('docker')}`;
@@ -149,7 +153,7 @@ export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
 export const verifyPhase: Phase = {
   title: 'Verify',
   readOnly: true,
-  shouldRun: (ctx) => !ctx.options.dryRun && ctx.shared.get('skipVerify') !== true,
+  shouldRun: (ctx) => !ctx.options.dryRun && ctx.state.verify === true,
   async run(ctx) {
     const v = await verifyCluster(ctx);
     // The reporters print the matrix from this event (plain/listr as a table, JSON as data).

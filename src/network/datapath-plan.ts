@@ -10,9 +10,9 @@
  * Neither ever deletes a route it does not own. Both install routes with `route replace`, which swaps a
  * same-destination route atomically (no gap) when a peer moves from one backend to the other.
  */
-import type { FdbEntry, IpNeigh, IpRoute } from '../kernel/iproute2.js';
-import { formatIpv4, formatNet, netContainsNet } from '../../network/ipv4.js';
-import type { Ipv4Net } from '../../network/types.js';
+import type { FdbEntry, IpNeigh, IpRoute } from './iproute2-json.js';
+import { formatIpv4, formatNet, netContainsNet } from './ipv4.js';
+import type { Ipv4Net } from './types.js';
 
 /** Route protocol of host-gw routes (`ip route ... proto 241`); not used by any known routing daemon. */
 export const HOSTGW_PROTO = 241;

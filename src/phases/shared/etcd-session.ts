@@ -1,0 +1,47 @@
+/**
+ * The run's etcd session: one connection per command, opened on first use (directly, or through a host's
+ * SSH tunnel when the controller cannot reach etcd itself), closed by the cleanUp of the phase that opened it.
+ */
+import type { PhaseContext } from '../framework/types.js';
+import { openEtcd, openEtcdDirect, type EtcdAccess } from './etcd-access.js';
+import { gathered } from './host-state.js';
+
+declare module '../framework/types.js' {
+  interface RunState {
+    /** the run's etcd connection (etcdFor) */
+    etcd?: Promise<EtcdAccess>;
+    /** the direct attempt started alongside the facts (startEtcdDirect); etcdFor takes it over */
+    etcdDirect?: Promise<EtcdAccess | undefined>;
+  }
+}
+
+/** The run's etcd connection (opened once, closed by the preflight phase's cleanUp). */
+export async function etcdFor(ctx: PhaseContext): Promise<EtcdAccess> {
+  let p = ctx.state.etcd;
+  if (!p) {
+    const via = ctx.hosts
+      .filter((h) => h.conn && h.facts.gathered)
+      .map((h) => ({ remote: h.remote(), reachable: [...gathered(h).etcdReach].filter(([, ok]) => ok).map(([ep]) => ep) }));
+    const direct = ctx.state.etcdDirect;
+    delete ctx.state.etcdDirect;
+    const opened = openEtcd(ctx.cluster, via, { log: (m) => ctx.log('debug', m), ...(direct ? { direct } : {}) });
+    ctx.state.etcd = p = opened;
+    // a failed attempt is not kept: the next caller tries again
+    opened.catch(() => { if (ctx.state.etcd === opened) delete ctx.state.etcd; });
+  }
+  return p;
+}
+
+/** Starts the direct etcd attempt now (it needs no facts); etcdFor() takes it over. */
+export function startEtcdDirect(ctx: PhaseContext): void {
+  if (!ctx.state.etcd && !ctx.state.etcdDirect) ctx.state.etcdDirect = openEtcdDirect(ctx.cluster).catch(() => undefined);
+}
+
+export async function closeEtcd(ctx: PhaseContext): Promise<void> {
+  const p = ctx.state.etcd;
+  const d = ctx.state.etcdDirect;
+  delete ctx.state.etcd;
+  delete ctx.state.etcdDirect;
+  if (p) await p.then((e) => e.close(), () => undefined);
+  if (d) await d.then((e) => e?.close());
+}

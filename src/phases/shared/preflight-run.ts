@@ -1,0 +1,48 @@
+/**
+ * Preflight as `up`, `check` and `switch-backend` run it: every check of preflight.ts over the inventory
+ * and all hosts' facts, plus the network config already in etcd (read only).
+ */
+import type { PhaseContext } from '../framework/types.js';
+import { validateNetworkConfig } from '../../network/config.js';
+import { readConfig, type StoredConfig } from '../../etcd/config-store.js';
+import { configKey } from '../../etcd/keys.js';
+import { errors, preflight, unameMachine, type Problem, type PreflightHost } from './preflight.js';
+import { compareConfigs, formatConfigDiff } from './config-compare.js';
+import { etcdFor } from './etcd-session.js';
+import { gathered } from './host-state.js';
+
+declare module '../framework/types.js' {
+  interface RunState {
+    /** the network config in etcd as preflight read it (null: none) */
+    storedConfig?: StoredConfig | null;
+  }
+}
+
+export function preflightHosts(ctx: PhaseContext): PreflightHost[] {
+  return ctx.hosts.filter((h) => !h.failed).map((h) => ({
+    spec: h.spec,
+    facts: gathered(h),
+    iface: h.facts.iface ? { ok: true as const, iface: h.facts.iface } : { ok: false as const, error: h.facts.ifaceError ?? 'no interface chosen' },
+  }));
+}
+
+/** Runs the checks and returns the problems (warnings are logged); `check` mode relaxes what `up` fixes. */
+export async function runPreflight(ctx: PhaseContext, mode: 'up' | 'check'): Promise<Problem[]> {
+  const config = validateNetworkConfig(ctx.cluster.networkConfig);
+  const problems = preflight({ cluster: ctx.cluster, config, hosts: preflightHosts(ctx), agentMachine: unameMachine(), mode });
+  if (config.ok && !errors(problems).length) {
+    const etcd = await etcdFor(ctx);
+    const stored = await readConfig(etcd.client, ctx.cluster.etcd.prefix);
+    ctx.state.storedConfig = stored ?? null;
+    if (stored) {
+      const cmp = compareConfigs(ctx.cluster.networkConfig, stored.text);
+      if (!cmp.equal) problems.push({ severity: 'error', check: 'etcd-config', hosts: [], message: formatConfigDiff(configKey(ctx.cluster.etcd.prefix), cmp) });
+    }
+  }
+  for (const p of problems.filter((x) => x.severity === 'warning')) ctx.log('warn', `${p.hosts.length ? p.hosts.join(', ') + ': ' : ''}${p.message}`);
+  return problems;
+}
+
+export function storedConfig(ctx: PhaseContext): StoredConfig | null | undefined {
+  return ctx.state.storedConfig;
+}
