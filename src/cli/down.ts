@@ -11,7 +11,7 @@ import { connectPhase } from '../phases/shared/connect.js';
 import { factsPhase } from '../phases/shared/gather-facts.js';
 import { closeEtcd } from '../phases/shared/etcd-session.js';
 import { leasesPhase, teardownPhase } from '../phases/down/phases.js';
-import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
+import { addCommonOptions, inventorySources, runCommand, type CommonOpts } from './output/command.js';
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -32,7 +32,7 @@ export function registerDown(program: Command): void {
           process.exitCode = ExitCode.INVALID_INPUT;
           return;
         }
-        if (!(await confirm(`Remove flannel from every host of ${opts.inventory ?? './inventory.yml'}${opts.limit ? ` (limit ${opts.limit})` : ''}? [y/N] `))) {
+        if (!(await confirm(`Remove flannel from every host of ${inventorySources(opts).join(', ')}${opts.limit ? ` (limit ${opts.limit})` : ''}? [y/N] `))) {
           process.stderr.write('flanprov down: cancelled\n');
           process.exitCode = ExitCode.INVALID_INPUT;
           return;

@@ -6,13 +6,14 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../util/errors.js';
 import { loadInventory } from '../inventory/load.js';
+import { collectSources, inventorySources } from './output/command.js';
 import { renderHostFiles, renderNetworkConfig } from '../inventory/host-files.js';
 import { configKey } from '../etcd/keys.js';
 
-export interface RenderOpts { inventory: string; host?: string; limit?: string; showSecrets?: boolean }
+export interface RenderOpts { inventory?: string[]; host?: string; limit?: string; showSecrets?: boolean }
 
 export function renderText(opts: RenderOpts): string {
-  const cluster = loadInventory(opts.inventory, { ...(opts.limit ? { limit: opts.limit } : {}) });
+  const cluster = loadInventory(inventorySources(opts), { ...(opts.limit ? { limit: opts.limit } : {}) });
   const hosts = opts.host ? cluster.hosts.filter((h) => h.name === opts.host) : cluster.hosts;
   if (opts.host && !hosts.length) {
     throw new InvalidInputError(`--host ${opts.host}: no such agent host (hosts: ${cluster.hosts.map((h) => h.name).join(', ')})`);
@@ -44,7 +45,7 @@ export function registerRender(program: Command): void {
   program
     .command('render')
     .description('print every file `up` would write, for review (no SSH needed)')
-    .option('-i, --inventory <file>', 'Ansible YAML inventory', './inventory.yml')
+    .option('-i, --inventory <source>', 'Ansible inventory (YAML or INI file, directory, host list); repeat to merge several (default ./inventory.yml)', collectSources)
     .option('--host <name>', 'only this host')
     .option('--limit <hosts>', 'only these hosts or groups (Ansible --limit syntax)')
     .option('--show-secrets', 'print secrets from the environment instead of a placeholder')

@@ -29,7 +29,7 @@ export function registerUp(program: Command): void {
     .option('--no-verify', 'skip the ping matrix')
     .option('--raise-mtu', 'restart Docker where its MTU is smaller than the network\'s (e.g. kept after vxlan → host-gw); default: keep it and say so')
     .action(async (inventory: string | undefined, opts: CommonOpts & { verify: boolean; raiseMtu?: boolean }) => {
-      if (inventory) opts.inventory = inventory;
+      if (inventory) opts.inventory = [inventory, ...(opts.inventory ?? [])];
       process.exitCode = await runCommand({ command: 'up', opts, phases: UP_PHASES, state: { verify: opts.verify !== false, raiseMtu: !!opts.raiseMtu } });
     });
 }

@@ -1,26 +1,36 @@
 /**
- * Load an Ansible YAML inventory into a ClusterSpec: parse + merge (ansible.ts), validate each host's merged
- * vars (schema.ts, plus typo and secret checks), check that cluster-wide settings agree, resolve connection
- * settings (ssh-args.ts) and build the network config and agent flags. Every problem is reported at once,
+ * Load an Ansible inventory (YAML or INI files, directories, several sources, group_vars/ and host_vars/)
+ * into a ClusterSpec: read the sources (sources.ts) into Ansible's model (model.ts), merge each host's vars in
+ * Ansible's order (merge.ts), template the settings flanprov reads (jinja.ts), validate them (schema.ts, plus
+ * typo and secret checks), check that cluster-wide settings agree, resolve connection settings
+ * (connection-vars.ts) and build the network config and agent flags. Every problem is reported at once,
  * as "file:line:col: key: message" pointing at where the offending value was written.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { dirname, resolve, isAbsolute } from 'node:path';
+import { dirname } from 'node:path';
+import { expandPath } from './paths.js';
 import { isDeepStrictEqual } from 'node:util';
 import { InvalidInputError } from '../util/errors.js';
 import { validateNetworkConfig } from '../network/config.js';
 import { parseIpv4 } from '../network/ipv4.js';
 import { DEFAULT_ETCD_PREFIX, splitEndpoints } from '../etcd/client.js';
-import { groupHosts, mergedVars, hostGroups, parseInventory, type ParsedInventory, type VarDef } from './ansible.js';
+import { Inventory, type VarDef } from './model.js';
+import { mergedHostVars } from './merge.js';
+import { readSources } from './sources.js';
+import { VarsFileReader } from './vars-files.js';
+import { readYamlInventory } from './yaml-source.js';
+import { readIniInventory } from './ini-source.js';
+import { parseYamlFile, YamlSyntaxError, findUnsupported } from './yaml-values.js';
+import { hostTemplater, TemplateError } from './jinja.js';
 import { IssueList, suggest } from './errors.js';
-import { CLUSTER_WIDE_VARS, KNOWN_FLANNEL_VARS, checkHostVars } from './schema.js';
-import { parseSshArgs, resolveJumps, SshArgsError, type SshArgs } from './ssh-args.js';
+import { CLUSTER_WIDE_VARS, KNOWN_FLANNEL_VARS, checkHostVars, coerceHostVars } from './schema.js';
+import { connectionFor, effectiveVar, CONNECTION_VARS, SECRET_VARS } from './connection-vars.js';
 import { AGENT_STATUS_PORT } from '../network/agent-status.js';
 import { BACKEND_TYPES, type BackendType } from '../network/backends.js';
 import { agentFlags, agentEnv } from './agent-flags.js';
 import {
-  formatPos, type ClusterNetworkSettings, type ClusterSpec, type ConnectionSpec, type EtcdSpec,
+  formatPos, type ClusterNetworkSettings, type ClusterSpec, type EtcdSpec,
   type HostFlannelSettings, type HostSpec, type IfaceSelector, type SourcePos, type TransferMode,
 } from './types.js';
 
@@ -35,6 +45,8 @@ export interface LoadOptions {
   localUser?: string;
   /** default transfer mode for the agent binary (docs/transfer.md: measured on the lab) */
   defaultTransfer?: TransferMode;
+  /** ssh_config file (`-F`); default ~/.ssh/config when it exists */
+  sshConfigFile?: string;
 }
 
 export const DEFAULTS = {
@@ -49,58 +61,73 @@ export const DEFAULTS = {
   etcdGroup: 'etcd',
 };
 
-/** Read and load an inventory file. Throws InvalidInputError / InventoryError (exit code 2). */
-export function loadInventory(file: string, opts: LoadOptions = {}): ClusterSpec {
-  const abs = resolve(file);
-  let text: string;
-  try {
-    text = readFileSync(abs, 'utf8');
-  } catch (e) {
-    throw new InvalidInputError(`cannot read the inventory: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, file,
-      'pass -i FILE (default ./inventory.yml); see inventories/ for examples');
-  }
-  return loadInventoryText(text, abs, opts);
+/** Read and load inventory sources (`-i` may be given several times). Throws InvalidInputError / InventoryError (exit 2). */
+export function loadInventory(sources: string | string[], opts: LoadOptions = {}): ClusterSpec {
+  const list = Array.isArray(sources) ? sources : [sources];
+  const inv = readSources(list);
+  return buildCluster(inv, inv.sources[0]!, opts);
 }
 
-const ENV_LOOKUP = /^\{\{\s*lookup\(\s*(['"])env\1\s*,\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\2\s*\)\s*\}\}$/;
-const SECRET_VARS = ['ansible_become_password', 'ansible_become_pass', 'ansible_sudo_pass', 'flannel_etcd_password'];
-const REJECTED: Record<string, string> = {
-  ansible_password: 'password authentication is not supported: use a key (ansible_ssh_private_key_file) or ssh-agent',
-  ansible_ssh_pass: 'password authentication is not supported: use a key (ansible_ssh_private_key_file) or ssh-agent',
-  ansible_ssh_password: 'password authentication is not supported: use a key (ansible_ssh_private_key_file) or ssh-agent',
-  ansible_become_method: '',
-};
-
+/** Load inventory text as if it were the file `file` (YAML, or INI when it is not a YAML mapping); no vars files. */
 export function loadInventoryText(text: string, file: string, opts: LoadOptions = {}): ClusterSpec {
+  const inv = new Inventory();
+  inv.sources.push(file);
+  const issues = new IssueList();
+  let root;
+  try {
+    root = parseYamlFile(text, file);
+  } catch (e) {
+    if (!(e instanceof YamlSyntaxError)) throw e;
+    if (!/\.ini$/.test(file) && !/^\s*\[[^\]]+\]\s*$/m.test(text)) { issues.add('', e.message, e.pos); issues.throwIfAny(); }
+  }
+  if (root && root.kind === 'map' && root.entries.length) readYamlInventory(root, inv, issues);
+  else readIniInventory(text, file, inv, issues);
+  issues.throwIfAny();
+  inv.reconcile();
+  return buildCluster(inv, file, opts);
+}
+
+/** The ansible_* variables flanprov reads (others are the playbooks' business and left alone). */
+const READ_ANSIBLE_VARS = new Set([...CONNECTION_VARS, 'ansible_become', 'ansible_become_method', 'ansible_become_user',
+  'ansible_become_password', 'ansible_become_pass', 'ansible_sudo_pass']);
+
+const ENV_LOOKUP = /^\{\{\s*lookup\(\s*(['"])env\1\s*,\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\2\s*\)\s*\}\}$/;
+
+function buildCluster(inv: Inventory, file: string, opts: LoadOptions): ClusterSpec {
   const env = opts.env ?? process.env;
   const home = opts.home ?? homedir();
   const baseDir = dirname(file);
-  const inv = parseInventory(text, file);
   const issues = new IssueList();
+  const reader = new VarsFileReader(issues);
+  const hostOrder = [...inv.hosts.keys()];
 
-  if (inv.hostOrder.length === 0) {
+  if (hostOrder.length === 0) {
     issues.add('hosts', 'the inventory lists no hosts', { file, line: 1, col: 1 });
     issues.throwIfAny();
   }
-  const nodeNames = inv.groups.has(DEFAULTS.nodesGroup) ? groupHosts(inv, DEFAULTS.nodesGroup) : [...inv.hostOrder];
+  const nodeNames = agentHostNames(inv);
   if (nodeNames.length === 0) issues.add(DEFAULTS.nodesGroup, 'the group "nodes" has no hosts', inv.groups.get(DEFAULTS.nodesGroup)?.pos);
   const selected = applyLimit(inv, nodeNames, opts.limit);
 
-  /** merged vars of every host, values resolved (env lookups), problems collected */
+  /** merged vars of every host, the ones flanprov reads templated, problems collected */
   const resolved = new Map<string, Map<string, VarDef>>();
-  for (const name of inv.hostOrder) {
-    const vars = mergedVars(inv, name);
-    for (const [key, def] of vars) {
+  for (const name of hostOrder) {
+    const merged = mergedHostVars(inv, name, reader);
+    const template = hostTemplater({ hostName: name, env, raw: (k) => merged.get(k) });
+    const vars = new Map<string, VarDef>();
+    for (const [key, def] of merged) {
+      const ours = key.startsWith('flannel_') || READ_ANSIBLE_VARS.has(key);
+      if (!ours) continue;
       if (key.startsWith('flannel_') && !KNOWN_FLANNEL_VARS.includes(key)) {
         const s = suggest(key, KNOWN_FLANNEL_VARS);
         issues.add(key, `unknown flannel setting${s ? ` (did you mean "${s}"?)` : ''}`, def.pos);
+        continue;
       }
-      if (REJECTED[key]) issues.add(key, REJECTED[key]!, def.pos);
-      if (SECRET_VARS.includes(key) && def.value !== null && def.value !== undefined) {
+      if (def.value === null) continue; // Ansible skips a null connection setting; ours are optional
+      if (SECRET_VARS.includes(key)) {
         const m = typeof def.value === 'string' ? ENV_LOOKUP.exec(def.value.trim()) : null;
         if (!m) {
           issues.add(key, `a literal password in the inventory is refused: write "{{ lookup('env', 'VAR') }}" and export VAR`, def.pos);
-          vars.delete(key);
           continue;
         }
         const v = env[m[3]!];
@@ -108,19 +135,20 @@ export function loadInventoryText(text: string, file: string, opts: LoadOptions 
         vars.set(key, { ...def, value: v ?? '' });
         continue;
       }
-      if (typeof def.value === 'string' && def.value.includes('{{')) {
-        const m = ENV_LOOKUP.exec(def.value.trim());
-        if (!m) {
-          if (key.startsWith('flannel_') || key.startsWith('ansible_')) issues.add(key, `Jinja expressions are not supported (only "{{ lookup('env', 'VAR') }}")`, def.pos);
-          continue;
-        }
-        const v = env[m[3]!];
-        if (v === undefined) issues.add(key, `environment variable ${m[3]} is not set`, def.pos);
-        vars.set(key, { ...def, value: v ?? '' });
+      const u = findUnsupported(def.value);
+      if (u) { issues.add(key, `${u.feature} is not supported here: write a plain value`, u.pos); continue; }
+      try {
+        const v = template(key);
+        if (v !== undefined && v !== null) vars.set(key, { ...def, value: v });
+      } catch (e) {
+        if (e instanceof TemplateError) issues.add(key, e.message, e.pos ?? def.pos);
+        else throw e;
       }
     }
     const plain: Record<string, unknown> = {};
-    for (const [k, d] of vars) if (d.value !== null) plain[k] = d.value;
+    for (const [k, d] of vars) plain[k] = d.value;
+    coerceHostVars(plain);
+    for (const [k, v] of Object.entries(plain)) vars.set(k, { ...vars.get(k)!, value: v as VarDef['value'] });
     for (const si of checkHostVars(plain)) issues.add(si.key, si.message, vars.get(si.key)?.pos);
     resolved.set(name, vars);
   }
@@ -174,9 +202,9 @@ export function loadInventoryText(text: string, file: string, opts: LoadOptions 
     for (const e of endpoints) if (!/^https?:\/\/[^/\s]+(:\d+)?\/?$/.test(e)) issues.add('flannel_etcd_endpoints', `"${e}" is not an etcd URL (http://host:2379 or https://host:2379)`, endpointsDef.pos);
   } else {
     // The tutorial layout: an `etcd` group of members, client port 2379.
-    const members = groupHosts(inv, DEFAULTS.etcdGroup);
+    const members = inv.groupHosts(DEFAULTS.etcdGroup);
     const tls = !!(cv('flannel_etcd_certfile') || cv('flannel_etcd_cafile'));
-    endpoints = members.map((m) => `${tls ? 'https' : 'http'}://${hostAddr(String(resolved.get(m)!.get('ansible_host')?.value ?? m))}:2379`);
+    endpoints = members.map((m) => `${tls ? 'https' : 'http'}://${hostAddr(String(effectiveVar(resolved.get(m)!, 'host') ?? m))}:2379`);
     if (!endpoints.length) issues.add('flannel_etcd_endpoints', 'is required (e.g. [http://10.0.0.10:2379]) when the inventory has no "etcd" group', inv.groups.get('all')?.pos ?? { file, line: 1, col: 1 });
   }
   const etcd: EtcdSpec = { endpoints, prefix: val<string>('flannel_etcd_prefix') ?? DEFAULTS.etcdPrefix };
@@ -193,7 +221,7 @@ export function loadInventoryText(text: string, file: string, opts: LoadOptions 
     const vars = resolved.get(name)!;
     const v = <T>(k: string): T | undefined => vars.get(k)?.value as T | undefined;
     const pos = (k: string): SourcePos => vars.get(k)?.pos ?? inv.hosts.get(name)!.pos;
-    const conn = connectionFor(name, vars, { env, home, baseDir, localUser: opts.localUser ?? safeUser() }, issues);
+    const conn = connectionFor(name, vars, { env, home, baseDir, localUser: opts.localUser ?? safeUser(), ...(opts.sshConfigFile ? { sshConfigFile: opts.sshConfigFile } : {}) }, issues);
     const iface: IfaceSelector[] = [];
     if (v('flannel_iface') !== undefined) {
       const list = Array.isArray(v('flannel_iface')) ? v<string[]>('flannel_iface')! : [v<string>('flannel_iface')!];
@@ -228,7 +256,7 @@ export function loadInventoryText(text: string, file: string, opts: LoadOptions 
     for (const [k, d] of vars) varPos[k] = d.pos;
     const spec: HostSpec = {
       name,
-      groups: hostGroups(inv, name).map((g) => g.name).sort(),
+      groups: inv.hostGroups(name).map((g) => g.name).sort(),
       connection: conn,
       flannel,
       agentFlags: [],
@@ -240,7 +268,7 @@ export function loadInventoryText(text: string, file: string, opts: LoadOptions 
     hosts.push(spec);
   }
   issues.throwIfAny();
-  return { inventoryFile: file, hosts, allHostNames: [...inv.hostOrder], network, networkConfig, etcd };
+  return { inventoryFile: file, hosts, allHostNames: hostOrder, network, networkConfig, etcd };
 }
 
 /** flannel's network config JSON (only fields the inventory sets; flannel fills in its own defaults). */
@@ -292,66 +320,17 @@ function safeUser(): string {
   try { return userInfo().username; } catch { return 'root'; }
 }
 
-export function expandPath(p: string, home: string, baseDir: string): string {
-  if (p === '~') return home;
-  if (p.startsWith('~/')) return resolve(home, p.slice(2));
-  return isAbsolute(p) ? p : resolve(baseDir, p);
-}
-
-function connectionFor(name: string, vars: Map<string, VarDef>, o: { env: NodeJS.ProcessEnv; home: string; baseDir: string; localUser: string }, issues: IssueList): ConnectionSpec {
-  const v = <T>(k: string): T | undefined => vars.get(k)?.value as T | undefined;
-  const args: SshArgs = { ignored: [] };
-  for (const k of ['ansible_ssh_common_args', 'ansible_ssh_extra_args']) {
-    const text = v<string>(k);
-    if (!text) continue;
-    try {
-      const a = parseSshArgs(text);
-      // First value wins, as in OpenSSH; common args come before extra args on Ansible's command line.
-      for (const f of Object.keys(a) as (keyof SshArgs)[]) {
-        if (f === 'ignored') args.ignored.push(...a.ignored);
-        else if (args[f] === undefined) (args as unknown as Record<string, unknown>)[f] = a[f];
-      }
-    } catch (e) {
-      if (e instanceof SshArgsError) issues.add(k, e.message, vars.get(k)!.pos);
-      else throw e;
-    }
-  }
-  const user = v<string>('ansible_user') ?? args.user ?? o.localUser;
-  const keyFile = v<string>('ansible_ssh_private_key_file') ?? args.identityFile;
-  const identityFiles = keyFile
-    ? [expandPath(keyFile, o.home, o.baseDir)]
-    : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => resolve(o.home, '.ssh', f)).filter((f) => existsSync(f));
-  // A missing key file is reported when connecting (render and --dry-run planning need no key).
-  const become = v<boolean>('ansible_become') ?? false;
-  const pw = v<string>('ansible_become_password') ?? v<string>('ansible_become_pass') ?? v<string>('ansible_sudo_pass') ?? o.env.FLANPROV_BECOME_PASSWORD;
-  const conn: ConnectionSpec = {
-    host: v<string>('ansible_host') ?? name,
-    port: v<number>('ansible_port') ?? args.port ?? 22,
-    user,
-    identityFiles,
-    identityExplicit: !!keyFile,
-    useAgent: !!o.env.SSH_AUTH_SOCK,
-    knownHostsFile: args.knownHostsFile ? (args.knownHostsFile === '/dev/null' ? '/dev/null' : expandPath(args.knownHostsFile, o.home, o.baseDir)) : resolve(o.home, '.ssh', 'known_hosts'),
-    strictHostKeyChecking: args.strictHostKeyChecking ?? 'yes',
-    proxyJump: resolveJumps(args.proxyJump, user),
-    connectTimeoutMs: args.connectTimeoutSec ? args.connectTimeoutSec * 1000 : DEFAULTS.connectTimeoutMs,
-    become,
-    becomeUser: v<string>('ansible_become_user') ?? 'root',
-  };
-  if (become && pw) conn.becomePassword = pw;
-  return conn;
-}
 
 /** Ansible-like --limit: "a,b", "group", "node*", "!node3", "nodes:!node3". Only agent hosts are selected. */
-export function applyLimit(inv: ParsedInventory, nodes: string[], limit: string | undefined): string[] {
+export function applyLimit(inv: Inventory, nodes: string[], limit: string | undefined): string[] {
   if (!limit) return nodes;
   const pats = limit.split(/[,:]/).map((s) => s.trim()).filter(Boolean);
   const glob = (p: string): RegExp => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
   const match = (p: string): Set<string> => {
     const re = glob(p);
     const out = new Set<string>();
-    for (const h of inv.hostOrder) if (re.test(h)) out.add(h);
-    for (const g of inv.groups.keys()) if (re.test(g)) for (const h of groupHosts(inv, g)) out.add(h);
+    for (const h of inv.hosts.keys()) if (re.test(h)) out.add(h);
+    for (const g of inv.groups.keys()) if (re.test(g)) for (const h of inv.groupHosts(g)) out.add(h);
     if (!out.size) throw new InvalidInputError(`--limit: "${p}" matches no host or group of the inventory`);
     return out;
   };
@@ -362,4 +341,9 @@ export function applyLimit(inv: ParsedInventory, nodes: string[], limit: string 
   const out = nodes.filter((h) => sel.has(h));
   if (!out.length) throw new InvalidInputError(`--limit "${limit}" selects none of the hosts that run the agent (${nodes.join(', ')})`);
   return out;
+}
+
+/** Hosts that run the agent: the `nodes` group (with its children), or every host when there is none. */
+export function agentHostNames(inv: Inventory): string[] {
+  return inv.groups.has(DEFAULTS.nodesGroup) ? inv.groupHosts(DEFAULTS.nodesGroup) : [...inv.hosts.keys()];
 }

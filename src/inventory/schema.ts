@@ -17,16 +17,29 @@ export const hostVarsSchema = {
   type: 'object',
   properties: {
     ansible_host: str,
+    ansible_ssh_host: str,
     ansible_port: port,
+    ansible_ssh_port: port,
     ansible_user: str,
+    ansible_ssh_user: str,
     ansible_ssh_private_key_file: str,
+    ansible_private_key_file: str,
     ansible_ssh_common_args: { type: 'string' },
     ansible_ssh_extra_args: { type: 'string' },
-    ansible_connection: { enum: ['ssh', 'smart', 'paramiko'] },
+    ansible_connection: { enum: ['ssh', 'smart', 'paramiko', 'local'] },
+    ansible_password: { type: 'string' },
+    ansible_ssh_pass: { type: 'string' },
+    ansible_ssh_password: { type: 'string' },
+    ansible_ssh_timeout: { type: 'integer', minimum: 1 },
+    ansible_timeout: { type: 'integer', minimum: 1 },
+    ansible_host_key_checking: { type: 'boolean' },
+    ansible_ssh_host_key_checking: { type: 'boolean' },
     ansible_become: { type: 'boolean' },
     ansible_become_method: { enum: ['sudo'] },
     ansible_become_user: str,
     ansible_become_password: { type: 'string' },
+    ansible_become_pass: { type: 'string' },
+    ansible_sudo_pass: { type: 'string' },
     flannel_network: { type: 'string', pattern: cidr4 },
     flannel_subnet_len: { type: 'integer', minimum: 1, maximum: 32 },
     flannel_subnet_min: { type: 'string', pattern: ipv4 },
@@ -66,6 +79,31 @@ const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 const validate = ajv.compile(hostVarsSchema);
 
 export interface SchemaIssue { key: string; message: string }
+
+type PropSchema = { type?: string; anyOf?: readonly PropSchema[] };
+const allows = (p: PropSchema | undefined, type: string): boolean => !!p && (p.type === type || !!p.anyOf?.some((x) => allows(x, type)));
+
+/** Ansible's boolean(): the spellings its connection and become settings accept (INI values are strings). */
+const TRUE_WORDS = ['y', 'yes', 'on', '1', 'true', 't'];
+const FALSE_WORDS = ['n', 'no', 'off', '0', 'false', 'f'];
+
+/**
+ * Convert values the way Ansible's consumers do before using them: a boolean setting takes "yes"/"true"/"1"
+ * (an INI `ansible_become=true` is the string "true"), an integer setting takes "22". In place.
+ */
+export function coerceHostVars(vars: Record<string, unknown>): void {
+  const props = hostVarsSchema.properties as Record<string, PropSchema>;
+  for (const [k, v] of Object.entries(vars)) {
+    const p = props[k];
+    if (typeof v === 'string' && allows(p, 'boolean')) {
+      const w = v.trim().toLowerCase();
+      if (TRUE_WORDS.includes(w)) vars[k] = true;
+      else if (FALSE_WORDS.includes(w)) vars[k] = false;
+    } else if (typeof v === 'string' && allows(p, 'integer') && /^\s*[-+]?\d+\s*$/.test(v)) {
+      vars[k] = Number(v);
+    }
+  }
+}
 
 /** Validate one host's merged vars; returns issues keyed by top-level variable name. */
 export function checkHostVars(vars: Record<string, unknown>): SchemaIssue[] {

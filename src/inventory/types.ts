@@ -26,25 +26,37 @@ export interface JumpHost {
   port: number;
   /** defaults to the target's user when the jump spec has none (as OpenSSH does with the local user) */
   user: string;
+  /** keys for this hop when ~/.ssh/config names its own (otherwise the target's identityFiles) */
+  identityFiles?: string[];
 }
 
 /** How to reach one host over SSH (from ansible_* vars and ansible_ssh_common_args/extra_args). */
 export interface ConnectionSpec {
-  /** address or DNS name to connect to (ansible_host, default: the inventory host name) */
+  /**
+   * `ssh` = an SSH connection (ssh2); `local` = ansible_connection: local, the host's scripts run on this
+   * machine with bash (no SSH; sudo still applies)
+   */
+  transport: 'ssh' | 'local';
+  /** address or DNS name to connect to (ansible_host, default: the inventory host name; HostName from ssh_config) */
   host: string;
   port: number;
   user: string;
   /**
-   * Private key files to try, in order. When the inventory names one (ansible_ssh_private_key_file or `-i`),
-   * only that one (it must exist); otherwise the OpenSSH defaults that exist (~/.ssh/id_ed25519, id_ecdsa, id_rsa).
-   * Password authentication is not supported (ansible_password / ansible_ssh_pass are rejected): keys and
-   * ssh-agent only.
+   * Private key files to try, in order: the inventory's (ansible_ssh_private_key_file, `-i`), then ssh_config's
+   * IdentityFile lines; when neither names one, the OpenSSH defaults that exist (~/.ssh/id_ed25519, id_ecdsa, id_rsa).
    */
   identityFiles: string[];
-  /** true when identityFiles came from the inventory (a missing file is then an error, not skipped) */
+  /** true when identityFiles were named (inventory or ssh_config): a missing file is then an error, not skipped */
   identityExplicit: boolean;
-  /** use ssh-agent ($SSH_AUTH_SOCK) when it is set */
+  /** use ssh-agent ($SSH_AUTH_SOCK) when it is set (IdentitiesOnly limits it to the keys named, as OpenSSH) */
   useAgent: boolean;
+  /** IdentitiesOnly yes: only the identityFiles are offered (agent keys that match none of them are not) */
+  identitiesOnly: boolean;
+  /**
+   * login password (ansible_password / ansible_ssh_pass, from the environment only), tried with
+   * password and keyboard-interactive authentication after the keys; never logged
+   */
+  password?: string;
   /** UserKnownHostsFile (default ~/.ssh/known_hosts) */
   knownHostsFile: string;
   strictHostKeyChecking: StrictHostKeyChecking;

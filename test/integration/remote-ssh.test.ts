@@ -113,7 +113,7 @@ if (!fixtureEnv) {
   const kh = join(fx.dir, 'known_hosts');
   const line = (host: string, pub: string): string => `${host} ${pub.trim().split(/\s+/).slice(0, 2).join(' ')}\n`;
   const spec = (over: Partial<Spec> = {}): Spec => ({
-    host: fx.jumpAddr, port: 22, user: 'root', identityFiles: [fx.key], identityExplicit: true, useAgent: false,
+    transport: 'ssh', host: fx.jumpAddr, port: 22, user: 'root', identityFiles: [fx.key], identityExplicit: true, useAgent: false, identitiesOnly: false,
     knownHostsFile: kh, strictHostKeyChecking: 'yes', proxyJump: [], connectTimeoutMs: 5000, become: false, becomeUser: 'root', ...over,
   });
   const fingerprintOf = (pub: string): string => `SHA256:${createHash('sha256').update(Buffer.from(pub.trim().split(/\s+/)[1]!, 'base64')).digest('base64').replace(/=+$/, '')}`;

@@ -15,7 +15,10 @@ import { PlainReporter } from './plain.js';
 import { ListrReporter } from './listr.js';
 
 export interface CommonOpts {
-  inventory?: string;
+  /** -i, repeatable: the inventory sources in order (default ./inventory.yml) */
+  inventory?: string[];
+  /** -F: the OpenSSH client config file (default ~/.ssh/config) */
+  sshConfig?: string;
   limit?: string;
   concurrency: string;
   concurrentUploads: string;
@@ -25,9 +28,16 @@ export interface CommonOpts {
   acceptNewHostKeys?: boolean;
 }
 
-/** -i/--inventory, --limit, --concurrency, --concurrent-uploads, --output, --accept-new-host-keys, -v, and --dry-run unless { dryRun: false }. */
+/** `-i` may be given several times (sources merge in order, as in Ansible). */
+export const collectSources = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+
+/** The inventory sources of a command: -i in order, else ./inventory.yml. */
+export const inventorySources = (opts: { inventory?: string[] }): string[] => (opts.inventory?.length ? opts.inventory : ['./inventory.yml']);
+
+/** -i/--inventory, -F/--ssh-config, --limit, --concurrency, --concurrent-uploads, --output, --accept-new-host-keys, -v, and --dry-run unless { dryRun: false }. */
 export function addCommonOptions(c: Command, o: { dryRun?: boolean } = {}): Command {
-  c.option('-i, --inventory <file>', 'Ansible YAML inventory', './inventory.yml')
+  c.option('-i, --inventory <source>', 'Ansible inventory: a YAML or INI file, a directory, or a host list; repeat to merge several (default ./inventory.yml)', collectSources)
+    .option('-F, --ssh-config <file>', 'OpenSSH client configuration file (default ~/.ssh/config, as ssh -F)')
     .option('--limit <hosts>', 'only these hosts or groups (Ansible --limit syntax: a,b  group  node*  !node3)')
     .option('--concurrency <n>', 'hosts worked on at once', '30')
     .option('--concurrent-uploads <n>', 'simultaneous agent uploads', '5')
@@ -94,7 +104,7 @@ export async function runCommand(inp: RunCommandInput): Promise<number> {
   let code: number = ExitCode.OK;
   try {
     const options = toRunOptions(opts);
-    const cluster = loadInventory(opts.inventory ?? './inventory.yml', { ...(opts.limit ? { limit: opts.limit } : {}) });
+    const cluster = loadInventory(inventorySources(opts), { ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.sshConfig ? { sshConfigFile: opts.sshConfig } : {}) });
     hosts = makeHostStates(cluster);
     const state = inp.state ?? {};
     const report = await runPhases({ command: inp.command, cluster, phases: inp.phases, options, reporter, hosts, state });

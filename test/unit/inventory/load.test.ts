@@ -116,7 +116,7 @@ test('a literal become password is refused; an env lookup is read from the envir
 `;
   assert.equal(load(text, { SUDO_PW: 's3cret' }).hosts[0]!.connection.becomePassword, 's3cret');
   assert.match(errorOf(text).message, /4:11: ansible_become_password: environment variable SUDO_PW is not set/);
-  assert.match(errorOf(text.replace('n1: {', 'n1: { ansible_password: x,')).message, /ansible_password: password authentication is not supported/);
+  assert.match(errorOf(text.replace('n1: {', 'n1: { ansible_password: x,')).message, /ansible_password: a literal password in the inventory is refused/);
 });
 
 test('a cluster-wide setting that differs between hosts names host, key and both places', () => {

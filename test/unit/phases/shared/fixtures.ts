@@ -8,7 +8,7 @@ export function hostSpec(name: string, over: Partial<HostSpec['flannel']> = {}):
     name,
     groups: ['all', 'nodes'],
     connection: {
-      host: name, port: 22, user: 'root', identityFiles: [], identityExplicit: false, useAgent: false,
+      transport: 'ssh', host: name, port: 22, user: 'root', identityFiles: [], identityExplicit: false, useAgent: false, identitiesOnly: false,
       knownHostsFile: '/dev/null', strictHostKeyChecking: 'yes', proxyJump: [], connectTimeoutMs: 1000,
       become: false, becomeUser: 'root',
     },
