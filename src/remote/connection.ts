@@ -13,6 +13,8 @@ import { Client, utils as sshUtils, type ClientChannel, type ConnectConfig, type
 import { StepFailedError } from '../util/errors.js';
 import type { ConnectionSpec, JumpHost, TransferMode } from '../inventory/types.js';
 import { ConnectError } from './errors.js';
+import { LocalRemoteHost } from './local-host.js';
+import { userInfo } from 'node:os';
 import {
   appendKnownHost, checkHostKey, fingerprint, hostField, keyTypeOf, preferredHostKeyAlgorithms, readKnownHosts,
 } from './known-hosts.js';
@@ -29,8 +31,21 @@ const gzipAsync = promisify(gzip);
 /** One hop to connect: the target itself or a jump host. */
 interface Hop { host: string; port: number; user: string; label: string }
 
-/** Connect to a host (through its ProxyJump chain). Throws ConnectError (exit code 3). */
-export async function connectHost(name: string, spec: ConnectionSpec, opts: ConnectOptions = {}): Promise<SshRemoteHost> {
+/**
+ * Connect to a host (through its ProxyJump chain); `ansible_connection: local` hosts get a LocalRemoteHost.
+ * Throws ConnectError (exit code 3).
+ */
+export async function connectHost(name: string, spec: ConnectionSpec, opts: ConnectOptions = {}): Promise<RemoteHost> {
+  if (spec.transport === 'local') return new LocalRemoteHost(name, spec, localUserName());
+  return connectSsh(name, spec, opts);
+}
+
+function localUserName(): string {
+  try { return userInfo().username; } catch { return 'root'; }
+}
+
+/** Connect over SSH (through the ProxyJump chain). */
+export async function connectSsh(name: string, spec: ConnectionSpec, opts: ConnectOptions = {}): Promise<SshRemoteHost> {
   const debug = opts.debug ?? (() => undefined);
   const hops: Hop[] = [
     ...spec.proxyJump.map((j: JumpHost) => ({ ...j, label: `${name} (jump host ${j.user}@${hostField(j.host, j.port)})` })),

@@ -1,0 +1,136 @@
+/**
+ * `ansible_connection: local`: the host is this machine. The same scripts run, with the same bash and sudo
+ * wrapping as over SSH (command.ts), in a local `bash -c` instead of an SSH exec channel; files are written
+ * by the same receive script; a tunnel is a local TCP relay. No SSH, no host key, no password login.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { connect as netConnect, createServer, type Server } from 'node:net';
+import { StepFailedError } from '../util/errors.js';
+import type { ConnectionSpec } from '../inventory/types.js';
+import {
+  envPrelude, receiveFileScript, scriptCommand, scriptWithInputCommand, shq, tempNameFor, SUDO_BAD_PASSWORD_EXIT, type PrivilegeSpec,
+} from './command.js';
+import type { PutFileOptions, PutFileResult, RemoteHost, RunOptions, RunResult, Tunnel } from './types.js';
+
+export class LocalRemoteHost implements RemoteHost {
+  readonly address: string;
+  private readonly servers = new Set<Server>();
+  private closed = false;
+
+  constructor(readonly name: string, readonly spec: ConnectionSpec, private readonly localUser: string) {
+    this.address = `local (${localUser})`;
+  }
+
+  private priv(sudo: boolean | undefined): PrivilegeSpec {
+    return { loginUser: this.localUser, becomeUser: this.spec.becomeUser, sudo: sudo ?? this.spec.become, hasPassword: this.spec.becomePassword !== undefined };
+  }
+
+  private exec(command: string, stdin: (string | Buffer | NodeJS.ReadableStream)[], timeoutMs?: number): Promise<RunResult> {
+    const t0 = Date.now();
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new StepFailedError('the local connection is closed', this.name));
+      const p = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      if (timeoutMs) timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+      p.stdout.on('data', (d: Buffer) => out.push(d));
+      p.stderr.on('data', (d: Buffer) => err.push(d));
+      p.on('error', (e) => { if (timer) clearTimeout(timer); reject(new StepFailedError(`cannot start a local command: ${e.message}`, this.name)); });
+      p.on('close', (code, signal) => {
+        if (timer) clearTimeout(timer);
+        resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code, ...(signal ? { signal } : {}), ms: Date.now() - t0 });
+      });
+      // a script that exits before reading all of its input is not an error here
+      p.stdin.on('error', () => undefined);
+      const writeAll = async (): Promise<void> => {
+        for (const part of stdin) {
+          if (typeof part === 'string' || Buffer.isBuffer(part)) {
+            if (!p.stdin.write(part)) await new Promise((r) => p.stdin.once('drain', r));
+          } else {
+            for await (const chunk of part as AsyncIterable<Buffer>) if (!p.stdin.write(chunk)) await new Promise((r) => p.stdin.once('drain', r));
+          }
+        }
+        p.stdin.end();
+      };
+      writeAll().catch(() => p.stdin.destroy());
+    });
+  }
+
+  private checkSudo(r: RunResult): RunResult {
+    if (r.code === SUDO_BAD_PASSWORD_EXIT && r.stderr.includes('sudo rejected the become password')) {
+      throw new StepFailedError('sudo rejected the become password (ansible_become_password)', this.name);
+    }
+    return r;
+  }
+
+  async run(script: string, opts: RunOptions = {}): Promise<RunResult> {
+    const cmd = scriptCommand(this.priv(opts.sudo), this.spec.becomePassword);
+    return this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, envPrelude(opts.env), script], opts.timeoutMs));
+  }
+
+  async runWithInput(script: string, input: string | Buffer, opts: RunOptions = {}): Promise<RunResult> {
+    const cmd = scriptWithInputCommand(envPrelude(opts.env) + script, this.priv(opts.sudo), this.spec.becomePassword);
+    return this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, input], opts.timeoutMs));
+  }
+
+  async runChecked(script: string, opts: RunOptions & { what?: string } = {}): Promise<RunResult> {
+    const r = await this.run(script, opts);
+    if (r.code !== 0) {
+      const tail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-8).join('\n    ');
+      throw new StepFailedError(`${opts.what ?? 'local script'} failed (exit ${r.code ?? r.signal ?? '?'})${tail ? `:\n    ${tail}` : ''}`, this.name);
+    }
+    return r;
+  }
+
+  /** The same atomic receive script as over SSH, fed from the file (no compression: nothing crosses a wire). */
+  async putFile(src: string | Buffer, remotePath: string, opts: PutFileOptions = {}): Promise<PutFileResult> {
+    const t0 = Date.now();
+    const bytes = typeof src === 'string' ? statSync(src).size : src.length;
+    const script = receiveFileScript(remotePath, tempNameFor(remotePath, randomBytes(6).toString('hex')), opts.mode ?? 0o644, 'cat');
+    const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
+    const r = this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, typeof src === 'string' ? createReadStream(src) : src]));
+    if (r.code !== 0) throw new StepFailedError(`writing ${remotePath} failed (exit ${r.code}): ${r.stderr.trim()}`, this.name);
+    return { bytes, wireBytes: bytes, transfer: 'plain', ms: Date.now() - t0 };
+  }
+
+  async sha256(path: string, opts: { sudo?: boolean } = {}): Promise<string | null> {
+    const r = await this.run(`[ -e ${shq(path)} ] || exit 3\nsha256sum -- ${shq(path)}`, opts);
+    if (r.code === 3) return null;
+    if (r.code !== 0) throw new StepFailedError(`sha256sum ${path} failed: ${r.stderr.trim()}`, this.name);
+    return r.stdout.slice(0, 64);
+  }
+
+  async readFile(path: string, opts: { sudo?: boolean } = {}): Promise<string | null> {
+    const r = await this.run(`[ -e ${shq(path)} ] || exit 3\ncat -- ${shq(path)}`, opts);
+    if (r.code === 3) return null;
+    if (r.code !== 0) throw new StepFailedError(`reading ${path} failed: ${r.stderr.trim()}`, this.name);
+    return r.stdout;
+  }
+
+  /** A local relay: the target is reached from this machine, as it would be from the host (it is this machine). */
+  tunnel(targetHost: string, targetPort: number): Promise<Tunnel> {
+    const server = createServer((sock) => {
+      const up = netConnect({ host: targetHost, port: targetPort });
+      sock.pipe(up).pipe(sock);
+      sock.on('error', () => up.destroy());
+      up.on('error', () => sock.destroy());
+    });
+    this.servers.add(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const port = (server.address() as { port: number }).port;
+        resolve({ host: '127.0.0.1', port, close: () => new Promise<void>((r) => { this.servers.delete(server); server.close(() => r()); }) });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.servers) s.close();
+    this.servers.clear();
+  }
+}

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { LocalRemoteHost } from '../../../src/remote/local-host.js';
+import { StepFailedError } from '../../../src/util/errors.js';
+import { hostSpec } from '../phases/shared/fixtures.js';
+
+const me = userInfo().username;
+const host = (): LocalRemoteHost => new LocalRemoteHost('local1', { ...hostSpec('local1').connection, transport: 'local', user: me, becomeUser: me }, me);
+
+test('ansible_connection local: scripts, input, env, exit codes, run on this machine', async () => {
+  const h = host();
+  const r = await h.run('echo "$FOO:$((1+2))"; echo err >&2; exit 3', { env: { FOO: "it's" } });
+  assert.deepEqual([r.stdout, r.stderr, r.code], ["it's:3\n", 'err\n', 3]);
+  assert.equal((await h.runWithInput('tr a-z A-Z', 'abc')).stdout, 'ABC');
+  await assert.rejects(h.runChecked('echo boom >&2; exit 1', { what: 'probe' }), (e: unknown) => e instanceof StepFailedError && /probe failed \(exit 1\):\n\s+boom/.test(e.message));
+  await h.close();
+});
+
+test('local putFile is atomic with the mode set; readFile and sha256 see it', async () => {
+  const h = host();
+  const dir = mkdtempSync(join(tmpdir(), 'flanprov-local-'));
+  const target = join(dir, 'sub', 'file.bin');
+  const data = Buffer.from('payload\n');
+  const res = await h.putFile(data, target, { mode: 0o600 });
+  assert.equal(res.bytes, data.length);
+  assert.deepEqual(readFileSync(target), data);
+  assert.equal(statSync(target).mode & 0o777, 0o600);
+  assert.equal(await h.readFile(target), 'payload\n');
+  assert.equal(await h.sha256(target), createHash('sha256').update(data).digest('hex'));
+  assert.equal(await h.readFile(join(dir, 'absent')), null);
+  await h.close();
+});
+
+test('a local tunnel relays to the target', async () => {
+  const srv = createServer((s) => s.end('hello'));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const h = host();
+  const t = await h.tunnel('127.0.0.1', (srv.address() as { port: number }).port);
+  const got = await new Promise<string>((resolve, reject) => {
+    const c = connect(t.port, '127.0.0.1');
+    let s = '';
+    c.on('data', (d: Buffer) => { s += d; });
+    c.on('end', () => resolve(s));
+    c.on('error', reject);
+  });
+  assert.equal(got, 'hello');
+  await t.close();
+  await h.close();
+  srv.close();
+});
