@@ -15,6 +15,12 @@ export interface SshArgs {
   knownHostsFile?: string;
   strictHostKeyChecking?: StrictHostKeyChecking;
   connectTimeoutSec?: number;
+  /** -F FILE: the ssh_config file to read instead of ~/.ssh/config */
+  configFile?: string;
+  /** -o IdentitiesOnly=yes|no */
+  identitiesOnly?: boolean;
+  /** -o HostName=... */
+  hostName?: string;
   /** options seen but not used (for -v) */
   ignored: string[];
 }
@@ -110,6 +116,13 @@ export function parseSshArgs(text: string): SshArgs {
         out.connectTimeoutSec ??= Number(value);
         break;
       }
+      case 'identitiesonly': {
+        const b = ({ yes: true, true: true, no: false, false: false } as Record<string, boolean>)[value.toLowerCase()];
+        if (b === undefined) throw new SshArgsError(`IdentitiesOnly: "${value}" is not yes or no`);
+        out.identitiesOnly ??= b;
+        break;
+      }
+      case 'hostname': out.hostName ??= value; break;
       case 'proxycommand':
         throw new SshArgsError('ProxyCommand is not supported: use -o ProxyJump=user@host:port (or -J)');
       default: out.ignored.push(`-o ${rawKey}=${value}`);
@@ -133,8 +146,9 @@ export function parseSshArgs(text: string): SshArgs {
     else if (a.startsWith('-i')) setOpt('IdentityFile', flagValue('-i'));
     else if (a.startsWith('-p')) setOpt('Port', flagValue('-p'));
     else if (a.startsWith('-l')) setOpt('User', flagValue('-l'));
+    else if (a.startsWith('-F')) out.configFile ??= flagValue('-F');
     else if (/^-[46AaCfGgKkMNnqsTtVvXxYy]+$/.test(a)) out.ignored.push(a);
-    else if (/^-[BbcDEeFIiLmOQRSWw]$/.test(a)) { out.ignored.push(`${a} ${next()}`); }
+    else if (/^-[BbcDEeIiLmOQRSWw]$/.test(a)) { out.ignored.push(`${a} ${next()}`); }
     else throw new SshArgsError(`unsupported ssh argument "${a}"`);
   }
   return out;

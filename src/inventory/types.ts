@@ -24,7 +24,7 @@ export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no';
 export interface JumpHost {
   host: string;
   port: number;
-  /** defaults to the target's user when the jump spec has none (as OpenSSH does with the local user) */
+  /** the jump spec's user, else its ssh_config User, else the local user (as OpenSSH's -J) */
   user: string;
   /** keys for this hop when ~/.ssh/config names its own (otherwise the target's identityFiles) */
   identityFiles?: string[];

@@ -28,8 +28,8 @@ import type {
 
 const gzipAsync = promisify(gzip);
 
-/** One hop to connect: the target itself or a jump host. */
-interface Hop { host: string; port: number; user: string; label: string }
+/** One hop to connect: the target itself or a jump host (which may have its own keys, and never the password). */
+interface Hop { host: string; port: number; user: string; label: string; identityFiles?: string[]; target: boolean }
 
 /**
  * Connect to a host (through its ProxyJump chain); `ansible_connection: local` hosts get a LocalRemoteHost.
@@ -48,8 +48,8 @@ function localUserName(): string {
 export async function connectSsh(name: string, spec: ConnectionSpec, opts: ConnectOptions = {}): Promise<SshRemoteHost> {
   const debug = opts.debug ?? (() => undefined);
   const hops: Hop[] = [
-    ...spec.proxyJump.map((j: JumpHost) => ({ ...j, label: `${name} (jump host ${j.user}@${hostField(j.host, j.port)})` })),
-    { host: spec.host, port: spec.port, user: spec.user, label: name },
+    ...spec.proxyJump.map((j: JumpHost) => ({ ...j, target: false, label: `${name} (jump host ${j.user}@${hostField(j.host, j.port)})` })),
+    { host: spec.host, port: spec.port, user: spec.user, label: name, target: true },
   ];
   const clients: Client[] = [];
   try {
@@ -97,15 +97,19 @@ function tcpConnect(hop: Hop, timeoutMs: number): Promise<Socket> {
   });
 }
 
-/** The auth methods to try: ssh-agent first (as OpenSSH), then the key files. */
+/**
+ * The auth methods to try, in OpenSSH's order: ssh-agent (not with IdentitiesOnly, which offers only the named
+ * keys), the key files, then the login password (target only) by password and keyboard-interactive
+ * authentication. The password is only handed to ssh2; it is never logged or put in a message.
+ */
 function authMethods(hop: Hop, spec: ConnectionSpec, debug: (m: string) => void): { methods: unknown[]; tried: string[] } {
   const methods: unknown[] = [];
   const tried: string[] = [];
-  if (spec.useAgent && process.env.SSH_AUTH_SOCK) {
+  if (spec.useAgent && process.env.SSH_AUTH_SOCK && !spec.identitiesOnly) {
     methods.push({ type: 'agent', username: hop.user, agent: process.env.SSH_AUTH_SOCK });
     tried.push('ssh-agent');
   }
-  for (const f of spec.identityFiles) {
+  for (const f of hop.identityFiles ?? spec.identityFiles) {
     if (!existsSync(f)) {
       if (spec.identityExplicit) throw new ConnectError('auth', `private key not found: ${f}`, hop.label, 'check ansible_ssh_private_key_file');
       continue;
@@ -123,9 +127,18 @@ function authMethods(hop: Hop, spec: ConnectionSpec, debug: (m: string) => void)
     methods.push({ type: 'publickey', username: hop.user, key: data });
     tried.push(`key ${f}`);
   }
+  const password = hop.target ? spec.password : undefined;
+  if (password !== undefined) {
+    methods.push({ type: 'password', username: hop.user, password });
+    methods.push({
+      type: 'keyboard-interactive', username: hop.user,
+      prompt: (_n: string, _i: string, _l: string, prompts: unknown[], finish: (answers: string[]) => void) => finish(prompts.map(() => password)),
+    });
+    tried.push('password (ansible_password)', 'keyboard-interactive');
+  }
   if (!methods.length) {
     throw new ConnectError('auth', `no way to authenticate as ${hop.user}: no usable private key and no ssh-agent (SSH_AUTH_SOCK)`, hop.label,
-      'set ansible_ssh_private_key_file, or start ssh-agent and ssh-add your key');
+      "set ansible_ssh_private_key_file, start ssh-agent and ssh-add your key, or set ansible_password: \"{{ lookup('env', 'SSH_PASSWORD') }}\"");
   }
   return { methods, tried };
 }
@@ -186,7 +199,8 @@ function connectHop(hop: Hop, spec: ConnectionSpec, opts: ConnectOptions, sock?:
         if (hostKeyError) return fail(hostKeyError);
         if (e.level === 'client-authentication') {
           return fail(new ConnectError('auth', `authentication failed for ${hop.user}@${hostField(hop.host, hop.port)} (tried ${tried.join(', ')})`, hop.label,
-            'check ansible_user and that the public key is in ~/.ssh/authorized_keys on the host'));
+            spec.password !== undefined && hop.target ? 'check ansible_user and the password (ansible_password); the server must allow password or keyboard-interactive logins'
+              : 'check ansible_user and that the public key is in ~/.ssh/authorized_keys on the host'));
         }
         if (e.level === 'client-timeout') return fail(new ConnectError('timeout', `SSH handshake with ${hostField(hop.host, hop.port)} timed out after ${timeoutMs / 1000} s`, hop.label));
         fail(new ConnectError('unreachable', `SSH connection to ${hostField(hop.host, hop.port)} failed: ${e.message}`, hop.label));

@@ -143,7 +143,8 @@ test('ssh args: ProxyJump, known hosts file, strict checking; ansible_port wins 
     n2: { ansible_port: 2201 }
 `);
   const [n1, n2] = c.hosts;
-  assert.deepEqual(n1!.connection.proxyJump, [{ host: 'bastion', port: 2222, user: 'jump' }, { host: '10.0.0.1', port: 22, user: 'ops' }]);
+  // a jump host without a user logs in as the local user (or its ssh_config User), as OpenSSH's -J does
+  assert.deepEqual(n1!.connection.proxyJump, [{ host: 'bastion', port: 2222, user: 'jump' }, { host: '10.0.0.1', port: 22, user: 'u' }]);
   assert.equal(n1!.connection.knownHostsFile, '/inv/kh');
   assert.equal(n1!.connection.strictHostKeyChecking, 'accept-new');
   assert.deepEqual(n1!.connection.identityFiles, ['/home/u/.ssh/lab']);
