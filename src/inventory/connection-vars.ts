@@ -17,7 +17,7 @@ import { parseJumpSpec, parseSshArgs, SshArgsError, type SshArgs } from './ssh-a
 import type { ConnectionSpec, JumpHost } from './types.js';
 import {
   defaultConfigFiles, expandIdentityFile, resolveSshConfig, SshConfigError, type SshOverrides, type SshSettings,
-} from '../remote/ssh-config.js';
+} from './ssh-config.js';
 
 /** Connection variables flanprov reads, in every spelling Ansible accepts. */
 export const CONNECTION_VARS = [

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { expandIdentityFile, resolveSshConfig, SshConfigError } from '../../../src/remote/ssh-config.js';
+import { expandIdentityFile, resolveSshConfig, SshConfigError } from '../../../src/inventory/ssh-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flanprov-sshcfg-'));
 const ctx = { home: homedir(), localUser: userInfo().username };

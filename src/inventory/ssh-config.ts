@@ -11,11 +11,12 @@
  * - settings that would change how the connection is made and that flanprov cannot honour (ProxyCommand,
  *   CanonicalizeHostname) are refused when they apply to the host; the rest (ServerAliveInterval, SendEnv,
  *   ControlMaster, ...) do not change where or as whom flanprov connects and are ignored.
- * `ssh -G` is the oracle of the unit tests (test/unit/remote/ssh-config.test.ts).
+ * `ssh -G` is the oracle of the unit tests (test/unit/inventory/ssh-config.test.ts). It lives in inventory/ (not
+ * remote/) because the inventory layer resolves every connection setting and may not import remote/.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import type { SourcePos } from '../inventory/types.js';
+import type { SourcePos } from './types.js';
 
 export class SshConfigError extends Error {
   constructor(message: string, readonly pos: SourcePos, readonly keyword = '') { super(message); }
