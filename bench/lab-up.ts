@@ -1,11 +1,13 @@
 /**
  * Bench: the lab. Prints figures, never passes/fails on time.
  *   - root filesystem build time (built now only when not cached; else the recorded figure)
- *   - `flanprov lab up` for 3 and 10 hosts with the rootfs cached (wall time of the CLI, as a user sees it)
+ *   - `flanprov lab up` for 3 and 10 hosts (--sizes 3,10,20,30) with the rootfs cached (wall time of the
+ *     CLI, as a user sees it); --wan RTT,RATE is passed to `lab up`
  *   - memory per host: PSS of every process in the guest's PID namespace (systemd, journald, sshd,
  *     dockerd, containerd, ...) and the drop of MemAvailable divided by the host count
  *   - `flanprov lab down`
- * Run as root: node --import tsx bench/lab-up.ts [--runs N]
+ *   - the machine's memory with every size up: MemAvailable before and after (the 30-host question)
+ * Run as root: node --import tsx bench/lab-up.ts [--runs N] [--sizes 3,10,20,30] [--wan 50ms,100mbit]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
@@ -13,7 +15,10 @@ import { join } from 'node:path';
 import { cachedRootfs, ensureRootfs } from '../src/lab/rootfs.js';
 
 const ROOT = join(__dirname, '..');
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 2;
+const opt = (name: string): string | undefined => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const runs = Number(opt('--runs')) || 2;
+const sizes = (opt('--sizes') ?? '3,10').split(',').map(Number);
+const wan = opt('--wan');
 
 function cli(...args: string[]): number {
   const t0 = process.hrtime.bigint();
@@ -58,26 +63,32 @@ async function main(): Promise<void> {
   const rootfsSize = execFileSync('du', ['-sm', cachedRootfs()!.rootfs], { encoding: 'utf8' }).split('\t')[0];
   console.log(`rootfs size: ${rootfsSize} MB`);
 
-  for (const n of [3, 10]) {
-    const name = `bl${n}`;
+  if (wan) console.log(`lab up with --wan ${wan}`);
+  for (const n of sizes) {
+    const name = `${process.env.FLANPROV_E2E_LAB_PREFIX ?? ''}bl${n}`;
     cli('lab', 'down', '--name', name);
     const ups: number[] = [];
     const downs: number[] = [];
     let pss: number[] = [];
     let availDrop = 0;
+    let availBefore = 0;
+    let availUp = 0;
     for (let i = 0; i < runs; i++) {
       execFileSync('sync');
       const before = memAvailableMB();
-      ups.push(cli('lab', 'up', '--name', name, '--hosts', String(n)));
+      ups.push(cli('lab', 'up', '--name', name, '--hosts', String(n), ...(wan ? ['--wan', wan] : [])));
       if (i === 0) {
         await new Promise((r) => setTimeout(r, 3000)); // let the guests settle to idle
-        availDrop = (before - memAvailableMB()) / n;
+        availUp = memAvailableMB();
+        availBefore = before;
+        availDrop = (before - availUp) / n;
         const st = JSON.parse(readFileSync(`/var/lib/flanprov/labs/${name}/state.json`, 'utf8')) as { hosts: Array<{ initPid: number }> };
         pss = st.hosts.map((h) => guestPssMB(h.initPid));
       }
       downs.push(cli('lab', 'down', '--name', name));
     }
     console.log(`lab up   ${String(n).padStart(2)} hosts: median ${f1(median(ups))} s  (runs: ${ups.map(f1).join(', ')}; target ${n <= 3 ? 10 : 30} s)`);
+    console.log(`memory with ${n} hosts up (idle): MemAvailable ${f1(availBefore)} MB before, ${f1(availUp)} MB with the lab (${f1(availBefore - availUp)} MB used)`);
     console.log(`lab down ${String(n).padStart(2)} hosts: median ${f1(median(downs))} s  (runs: ${downs.map(f1).join(', ')}; target 10 s)`);
     console.log(`memory per host (${n} hosts, idle): PSS of guest processes median ${f1(median(pss))} MB (min ${f1(Math.min(...pss))}, max ${f1(Math.max(...pss))}); MemAvailable drop ${f1(availDrop)} MB/host (incl. etcd, page cache)`);
   }

@@ -2,7 +2,8 @@
  * Benchmark: `flanprov up` from nothing and a no-change `up` on a real lab, at 3 and 10 hosts. Prints
  * figures (the run's own time from the summary event, the wall time of the whole CLI process) and, for the
  * best no-change run, where the time went (phases, and verify's probe/ping/removal split from -v).
- *   node --import tsx bench/up-lab.ts [3,10]
+ *   node --import tsx bench/up-lab.ts [3,10] [--wan 50ms,100mbit]
+ * --wan is passed to `lab up` (docs/lab-wan.md): the controller then sits RTT away behind a shared RATE.
  */
 import { Lab, flanprov, jsonEvents } from '../test/e2e/up-helpers.js';
 
@@ -30,9 +31,14 @@ async function timeUp(inv: string): Promise<Timed> {
 const secs = (ms: number): string => (ms / 1000).toFixed(2);
 
 async function main(): Promise<void> {
-  const sizes = (process.argv[2] ?? '3,10').split(',').map(Number);
+  const args = process.argv.slice(2);
+  const wanAt = args.indexOf('--wan');
+  const wan = wanAt >= 0 ? args.splice(wanAt, 2)[1] : undefined;
+  if (wanAt >= 0 && !wan) throw new Error('--wan needs RTT,RATE (e.g. 50ms,100mbit)');
+  const sizes = (args[0] ?? '3,10').split(',').map(Number);
+  if (wan) console.log(`lab with --wan ${wan}`);
   for (const n of sizes) {
-    const lab = await Lab.up(`bup${n}`, ['--hosts', String(n)]);
+    const lab = await Lab.up(`bup${n}`, ['--hosts', String(n), ...(wan ? ['--wan', wan] : [])]);
     try {
       const first = await timeUp(lab.inventory);
       const again: Timed[] = [];

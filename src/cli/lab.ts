@@ -5,7 +5,10 @@
 import { Command, Option } from 'commander';
 import { labDown, labStatuses, labUp, requireRoot, type LabStatus } from '../lab/lab.js';
 import { ensureRootfs } from '../lab/rootfs.js';
-import { validateName, type Topology } from '../lab/plan.js';
+import { labReboot } from '../lab/reboot.js';
+import { hostNames, validateHosts, validateName, type Topology } from '../lab/plan.js';
+import { parseWan, type WanSpec } from '../lab/wan.js';
+import { parseRuntimes } from '../lab/runtime.js';
 import { setQuiet } from '../lab/progress.js';
 import { InvalidInputError } from '../util/errors.js';
 
@@ -17,8 +20,10 @@ function intArg(v: string): number {
 function printStatus(list: LabStatus[]): void {
   for (const s of list) {
     process.stdout.write(`lab ${s.name}: ${s.state} · ${s.topology} · underlay ${s.underlay}${s.routedSubnet ? ` + ${s.routedSubnet} (routed)` : ''} · root veth ${s.rootVeth}\n`);
-    process.stdout.write(`  etcd      ${s.etcd.endpoint} ${s.etcd.running ? 'running' : 'DOWN'}${s.etcd.tls ? ' (TLS, client certs)' : ''}\n`);
-    for (const h of s.hosts) process.stdout.write(`  ${h.name.padEnd(9)} ${h.ip.padEnd(15)} ${h.running ? 'running' : 'DOWN'}  (netns ${h.ns}, nspawn pid ${h.nspawnPid ?? '-'}, init pid ${h.initPid ?? '-'})\n`);
+    if (s.etcd) process.stdout.write(`  etcd      ${s.etcd.endpoint} ${s.etcd.running ? 'running' : 'DOWN'}${s.etcd.tls ? ' (TLS, client certs)' : ''}${s.etcd.v2 ? ' (v2 API enabled)' : ''}\n`);
+    else process.stdout.write(`  etcd      none in the lab (--no-etcd); inventory group etcd: ${s.etcdGroup?.join(', ')}\n`);
+    if (s.wan) process.stdout.write(`  wan       ${s.wan.spec}: ${s.wan.description}; forwarder pid ${s.wan.pid ?? '-'} ${s.wan.running ? 'running' : 'DOWN'}\n`);
+    for (const h of s.hosts) process.stdout.write(`  ${h.name.padEnd(9)} ${h.ip.padEnd(15)} ${h.running ? 'running' : 'DOWN'}  ${h.runtime.padEnd(6)} (netns ${h.ns}, supervisor pid ${h.supervisorPid ?? '-'}, nspawn pid ${h.nspawnPid ?? '-'}, init pid ${h.initPid ?? '-'})\n`);
     process.stdout.write(`  inventory ${s.inventory ?? '(not written: lab incomplete)'}\n  ssh key   ${s.sshKey}\n  known_hosts ${s.knownHosts}\n`);
   }
 }
@@ -33,9 +38,15 @@ export function registerLab(program: Command): void {
     .addOption(new Option('--topology <t>', 'l2: one LAN; routed: the last host on another subnet behind a router').choices(['l2', 'routed']).default('l2'))
     .addOption(nameOpt())
     .option('--etcd-tls', 'etcd with TLS and client-certificate auth (certs under the lab dir, named in the inventory)', false)
-    .action(async (o: { hosts: number; topology: Topology; name: string; etcdTls: boolean }) => {
+    .option('--etcd-v2', "etcd also serves its v2 API (--enable-v2), for `ETCDCTL_API=2 etcdctl set ...`", false)
+    .option('--no-etcd', 'no lab etcd: the inventory gets an `etcd` group (the first 3 hosts) and no flannel_etcd_endpoints')
+    .option('--wan <rtt,rate>', 'latency and a shared rate limit between this namespace and the lab, e.g. 50ms,100mbit (docs/lab-wan.md)', parseWan)
+    .option('--runtime <spec>', 'docker (default) | podman | HOST=RUNTIME exceptions, comma-separated: e.g. podman, h2=podman, podman,h1=docker', 'docker')
+    .action(async (o: { hosts: number; topology: Topology; name: string; etcdTls: boolean; etcdV2: boolean; etcd: boolean; wan?: WanSpec; runtime: string }) => {
       validateName(o.name);
-      await labUp({ name: o.name, hosts: o.hosts, topology: o.topology, etcdTls: o.etcdTls });
+      validateHosts(o.hosts);
+      const runtimes = parseRuntimes(o.runtime, hostNames(o.hosts));
+      await labUp({ name: o.name, hosts: o.hosts, topology: o.topology, etcdTls: o.etcdTls, etcdV2: o.etcdV2, noEtcd: !o.etcd, wan: o.wan, runtimes });
     });
 
   lab.command('down')
@@ -43,6 +54,17 @@ export function registerLab(program: Command): void {
     .addOption(nameOpt())
     .action(async (o: { name: string }) => {
       await labDown(o.name);
+    });
+
+  lab.command('reboot')
+    .description('reboot one lab host as a machine reboots (same addresses, host key and disk; /run and kernel network state fresh); waits until it is ready')
+    .argument('<name>', 'lab name')
+    .argument('<host>', 'host name (h1, h2, ...)')
+    .option('--hard', 'power-cut-like: SIGKILL to the guest\'s PID 1 (no clean shutdown) instead of a clean reboot', false)
+    .option('--no-wait', 'return once the reboot is started')
+    .action(async (name: string, host: string, o: { hard: boolean; wait: boolean }) => {
+      requireRoot();
+      await labReboot(name, host, { hard: o.hard, wait: o.wait });
     });
 
   lab.command('status')

@@ -19,7 +19,9 @@ export function etcdDataDir(lab: string): string {
   return join(labDir(lab), 'etcd', 'data');
 }
 
-export function startEtcd(plan: LabPlan, tls?: TlsFiles): number {
+/** `v2`: also serve etcd's v2 API (--enable-v2), for tests of clusters whose config sits in the v2 store. */
+export function startEtcd(plan: LabPlan, o: { tls?: TlsFiles; v2?: boolean } = {}): number {
+  const tls = o.tls;
   const scheme = tls ? 'https' : 'http';
   mkdirSync(join(labDir(plan.name), 'etcd'), { recursive: true, mode: 0o700 });
   mkdirSync(logDir(plan.name), { recursive: true });
@@ -37,6 +39,7 @@ export function startEtcd(plan: LabPlan, tls?: TlsFiles): number {
     '--initial-cluster-state', 'new',
     '--initial-cluster-token', member,
   ];
+  if (o.v2) args.push('--enable-v2');
   if (tls) args.push('--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--trusted-ca-file', tls.ca, '--client-cert-auth');
   // `ip netns exec` execs etcd: the PID we get is etcd's own
   return spawnDetached('ip', args, join(logDir(plan.name), 'etcd.log'));

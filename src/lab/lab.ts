@@ -3,18 +3,20 @@
  * plan.ts (names, addresses), state.ts (the record), rootfs.ts, net.ts, hosts.ts, ssh-keys.ts, etcd.ts,
  * tls.ts, probe-image.ts, inventory.ts, cleanup.ts.
  */
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureRootfs } from './rootfs.js';
-import { makePlan, validateHosts, validateName, allNamespaces, type Topology } from './plan.js';
+import { hostNames, makePlan, validateHosts, validateName, allNamespaces, type Topology } from './plan.js';
 import { STATE_VERSION, readState, writeState, withLabsLock, usedIndices, pidAlive, listLabNames, type LabState, type HostState } from './state.js';
-import { assertNamesFree, createUnderlay, destroyUnderlay, netnsExists, probeKernel, rootUsesIndex, namespacesWithPrefix } from './net.js';
-import { bootHost, prepareHostRoot, stopHosts, unmountUnder, waitGuestInit, waitSshPort } from './hosts.js';
+import { assertNamesFree, createUnderlay, destroyUnderlay, hostNicRebuild, netnsExists, probeKernel, rootUsesIndex, namespacesWithPrefix } from './net.js';
+import { bootHost, currentNspawn, hostRootPid, liveInit, prepareHostRoot, processTable, stopHosts, unmountUnder, waitGuestInit, waitSshPort } from './hosts.js';
 import { ensureClientKey, installHostKeys, writeKnownHosts } from './ssh-keys.js';
 import { etcdDataDir, etcdEndpoint, startEtcd, waitEtcd } from './etcd.js';
 import { makeEtcdTls, tlsFiles, type TlsFiles } from './tls.js';
 import { PROBE_IMAGE, readyAndImportProbe } from './probe-image.js';
-import { writeInventory } from './inventory.js';
+import { etcdGroupHosts, writeInventory } from './inventory.js';
+import { describeWan, startWan, waitWanReady, type WanSpec } from './wan.js';
+import { formatRuntimes, type Runtime } from './runtime.js';
 import { removeHostCgroups, removeNspawnRunDirIfUnused } from './cleanup.js';
 import { clientKey, inventoryFile, knownHostsFile, labDir, logDir } from './paths.js';
 import { pollUntil } from './exec.js';
@@ -26,6 +28,14 @@ export interface UpOptions {
   hosts: number;
   topology: Topology;
   etcdTls: boolean;
+  /** --wan RTT,RATE (wan.ts) */
+  wan?: WanSpec;
+  /** --no-etcd: no lab etcd; the inventory gets an `etcd` group of hosts */
+  noEtcd?: boolean;
+  /** --etcd-v2: the lab etcd also serves the v2 API */
+  etcdV2?: boolean;
+  /** --runtime, per host in order (runtime.ts); default: docker everywhere */
+  runtimes?: Runtime[];
 }
 
 export function requireRoot(): void {
@@ -34,12 +44,25 @@ export function requireRoot(): void {
   }
 }
 
-/** Everything recorded is alive: hosts' nspawn and init, etcd, namespaces. */
+/** Everything recorded is alive: hosts (supervisor and guest init), etcd, the WAN forwarder, namespaces. */
 export function labHealthy(s: LabState): boolean {
   return s.status === 'up'
-    && s.hosts.every((h) => pidAlive(h.nspawnPid) && pidAlive(h.initPid))
-    && pidAlive(s.etcd.pid)
+    && s.hosts.every((h) => liveInit(h) !== undefined)
+    && (!s.etcd || pidAlive(s.etcd.pid))
+    && (!s.plan.wan || pidAlive(s.wan?.pid))
     && allNamespaces(s.plan).every(netnsExists);
+}
+
+/** The options a lab was made with, as one comparable line (for the "made with different options" note). */
+function optionsLine(o: { hosts: number; topology: Topology; etcdTls: boolean; wan?: string; noEtcd?: boolean; etcdV2?: boolean; runtimes: string }): string {
+  return JSON.stringify([o.hosts, o.topology, o.etcdTls, o.wan ?? '', !!o.noEtcd, !!o.etcdV2, o.runtimes]);
+}
+
+function stateOptionsLine(s: LabState): string {
+  return optionsLine({
+    hosts: s.hosts.length, topology: s.topology, etcdTls: s.etcdTls, wan: s.plan.wan?.text, noEtcd: s.plan.noEtcd, etcdV2: s.etcd?.v2,
+    runtimes: formatRuntimes(s.plan.hosts.map((h) => h.name), s.plan.hosts.map((h) => h.runtime ?? 'docker')),
+  });
 }
 
 export async function labUp(o: UpOptions): Promise<LabState> {
@@ -48,12 +71,16 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   validateHosts(o.hosts);
   if (o.topology !== 'l2' && o.topology !== 'routed') throw new InvalidInputError(`--topology must be l2 or routed, got "${o.topology}"`, 'lab');
   if (o.topology === 'routed' && o.hosts < 2) throw new InvalidInputError('--topology routed needs at least 2 hosts (the last one sits behind the router)', 'lab');
+  if (o.noEtcd && (o.etcdTls || o.etcdV2)) throw new InvalidInputError(`--no-etcd cannot go with ${o.etcdTls ? '--etcd-tls' : '--etcd-v2'} (there is no lab etcd to configure)`, 'lab');
+  if (o.runtimes && o.runtimes.length !== o.hosts) throw new Error(`internal: ${o.runtimes.length} runtimes for ${o.hosts} hosts`);
+  const runtimes = o.runtimes ?? Array.from({ length: o.hosts }, () => 'docker' as const);
   const t0 = Date.now();
   const existing = readState(o.name);
   if (existing) {
     if (labHealthy(existing)) {
       progress(`lab "${o.name}" is already up (${existing.topology}, ${existing.hosts.length} hosts): nothing to do`);
-      if (existing.hosts.length !== o.hosts || existing.topology !== o.topology || existing.etcdTls !== o.etcdTls) {
+      const asked = optionsLine({ ...o, wan: o.wan?.text, runtimes: formatRuntimes(hostNames(o.hosts), runtimes) });
+      if (asked !== stateOptionsLine(existing)) {
         progress(`note: it was made with different options; run \`flanprov lab down --name ${o.name}\` first to change them`);
       }
       printNext(existing);
@@ -74,13 +101,14 @@ export async function labUp(o: UpOptions): Promise<LabState> {
       }
     }
     if (index < 0) throw new StepFailedError('no free lab index (198.18.k.0/24) left', 'lab');
-    const plan = makePlan(o.name, index, o.topology, o.hosts);
+    const plan = makePlan(o.name, index, o.topology, o.hosts, { wan: o.wan, noEtcd: o.noEtcd, runtimes });
     await assertNamesFree(plan);
     await probeKernel(`fpl-${o.name}-probe`);
     const s: LabState = {
       version: STATE_VERSION, name: o.name, index, topology: o.topology, etcdTls: o.etcdTls, status: 'starting',
       createdAt: new Date().toISOString(), rootfs: rootfs.rootfs, plan,
-      etcd: { endpoint: etcdEndpoint(plan, o.etcdTls), dataDir: etcdDataDir(o.name) },
+      ...(o.noEtcd ? {} : { etcd: { endpoint: etcdEndpoint(plan, o.etcdTls), dataDir: etcdDataDir(o.name), ...(o.etcdV2 ? { v2: true } : {}) } }),
+      ...(o.wan ? { wan: {} } : {}),
       hosts: plan.hosts.map((h) => ({ name: h.name, ns: h.ns, ip: h.ip, merged: '' })),
       cgroupNames: plan.hosts.map((h) => h.ns),
     };
@@ -91,16 +119,27 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   let etcdJob: Promise<void> | undefined;
   try {
     progress(`underlay: ${plan.lanCidr}${o.topology === 'routed' ? ` + ${plan.routedCidr} behind router ${plan.routerIp}` : ''}, root veth ${plan.rootVeth} ${plan.rootIp}`);
-    const underlay = createUnderlay(plan);
-    etcdJob = (async () => {
-      const tls: TlsFiles | undefined = o.etcdTls ? await makeEtcdTls(o.name, plan.etcdIp) : undefined;
-      await underlay; // etcd's namespace
-      state.etcd.pid = startEtcd(plan, tls);
+    const underlay = (async () => {
+      await createUnderlay(plan);
+      if (!plan.wan || !state.wan) return;
+      // the controller's way in: nothing from the root namespace reaches the lab until the forwarder runs
+      const log = join(logDir(o.name), 'wan.log');
+      mkdirSync(logDir(o.name), { recursive: true });
+      state.wan.pid = await startWan(plan.wanNs, plan.wan, log);
       writeState(state);
-      await waitEtcd(state.etcd.pid, state.etcd.endpoint, tls);
-      progress(`etcd healthy at ${state.etcd.endpoint}`);
+      await waitWanReady(state.wan.pid, log);
+      progress(`WAN between this namespace and the lab: ${describeWan(plan.wan)}`);
     })();
-    etcdJob.catch(() => undefined); // awaited below; never an unhandled rejection if preparing fails first
+    const etcd = state.etcd;
+    etcdJob = etcd && (async () => {
+      const tls: TlsFiles | undefined = o.etcdTls ? await makeEtcdTls(o.name, plan.etcdIp) : undefined;
+      await underlay; // etcd's namespace (and, with --wan, the way to it from here)
+      etcd.pid = startEtcd(plan, { tls, v2: !!o.etcdV2 });
+      writeState(state);
+      await waitEtcd(etcd.pid, etcd.endpoint, tls);
+      progress(`etcd healthy at ${etcd.endpoint}${o.etcdV2 ? ' (v2 API enabled)' : ''}`);
+    })();
+    etcdJob?.catch(() => undefined); // awaited below; never an unhandled rejection if preparing fails first
     // A host's root (overlay mount, hostname, host key, authorized_keys) does not need the underlay:
     // prepare the roots while the namespaces are made.
     const roots = (async () => {
@@ -115,25 +154,26 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     const prepared = await roots;
     writeKnownHosts(o.name, plan.hosts.map((h, i) => ({ ip: h.ip, hostKey: prepared[i]!.hostKey })));
 
-    progress(`booting ${plan.hosts.length} hosts (systemd-nspawn, overlay on ${rootfs.dir})`);
-    const probeTar = readFileSync(rootfs.probeTar); // the same bytes go to every host
+    progress(`booting ${plan.hosts.length} hosts (systemd-nspawn, overlay on ${rootfs.dir}; ${formatRuntimes(plan.hosts.map((h) => h.name), runtimes)})`);
     let ready = 0;
     // settle all: on a failure, let the other steps finish (or fail) before the cleanup tears things down
     await settleAll<unknown>([
-      etcdJob,
+      ...(etcdJob ? [etcdJob] : []),
       ...plan.hosts.map(async (h, i) => {
         const hs = state.hosts[i]!;
-        hs.nspawnPid = bootHost(o.name, h, prepared[i]!.dirs);
+        const sup = bootHost(o.name, h, prepared[i]!.dirs, hostNicRebuild(plan, h), rootfs.probeTar);
+        hs.supervisorPid = sup;
         writeState(state); // recorded before anything else can fail
-        hs.initPid = await waitGuestInit(hs.nspawnPid, hs.name);
+        hs.initPid = await waitGuestInit(sup, hs.name);
+        hs.nspawnPid = currentNspawn(sup);
         writeState(state);
-        await waitSshPort(hs.ip, hs.name, hs.nspawnPid);
-        await readyAndImportProbe(o.name, hs.name, hs.ip, probeTar);
+        await waitSshPort(hs.ip, hs.name, sup);
+        await readyAndImportProbe(o.name, hs.name, hs.ip, h.runtime ?? 'docker');
         ready++;
-        progress(`${hs.name} ${hs.ip} ready (${ready}/${state.hosts.length}): systemd running, docker up, ${PROBE_IMAGE} imported`);
+        progress(`${hs.name} ${hs.ip} ready (${ready}/${state.hosts.length}): systemd running, ${h.runtime ?? 'docker'} usable, ${PROBE_IMAGE} imported`);
       }),
     ]);
-    writeInventory(plan, state.etcd.endpoint, o.etcdTls ? tlsFiles(o.name) : undefined);
+    writeInventory(plan, state.etcd?.endpoint, o.etcdTls ? tlsFiles(o.name) : undefined);
     state.status = 'up';
     state.upSeconds = (Date.now() - t0) / 1000;
     writeState(state);
@@ -170,7 +210,8 @@ function printNext(s: LabState): void {
   );
 }
 
-async function stopEtcd(pid: number | undefined): Promise<void> {
+/** SIGTERM, then SIGKILL after 3 s: etcd, the WAN forwarder (by their recorded PIDs). */
+async function stopProcess(pid: number | undefined): Promise<void> {
   if (!pidAlive(pid)) return;
   try {
     process.kill(pid!, 'SIGTERM');
@@ -197,7 +238,7 @@ export async function labDown(name: string, opts: { keepLogs?: boolean } = {}): 
   }
   const t0 = Date.now();
   progress(`stopping lab "${name}" (${s.hosts.length} hosts)`);
-  await Promise.all([stopHosts(s.hosts, progress), stopEtcd(s.etcd.pid)]);
+  await Promise.all([stopHosts(s.hosts, progress), stopProcess(s.etcd?.pid), stopProcess(s.wan?.pid)]);
   await unmountUnder(labDir(name));
   await destroyUnderlay(s.plan);
   removeHostCgroups(s.cgroupNames);
@@ -213,7 +254,11 @@ export interface HostStatus {
   name: string;
   ip: string;
   ns: string;
+  runtime: Runtime;
   running: boolean;
+  /** the host's supervisor (stays across reboots) */
+  supervisorPid?: number;
+  /** live systemd-nspawn and guest init (new ones after every reboot) */
   nspawnPid?: number;
   initPid?: number;
 }
@@ -226,7 +271,12 @@ export interface LabStatus {
   underlay: string;
   routedSubnet?: string;
   rootVeth: string;
-  etcd: { endpoint: string; running: boolean; tls: boolean };
+  /** absent with --no-etcd (the inventory's `etcd` group names the hosts that will run it) */
+  etcd?: { endpoint: string; running: boolean; tls: boolean; v2: boolean };
+  /** the hosts of the inventory's `etcd` group (--no-etcd) */
+  etcdGroup?: string[];
+  /** --wan: the setting and its forwarder */
+  wan?: { spec: string; description: string; running: boolean; pid?: number };
   inventory?: string;
   knownHosts: string;
   sshKey: string;
@@ -234,9 +284,13 @@ export interface LabStatus {
 }
 
 export function labStatus(s: LabState): LabStatus {
-  const hosts: HostStatus[] = s.hosts.map((h: HostState) => ({
-    name: h.name, ip: h.ip, ns: h.ns, running: pidAlive(h.nspawnPid) && pidAlive(h.initPid), nspawnPid: h.nspawnPid, initPid: h.initPid,
-  }));
+  const table = processTable();
+  const hosts: HostStatus[] = s.hosts.map((h: HostState) => {
+    const init = liveInit(h, table);
+    const root = hostRootPid(h);
+    const nspawn = h.supervisorPid ? (root ? currentNspawn(root, table) : undefined) : h.nspawnPid;
+    return { name: h.name, ip: h.ip, ns: h.ns, runtime: s.plan.hosts.find((p) => p.name === h.name)?.runtime ?? 'docker', running: init !== undefined, supervisorPid: h.supervisorPid, nspawnPid: init ? nspawn : undefined, initPid: init };
+  });
   const healthy = labHealthy(s);
   return {
     name: s.name,
@@ -246,7 +300,8 @@ export function labStatus(s: LabState): LabStatus {
     underlay: s.plan.lanCidr,
     routedSubnet: s.topology === 'routed' ? s.plan.routedCidr : undefined,
     rootVeth: `${s.plan.rootVeth} ${s.plan.rootIp}`,
-    etcd: { endpoint: s.etcd.endpoint, running: pidAlive(s.etcd.pid), tls: s.etcdTls },
+    ...(s.etcd ? { etcd: { endpoint: s.etcd.endpoint, running: pidAlive(s.etcd.pid), tls: s.etcdTls, v2: !!s.etcd.v2 } } : { etcdGroup: etcdGroupHosts(s.plan) }),
+    ...(s.plan.wan ? { wan: { spec: s.plan.wan.text, description: describeWan(s.plan.wan), running: pidAlive(s.wan?.pid), pid: s.wan?.pid } } : {}),
     inventory: existsSync(inventoryFile(s.name)) ? inventoryFile(s.name) : undefined,
     knownHosts: knownHostsFile(s.name),
     sshKey: clientKey(s.name),

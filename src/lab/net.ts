@@ -6,8 +6,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { run, runOk } from './exec.js';
-import { allNamespaces, type LabPlan } from './plan.js';
+import { allNamespaces, type HostPlan, type LabPlan } from './plan.js';
 import { InvalidInputError, StepFailedError } from '../util/errors.js';
+import { WAN_CTL_IF, WAN_LAB_IF } from './wan.js';
 
 /** Switch-side port names (inside the switch namespace, so they cannot clash with anything else). */
 const SW_BRIDGE = 'br0';
@@ -89,32 +90,84 @@ export async function probeKernel(probeNs: string): Promise<void> {
   }
 }
 
+/**
+ * A host's NIC: eth0 in its namespace, the peer a switch port named after the host (or the router's eth1
+ * for the routed host). The MAC is fixed (derived from the lab index and host number) so that a host whose
+ * namespace is made anew at a reboot (hosts.ts) keeps the MAC its neighbours have in their ARP caches.
+ */
+export function hostMac(plan: LabPlan, h: HostPlan): string {
+  const n = Number(h.name.slice(1));
+  const hex = (v: number): string => v.toString(16).padStart(2, '0');
+  return `02:66:70:${hex(plan.index)}:${hex(n >> 8)}:${hex(n & 0xff)}`;
+}
+
+function hostPeer(plan: LabPlan, h: HostPlan): { ns: string; port: string } {
+  return h.routed ? { ns: plan.routerNs, port: 'eth1' } : { ns: plan.swNs, port: h.name };
+}
+
+/** Root-namespace batch line: the host's veth pair, both ends created in place. */
+function hostNicLine(plan: LabPlan, h: HostPlan): string {
+  const p = hostPeer(plan, h);
+  return `link add eth0 netns ${h.ns} address ${hostMac(plan, h)} type veth peer name ${p.port} netns ${p.ns}`;
+}
+
+/** Peer-side lines (in the switch or router namespace): the port in the bridge, or the router's address on it. */
+function hostPortLines(plan: LabPlan, h: HostPlan): string[] {
+  return h.routed ? [`addr add ${plan.routerRoutedIp}/24 dev eth1`, 'link set dev eth1 up'] : [`link set dev ${h.name} master ${SW_BRIDGE}`, `link set dev ${h.name} up`];
+}
+
+/** Host-namespace lines: loopback, the address, the default route (what a machine's network config does at boot). */
+function hostNsLines(h: HostPlan): string[] {
+  return ['link set dev lo up', `addr add ${h.ip}/${h.prefixLen} dev eth0`, 'link set dev eth0 up', `route add default via ${h.gateway}`];
+}
+
+/**
+ * What makes a host's network namespace anew between two boots (run by the host's supervisor, hosts.ts):
+ * after `ip netns del NS` (the old namespace goes with every route, device, iptables rule and sysctl the
+ * host had, as at a real reboot), `ip -batch` of `root`, then of `peer` in peerNs, then of `host` in NS:
+ * the same NIC again (same MAC, same address, same default route).
+ */
+export interface NicRebuild {
+  ns: string;
+  peerNs: string;
+  /** the old veth's peer end: deleted first (the old namespace is freed asynchronously, and its veth with it) */
+  peerPort: string;
+  root: string[];
+  peer: string[];
+  host: string[];
+}
+
+export function hostNicRebuild(plan: LabPlan, h: HostPlan): NicRebuild {
+  const p = hostPeer(plan, h);
+  return { ns: h.ns, peerNs: p.ns, peerPort: p.port, root: [`netns add ${h.ns}`, hostNicLine(plan, h)], peer: hostPortLines(plan, h), host: hostNsLines(h) };
+}
+
 export async function createUnderlay(plan: LabPlan): Promise<void> {
   const routed = plan.hosts.find((h) => h.routed);
   // root namespace: the namespaces, every veth pair (created with both ends already in place), our one veth
   const root: string[] = allNamespaces(plan).map((ns) => `netns add ${ns}`);
   root.push(`link add eth0 netns ${plan.routerNs} type veth peer name ${SW_ROUTER_PORT} netns ${plan.swNs}`);
-  root.push(`link add eth0 netns ${plan.etcdNs} type veth peer name ${SW_ETCD_PORT} netns ${plan.swNs}`);
-  for (const h of plan.hosts) {
-    if (h.routed) root.push(`link add eth0 netns ${h.ns} type veth peer name eth1 netns ${plan.routerNs}`);
-    else root.push(`link add eth0 netns ${h.ns} type veth peer name ${h.name} netns ${plan.swNs}`);
-  }
-  root.push(`link add ${plan.rootVeth} type veth peer name ${SW_ROOT_PORT} netns ${plan.swNs}`);
+  if (!plan.noEtcd) root.push(`link add eth0 netns ${plan.etcdNs} type veth peer name ${SW_ETCD_PORT} netns ${plan.swNs}`);
+  for (const h of plan.hosts) root.push(hostNicLine(plan, h));
+  if (plan.wan) {
+    // the controller's way in goes through the WAN namespace (wan.ts): root veth -> ctl | forwarder | lab -> switch
+    root.push(`link add ${plan.rootVeth} type veth peer name ${WAN_CTL_IF} netns ${plan.wanNs}`);
+    root.push(`link add ${WAN_LAB_IF} netns ${plan.wanNs} type veth peer name ${SW_ROOT_PORT} netns ${plan.swNs}`);
+  } else root.push(`link add ${plan.rootVeth} type veth peer name ${SW_ROOT_PORT} netns ${plan.swNs}`);
   root.push(`addr add ${plan.rootIp}/24 dev ${plan.rootVeth}`);
   root.push(`link set dev ${plan.rootVeth} up`);
   if (routed) root.push(`route add ${plan.routedCidr} via ${plan.routerIp} dev ${plan.rootVeth}`);
   await batch(root);
 
   const sw = ['link set dev lo up', `link add ${SW_BRIDGE} type bridge`, `link set dev ${SW_BRIDGE} up`];
-  const ports = [SW_ROUTER_PORT, SW_ETCD_PORT, SW_ROOT_PORT, ...plan.hosts.filter((h) => !h.routed).map((h) => h.name)];
-  for (const p of ports) sw.push(`link set dev ${p} master ${SW_BRIDGE}`, `link set dev ${p} up`);
+  for (const p of [SW_ROUTER_PORT, ...(plan.noEtcd ? [] : [SW_ETCD_PORT]), SW_ROOT_PORT]) sw.push(`link set dev ${p} master ${SW_BRIDGE}`, `link set dev ${p} up`);
+  for (const h of plan.hosts) if (!h.routed) sw.push(...hostPortLines(plan, h));
   const r = ['link set dev lo up', `addr add ${plan.routerIp}/24 dev eth0`, 'link set dev eth0 up'];
-  if (routed) r.push(`addr add ${plan.routerRoutedIp}/24 dev eth1`, 'link set dev eth1 up');
+  if (routed) r.push(...hostPortLines(plan, routed));
   const etcd = ['link set dev lo up', `addr add ${plan.etcdIp}/24 dev eth0`, 'link set dev eth0 up', `route add default via ${plan.routerIp}`];
-  const jobs = [batch(sw, plan.swNs), batch(r, plan.routerNs), batch(etcd, plan.etcdNs)];
-  for (const h of plan.hosts) {
-    jobs.push(batch(['link set dev lo up', `addr add ${h.ip}/${h.prefixLen} dev eth0`, 'link set dev eth0 up', `route add default via ${h.gateway}`], h.ns));
-  }
+  const jobs = [batch(sw, plan.swNs), batch(r, plan.routerNs)];
+  if (!plan.noEtcd) jobs.push(batch(etcd, plan.etcdNs));
+  for (const h of plan.hosts) jobs.push(batch(hostNsLines(h), h.ns));
   jobs.push(runOk('ip', ['netns', 'exec', plan.routerNs, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], {}, plan.routerNs));
   await Promise.all(jobs);
 }

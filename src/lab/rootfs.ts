@@ -13,12 +13,36 @@ import { progress } from './progress.js';
 import { StepFailedError } from '../util/errors.js';
 
 /** Bump when the build steps change in a way the package list does not show. */
-const RECIPE_VERSION = 3;
+const RECIPE_VERSION = 4;
 const SUITE = 'bookworm';
 export const ROOTFS_PACKAGES = [
   'systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'iptables', 'iputils-ping', 'procps',
   'tcpdump', 'ca-certificates', 'libstdc++6', 'docker.io', 'busybox-static',
+  // Podman hosts (`lab up --runtime podman`, runtime.ts): one rootfs for both runtimes, one cache
+  'podman', 'containernetworking-plugins',
 ] as const;
+
+/**
+ * Podman inside an nspawn host: the CNI network backend with Debian's plugins (issue 15: flannel's CNI
+ * plugin delegates to bridge/host-local from /usr/lib/cni); the cgroupfs manager, because the guest's
+ * cgroup v1 hierarchies are nspawn's (made writable by CGROUP_RW_UNIT) and podman's systemd manager would
+ * create transient scopes per container; events to a file rather than the journal; ping allowed in
+ * containers as Docker allows it.
+ */
+export const CONTAINERS_CONF = `# flanprov lab host
+[containers]
+# what Docker (>= 20.10) does for every container: unprivileged ICMP sockets, so ping works without NET_RAW
+# (which podman's default capabilities lack)
+default_sysctls = ["net.ipv4.ping_group_range=0 2147483647"]
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+
+[network]
+network_backend = "cni"
+cni_plugin_dirs = ["/usr/lib/cni", "/opt/cni/bin"]
+`;
 
 /** sshd for a provisioning target: many parallel sessions/channels (flanprov multiplexes), sftp in-process. */
 export const SSHD_CONFIG = `# flanprov lab host
@@ -65,6 +89,19 @@ const MASKED_UNITS = [
   'getty@.service', 'getty.target', 'systemd-timesyncd.service', 'fstrim.timer',
 ];
 
+/**
+ * Units Debian's podman package enables at install: the API service and socket and the auto-update timer
+ * have no use on a lab host (and podman.service fails on a Docker host, whose /var/lib/containers is on
+ * the overlay); podman-restart.service (containers with --restart=always after a boot) is enabled again
+ * on Podman hosts only (hosts.ts).
+ */
+export const PODMAN_RESTART_WANT = 'etc/systemd/system/default.target.wants/podman-restart.service';
+const DISABLED_WANTS = [
+  'etc/systemd/system/sockets.target.wants/podman.socket', 'etc/systemd/system/default.target.wants/podman.service',
+  'etc/systemd/system/default.target.wants/podman-auto-update.service', 'etc/systemd/system/timers.target.wants/podman-auto-update.timer',
+  PODMAN_RESTART_WANT,
+];
+
 export interface RootfsInfo {
   /** cache entry: rootfs/ and probe.tar inside */
   dir: string;
@@ -77,7 +114,7 @@ export interface RootfsInfo {
 }
 
 export function recipeHash(): string {
-  const recipe = JSON.stringify({ RECIPE_VERSION, SUITE, ROOTFS_PACKAGES, SSHD_CONFIG, CGROUP_RW_UNIT, MASKED_UNITS });
+  const recipe = JSON.stringify({ RECIPE_VERSION, SUITE, ROOTFS_PACKAGES, SSHD_CONFIG, CGROUP_RW_UNIT, MASKED_UNITS, CONTAINERS_CONF, DISABLED_WANTS });
   return createHash('sha256').update(recipe).digest('hex').slice(0, 12);
 }
 
@@ -156,7 +193,7 @@ export async function ensureRootfs(): Promise<RootfsInfo> {
       throw new StepFailedError(`debootstrap failed (exit ${ds.code}); log ${log}:\n  ${tail}`, 'lab rootfs',
         `check that ${mirror} is reachable (apt-get update) and that the packages exist: ${ROOTFS_PACKAGES.join(' ')}`);
     }
-    for (const f of ['lib/systemd/systemd', 'usr/sbin/sshd', 'usr/sbin/dockerd', 'usr/bin/ping', 'bin/busybox']) {
+    for (const f of ['lib/systemd/systemd', 'usr/sbin/sshd', 'usr/sbin/dockerd', 'usr/bin/podman', 'usr/lib/cni/bridge', 'usr/bin/ping', 'bin/busybox']) {
       if (!existsSync(join(R, f))) throw new StepFailedError(`debootstrap finished but /${f} is missing from the root filesystem (log ${log})`, 'lab rootfs');
     }
     progress(`debootstrap done in ${((Date.now() - t0) / 1000).toFixed(0)} s; configuring`);
@@ -197,6 +234,8 @@ async function configureRootfs(R: string): Promise<void> {
   mkdirSync(join(R, 'root/.ssh'), { recursive: true, mode: 0o700 });
   chmodSync(join(R, 'root/.ssh'), 0o700);
   w('etc/systemd/system/flanprov-cgroup-rw.service', CGROUP_RW_UNIT);
+  w('etc/containers/containers.conf', CONTAINERS_CONF);
+  for (const p of DISABLED_WANTS) rmSync(join(R, p), { force: true });
   mkdirSync(join(R, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
   const link = join(R, 'etc/systemd/system/multi-user.target.wants/flanprov-cgroup-rw.service');
   if (!existsSync(link)) symlinkSync('/etc/systemd/system/flanprov-cgroup-rw.service', link);

@@ -16,9 +16,11 @@ export interface HostState {
   name: string;
   ns: string;
   ip: string;
-  /** systemd-nspawn process (our child, session leader) */
+  /** the host's supervisor (supervisor.ts: session leader, runs nspawn again after a reboot); absent in labs made before reboots */
+  supervisorPid?: number;
+  /** systemd-nspawn as last seen (it changes at every reboot; hosts.ts currentNspawn finds the live one) */
   nspawnPid?: number;
-  /** the guest's systemd (PID 1 inside), for the immediate-halt signal */
+  /** the guest's systemd (PID 1 inside) as last seen, for the immediate-halt signal (changes at every reboot) */
   initPid?: number;
   /** overlay mount point (the host's /) */
   merged: string;
@@ -35,7 +37,10 @@ export interface LabState {
   upSeconds?: number;
   rootfs: string;
   plan: LabPlan;
-  etcd: { pid?: number; endpoint: string; dataDir: string };
+  /** the lab's etcd member (absent with --no-etcd) */
+  etcd?: { pid?: number; endpoint: string; dataDir: string; v2?: boolean };
+  /** with --wan (the setting is in plan.wan): the forwarder */
+  wan?: { pid?: number };
   hosts: HostState[];
   /** cgroup dirs the lab's guests got (removed when empty at `lab down`) */
   cgroupNames: string[];
