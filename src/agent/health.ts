@@ -3,10 +3,11 @@
  * codes, any method) plus GET /status, a JSON snapshot for `flanprov status/check` and people.
  */
 import { createServer, type Server } from 'node:http';
+import type { AgentStatus } from '../network/agent-status.js';
 
 export interface HealthSource {
   isReady(): boolean;
-  status(): unknown;
+  status(): AgentStatus;
 }
 
 export function startHealthServer(ip: string, port: number, src: HealthSource): Promise<Server> {

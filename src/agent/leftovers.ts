@@ -12,7 +12,7 @@ import { hostGwOwnedRoutes, HOSTGW_PROTO } from '../network/datapath-plan.js';
 import { createBackend } from './backends/registry.js';
 import { VXLAN_OVERHEAD } from '../network/backends.js';
 import { decodeVxlanOptions } from '../network/config.js';
-import { listLinksOfType, listRoutes, type IpLink } from './kernel/iproute2.js';
+import { batch, isNotFound, listLinksOfType, listRoutes, type IpLink } from './kernel/iproute2.js';
 import type { KernelTarget } from './kernel/exec.js';
 import type { AgentLogger } from './log.js';
 
@@ -74,4 +74,12 @@ export async function scanLeftovers(configured: NetworkConfig, extIface: Externa
     }
   }
   return out;
+}
+
+/** vxlan devices of another VNI than the configured one: nothing uses them (all nodes share one VNI). */
+export async function removeStrayDevices(stray: readonly string[], log: AgentLogger): Promise<void> {
+  if (!stray.length) return;
+  await batch('ip', stray.map((d) => `link del ${d}`), undefined, { force: true, tolerate: isNotFound })
+    .then(() => log.info(`removed stray vxlan device(s) ${stray.join(', ')} (not the configured VNI)`))
+    .catch((e: Error) => log.warn(`cannot remove stray device(s) ${stray.join(', ')}: ${e.message}`));
 }

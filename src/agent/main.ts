@@ -3,7 +3,7 @@
  * -version, -help), 1 fatal error, 2 usage error.
  */
 import { setFlagsFromString } from 'node:v8';
-import { Agent, FatalError } from './agent.js';
+import { Daemon, FatalError } from './daemon.js';
 import { describeFlags, parseFlags, usageText, UsageError } from './flags.js';
 import { startHeapTrim } from './heap-trim.js';
 import { createLogger } from './log.js';
@@ -45,7 +45,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const log = createLogger(flags.v);
   log.info(`flanneld ${VERSION} (node ${process.version}) starting`);
   log.info(`CLI flags config: {${describeFlags(flags)}}`);
-  const agent = new Agent(flags, log, {
+  const agent = new Daemon(flags, log, {
     onReady: () => {
       setFlagsFromString('--optimize-for-size');
       startHeapTrim();

@@ -33,7 +33,10 @@ export class OutOfSubnetsError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function acquireLease(store: LeaseStore, o: AcquireOptions): Promise<Acquired> {
+/** The parts of LeaseStore acquisition uses. */
+export type AcquireStore = Pick<LeaseStore, 'list' | 'delete' | 'putIf' | 'create' | 'revoke'>;
+
+export async function acquireLease(store: AcquireStore, o: AcquireOptions): Promise<Acquired> {
   const avoid: Ipv4Net[] = [];
   const attempts = o.maxAttempts ?? 30;
   const rnd = o.random ?? Math.random;
@@ -56,7 +59,7 @@ export async function acquireLease(store: LeaseStore, o: AcquireOptions): Promis
         const l = await store.putIf(old.subnet, o.attrs, old.modRevision, old.etcdLeaseId === '0');
         if (l) {
           if (old.etcdLeaseId && old.etcdLeaseId !== '0' && old.etcdLeaseId !== l.etcdLeaseId) {
-            await store.client.leaseClient.leaseRevoke({ ID: old.etcdLeaseId }).catch(() => undefined);
+            await store.revoke(old.etcdLeaseId);
           }
           return { lease: l, how: 'reused-lease' };
         }

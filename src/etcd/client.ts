@@ -17,6 +17,11 @@ export interface EtcdConnectOptions {
   password?: string;
   /** how long one connection attempt may take (default 3 s) */
   dialTimeoutMs?: number;
+  /**
+   * A deadline for every unary call that does not bring its own, including the auth token request etcd3
+   * makes by itself (default: none). Streams (watches) are exempt: they live as long as the client.
+   */
+  callTimeoutMs?: number;
 }
 
 export const DEFAULT_ETCD_ENDPOINTS = ['http://127.0.0.1:4001', 'http://127.0.0.1:2379'];
@@ -50,6 +55,7 @@ export function createEtcdClient(o: EtcdConnectOptions): Etcd3 {
     opts.credentials = creds;
   }
   if (o.username) opts.auth = { username: o.username, password: o.password ?? '' };
+  if (o.callTimeoutMs) opts.defaultCallOptions = defaultDeadline(o.callTimeoutMs);
   return new Etcd3(opts);
 }
 
@@ -60,6 +66,11 @@ export function describeEtcd(o: EtcdConnectOptions): string {
   parts.push(tls ? `tls(ca=${o.caFile ?? '-'} cert=${o.certFile ?? '-'} key=${o.keyFile ?? '-'})` : 'tls=off');
   if (o.username) parts.push(`user=${o.username} password=${o.password ? '<set>' : '<empty>'}`);
   return parts.join(' ');
+}
+
+/** etcd3's call-options factory: unary calls get a deadline `ms` from when they start, streams none. */
+function defaultDeadline(ms: number): NonNullable<IOptions['defaultCallOptions']> {
+  return (ctx) => (ctx.isStream ? {} : deadline(ms));
 }
 
 /** gRPC call options with a deadline, so a dead endpoint fails a call instead of hanging it. */

@@ -61,18 +61,19 @@ export interface ConfigWatch {
 }
 
 /**
- * Call `onChange` for every change of the config key after `fromRevision` (undefined text =
- * deleted). etcd3 resumes the watch itself after disconnects; a cancelled watch (compaction) is
+ * Call `onChange` for every change of the config key from `fromRevision` on (inclusive; undefined text =
+ * deleted). Returns at once, without waiting for etcd to confirm the watch (a frozen etcd would never
+ * confirm it). etcd3 resumes the watch itself after disconnects; a cancelled watch (compaction) is
  * reported through `onError` so the caller can re-read and watch again.
  */
-export async function watchConfig(
+export function watchConfig(
   client: Etcd3, prefix: string, fromRevision: string | undefined,
   onChange: (text: string | undefined, modRevision: string) => void,
   onError: (err: Error) => void,
-): Promise<ConfigWatch> {
+): ConfigWatch {
   let b = client.watch().key(configKey(prefix));
   if (fromRevision) b = b.startRevision(fromRevision);
-  const w: Watcher = await b.create();
+  const w: Watcher = b.watcher();
   w.on('put', (kv) => onChange(kv.value.toString(), kv.mod_revision));
   w.on('delete', (kv) => onChange(undefined, kv.mod_revision));
   w.on('error', onError);

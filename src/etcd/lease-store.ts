@@ -5,7 +5,6 @@
  */
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { decodeLeaseAttrs, encodeLeaseAttrs, parseSubnetKey } from '../network/lease.js';
-import { formatNet } from '../network/ipv4.js';
 import type { Ipv4Net, Lease, LeaseAttrs } from '../network/types.js';
 import { deadline } from './client.js';
 import { prefixRangeEnd, subnetKey, subnetsPrefix } from './keys.js';
@@ -102,7 +101,8 @@ export class LeaseStore {
     return g.ID;
   }
 
-  private async revokeQuietly(id: string | undefined): Promise<void> {
+  /** Revoke an etcd lease we no longer use; never throws (an unrevoked lease just expires). */
+  async revoke(id: string | undefined): Promise<void> {
     if (!id || id === '0') return;
     await this.client.leaseClient.leaseRevoke({ ID: id }, deadline(CALL_MS)).catch(() => undefined);
   }
@@ -124,11 +124,11 @@ export class LeaseStore {
     try {
       res = await this.client.kv.txn({ compare: [compare], success: [{ request_put: put }] }, deadline(CALL_MS));
     } catch (e) {
-      await this.revokeQuietly(leaseId);
+      await this.revoke(leaseId);
       throw e;
     }
     if (!res.succeeded) {
-      await this.revokeQuietly(leaseId);
+      await this.revoke(leaseId);
       return undefined;
     }
     const l: Lease = { subnet: sn, attrs, modRevision: res.header.revision, etcdLeaseId: leaseId };
@@ -155,7 +155,7 @@ export class LeaseStore {
       if (cur.attrs.PublicIP !== attrs.PublicIP) return { kind: 'taken', holder: cur.attrs };
       const l = await this.putIf(own.subnet, attrs, cur.modRevision ?? '0', reservation);
       if (l) {
-        if (cur.etcdLeaseId !== l.etcdLeaseId) await this.revokeQuietly(cur.etcdLeaseId);
+        if (cur.etcdLeaseId !== l.etcdLeaseId) await this.revoke(cur.etcdLeaseId);
         return { kind: 'renewed', lease: l };
       }
     }
@@ -193,13 +193,11 @@ export class LeaseWatch {
   private stopped = false;
   private backoffMs = 100;
   private timer: NodeJS.Timeout | undefined;
-  lastRevision = '0';
 
   constructor(private readonly store: LeaseStore, private readonly h: LeaseWatchHandlers) {}
 
   start(fromRevision: string): void {
     if (this.stopped) return;
-    this.lastRevision = fromRevision;
     const p = subnetsPrefix(this.store.prefix);
     const w = this.store.client.watch().prefix(p).startRevision(String(BigInt(fromRevision) + 1n)).watcher();
     this.watcher = w;
@@ -218,7 +216,6 @@ export class LeaseWatch {
         if ('error' in l) continue; // "... not a subnet, skipping"
         changes.push({ type: 'put', lease: l });
       }
-      this.lastRevision = res.header.revision;
       if (changes.length) this.h.onChanges(changes, res.header.revision);
     });
     w.on('disconnected', (err: Error) => this.h.onState?.('disconnected', err?.message));
@@ -252,9 +249,4 @@ export class LeaseWatch {
     this.watcher = undefined;
     if (w) await w.cancel().catch(() => undefined);
   }
-}
-
-/** For logs: "10.5.34.0/24 (PublicIP 192.168.1.11, vxlan)". */
-export function describeLease(l: Lease): string {
-  return `${formatNet(l.subnet)} (PublicIP ${l.attrs.PublicIP}, ${l.attrs.BackendType ?? 'no BackendType'})`;
 }

@@ -56,6 +56,8 @@ export interface AgentEtcdStatus {
   detail?: string;
   /** when etcd last answered (ISO time) */
   lastContact?: string | null;
+  /** since when `connected` has had its current value (ISO time) */
+  since?: string;
 }
 
 export interface AgentStatus {

@@ -64,4 +64,3 @@ export interface Backend {
   teardown(): Promise<void>;
 }
 
-export type BackendFactory = (ctx: BackendContext) => Backend;

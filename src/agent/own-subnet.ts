@@ -1,7 +1,9 @@
 /**
  * This node's own lease: acquire (retrying through etcd outages), renew before expiry without ever
  * overwriting another node's lease, and re-acquire when the lease disappears or is taken, preferring
- * the same subnet when it is free. Subnet changes are reported to the agent through `onSubnetChange`.
+ * the same subnet when it is free. Subnet changes are reported through `onSubnetChange` (the daemon
+ * reprograms the backends, iptables and subnet.env). An etcd outage never gives the lease up: a failed
+ * renewal is retried, and `catchUp()` renews at once when etcd answers again.
  */
 import { acquireLease, OutOfSubnetsError, type Acquired } from '../etcd/acquire.js';
 import type { LeaseStore } from '../etcd/lease-store.js';
@@ -9,8 +11,8 @@ import { formatNet, netEquals } from '../network/ipv4.js';
 import type { Ipv4Net, Lease, LeaseAttrs, NetworkConfig } from '../network/types.js';
 import type { Logger } from './backends/backend.js';
 
-export interface SubnetManagerOptions {
-  store: LeaseStore;
+export interface OwnSubnetOptions {
+  store: Pick<LeaseStore, 'list' | 'get' | 'putIf' | 'create' | 'delete' | 'renew' | 'revoke'>;
   config: NetworkConfig;
   attrs: LeaseAttrs;
   previousSubnet?: Ipv4Net;
@@ -22,15 +24,17 @@ export interface SubnetManagerOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export class SubnetManager {
+export class OwnSubnet {
   lease: Lease | undefined;
   /** last renewal/acquisition failure, for /status */
   lastError: string | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
+  /** the last renewal failed and a retry is scheduled */
+  private renewOverdue = false;
   private stopped = false;
   private busy: Promise<void> = Promise.resolve();
 
-  constructor(private readonly o: SubnetManagerOptions) {}
+  constructor(private readonly o: OwnSubnetOptions) {}
 
   /** Acquire at start; etcd errors are retried with backoff (1 s -> 10 s), out-of-subnets is fatal. */
   async acquire(prefer?: Ipv4Net): Promise<Acquired> {
@@ -114,6 +118,7 @@ export class SubnetManager {
     if (!own || this.stopped) return;
     try {
       const r = await this.o.store.renew(own, this.o.attrs);
+      this.renewOverdue = false;
       if (r.kind === 'renewed') {
         this.lease = r.lease;
         this.lastError = undefined;
@@ -126,11 +131,19 @@ export class SubnetManager {
       }
     } catch (e) {
       this.lastError = (e as Error).message;
+      this.renewOverdue = true;
       // flannel retries every minute; retry sooner while there is time, the lease stays valid meanwhile.
       const retry = 15_000;
       this.o.log.warn(`Error renewing lease (trying again in ${retry / 1000}s): ${(e as Error).message}`);
       this.schedule(retry);
     }
+  }
+
+  /** etcd answers again after an outage: a renewal that failed meanwhile is retried now, not at its timer. */
+  catchUp(): void {
+    if (!this.renewOverdue || this.stopped) return;
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    void this.serial(() => this.renew());
   }
 
   /** Our key was deleted/expired or changed hands (seen by the watch or a renewal). */
@@ -155,7 +168,7 @@ export class SubnetManager {
   }
 
   /** Re-acquire, preferring the same subnet; tells the agent when the subnet changed. */
-  async reacquire(reason: string): Promise<void> {
+  private async reacquire(reason: string): Promise<void> {
     const old = this.lease;
     if (!old || this.stopped) return;
     this.o.log.warn(`${reason}: re-acquiring a lease (same subnet ${formatNet(old.subnet)} if it is free)`);
@@ -176,7 +189,7 @@ export class SubnetManager {
 }
 
 /** Go-ish duration for logs: 22h59m59.99s. */
-export function fmtDuration(ms: number): string {
+function fmtDuration(ms: number): string {
   const h = Math.floor(ms / 3_600_000);
   const m = Math.floor((ms % 3_600_000) / 60_000);
   const s = ((ms % 60_000) / 1000).toFixed(2).replace(/\.?0+$/, '');

@@ -1,0 +1,100 @@
+/**
+ * The agent's etcd session: one client for everything (gRPC keepalive on its channel, a deadline on every
+ * unary call), the lease store, access to the config key, and the liveness check that says whether etcd
+ * answers (etcd-liveness.ts).
+ *
+ * The etcd stack (etcd3, grpc-js, protobufjs and the embedded etcd protos) costs ~100 ms of CPU just to
+ * evaluate — the largest part of start-to-ready. `openEtcdSession` loads it only once the first kernel
+ * reads (child processes) are under way, so they run on another core meanwhile; `-version`/`-help` never
+ * load it. This module itself imports etcd code as types only, so nothing of it is evaluated earlier.
+ */
+import type { Etcd3 } from 'etcd3';
+import type { EtcdConnectOptions } from '../etcd/client.js';
+import type { LeaseStore } from '../etcd/lease-store.js';
+import { configKey } from '../etcd/keys.js';
+import type { AgentEtcdStatus } from '../network/agent-status.js';
+import type { AgentFlags } from './flags.js';
+import type { ConfigSource } from './config-follower.js';
+import { EtcdLiveness } from './etcd-liveness.js';
+import type { AgentLogger } from './log.js';
+
+/** Deadline of every unary etcd call the agent makes (the stores pass their own 5 s; this covers the rest, e.g. auth). */
+const CALL_TIMEOUT_MS = 5000;
+
+async function loadEtcd() {
+  const [client, configStore, leaseStore] = await Promise.all([
+    import('../etcd/client.js'), import('../etcd/config-store.js'), import('../etcd/lease-store.js'),
+  ]);
+  return { ...client, ...configStore, ...leaseStore };
+}
+type EtcdModules = Awaited<ReturnType<typeof loadEtcd>>;
+
+function connectOptions(f: AgentFlags, endpoints: string[]): EtcdConnectOptions {
+  const o: EtcdConnectOptions = { endpoints, callTimeoutMs: CALL_TIMEOUT_MS };
+  if (f.etcdCafile) o.caFile = f.etcdCafile;
+  if (f.etcdCertfile) o.certFile = f.etcdCertfile;
+  if (f.etcdKeyfile) o.keyFile = f.etcdKeyfile;
+  if (f.etcdUsername) o.username = f.etcdUsername;
+  if (f.etcdPassword) o.password = f.etcdPassword;
+  return o;
+}
+
+export class EtcdSession {
+  readonly store: LeaseStore;
+  readonly config: ConfigSource;
+  readonly liveness: EtcdLiveness;
+  /** log-safe: endpoints, TLS files, user (never the password) */
+  readonly description: string;
+
+  constructor(private readonly etcd: EtcdModules, private readonly client: Etcd3, opts: EtcdConnectOptions, prefix: string, log: AgentLogger) {
+    this.description = etcd.describeEtcd(opts);
+    this.store = new etcd.LeaseStore(client, prefix);
+    const endpoints = opts.endpoints.join(',');
+    this.liveness = new EtcdLiveness({ probe: () => this.probe(prefix), log, describe: endpoints });
+    this.config = this.configSource(prefix);
+  }
+
+  /** Cheap and linearizable (so a member cut off from its quorum counts as not answering): count the config key. */
+  private async probe(prefix: string): Promise<void> {
+    await this.client.kv.range({ key: Buffer.from(configKey(prefix)), count_only: true }, this.etcd.deadline(this.liveness.timeoutMs));
+  }
+
+  private configSource(prefix: string): ConfigSource {
+    const { readConfig, watchConfig, configNotFoundMessage } = this.etcd;
+    return {
+      // flannel's wording names the prefix as given on the command line
+      key: `${prefix}/config`,
+      read: async () => {
+        try {
+          const c = await readConfig(this.client, prefix);
+          this.liveness.answered();
+          return c;
+        } catch (e) {
+          this.liveness.failed((e as Error).message);
+          throw e;
+        }
+      },
+      watch: (from, onChange, onError) => watchConfig(this.client, prefix, from ? String(BigInt(from) + 1n) : undefined, onChange, onError),
+      notFoundMessage: () => configNotFoundMessage(prefix),
+    };
+  }
+
+  status(): AgentEtcdStatus {
+    return this.liveness.status();
+  }
+
+  close(): void {
+    this.liveness.stop();
+    this.client.close();
+  }
+}
+
+/** Loads the etcd stack and connects (lazily: gRPC connects on the first call). */
+export async function openEtcdSession(f: AgentFlags, log: AgentLogger): Promise<EtcdSession> {
+  const etcd = await loadEtcd();
+  const opts = connectOptions(f, etcd.splitEndpoints(f.etcdEndpoints));
+  if (!f.etcdCafile && !f.etcdCertfile && !f.etcdKeyfile && !opts.endpoints.some((e) => e.startsWith('https:'))) {
+    log.info('no certificate provided: connecting to etcd with http. This is insecure');
+  }
+  return new EtcdSession(etcd, etcd.createEtcdClient(opts), opts, f.etcdPrefix, log);
+}
