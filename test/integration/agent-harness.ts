@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { AGENT_STATUS_PORT, parseAgentStatus, type AgentStatus } from '../../src/network/agent-status.js';
 
 export const ROOT = join(__dirname, '..', '..');
 export const ETCD_IP = '172.30.0.254';
@@ -262,4 +263,22 @@ export function subnetOf(h: Host): string {
   const m = /FLANNEL_SUBNET=(\d+\.\d+\.\d+)\.\d+\/(\d+)/.exec(readFileSync(h.subnetFile, 'utf8'));
   if (!m) throw new Error(`no FLANNEL_SUBNET in ${h.subnetFile}`);
   return `${m[1]}.0/${m[2]}`;
+}
+
+/** The agent's GET /status in `h` (started with -healthz-ip=127.0.0.1 -healthz-port=8471); undefined when it does not answer. */
+export function agentStatus(h: Host): AgentStatus | undefined {
+  try {
+    return parseAgentStatus(sh(['ip', 'netns', 'exec', h.ns, 'curl', '-s', '-m', '2', `http://127.0.0.1:${AGENT_STATUS_PORT}/status`]));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The HTTP code of the agent's /readyz in `h` ('error' when it does not answer). */
+export function agentReadyz(h: Host): string {
+  try {
+    return sh(['ip', 'netns', 'exec', h.ns, 'curl', '-s', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${AGENT_STATUS_PORT}/readyz`]);
+  } catch {
+    return 'error';
+  }
 }

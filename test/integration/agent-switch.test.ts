@@ -22,7 +22,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Testbed, sh, sleep, subnetOf, waitFor, type AgentProc, type Host } from './agent-harness.js';
+import { Testbed, agentReadyz, agentStatus, sh, sleep, subnetOf, waitFor, type AgentProc, type Host } from './agent-harness.js';
+import type { AgentStatus } from '../../src/network/agent-status.js';
 import { parsePingLog } from '../../src/measure/ping-log.js';
 import { pairStats, type PairStats } from '../../src/measure/gaps.js';
 
@@ -35,33 +36,9 @@ const VXLAN = '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}';
 const HOSTGW = '{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}';
 const AGENT_FLAGS = ['-healthz-ip=127.0.0.1', '-healthz-port=8471', `-backend-switch-timeout=${SWITCH_TIMEOUT_S}s`, '-ip-masq'];
 
-interface Status {
-  ready: boolean;
-  backend: string;
-  backends: { type: string; mtu: number }[];
-  activeBackends: string[];
-  switching: boolean;
-  switchingSince: string | null;
-  switch: { from: string[]; to: string; reason: string; waitingFor: string[] } | null;
-  mtu: number;
-  peersByBackend: Record<string, number>;
-  pendingConfigChange: string | null;
-}
-
-function status(h: Host): Status | undefined {
-  try {
-    return JSON.parse(sh(['ip', 'netns', 'exec', h.ns, 'curl', '-s', '-m', '2', 'http://127.0.0.1:8471/status'])) as Status;
-  } catch {
-    return undefined;
-  }
-}
-function readyz(h: Host): string {
-  try {
-    return sh(['ip', 'netns', 'exec', h.ns, 'curl', '-s', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:8471/readyz']);
-  } catch {
-    return 'error';
-  }
-}
+type Status = AgentStatus;
+const status = agentStatus;
+const readyz = agentReadyz;
 const leaseOf = (h: Host) => tb.leases().get(subnetOf(h).replace('/', '-'));
 const leaseType = (h: Host) => (JSON.parse(leaseOf(h) ?? '{}') as { BackendType?: string }).BackendType;
 const agentOf = (h: Host) => agents[h.n - 1]!;
