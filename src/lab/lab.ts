@@ -20,6 +20,7 @@ import { formatRuntimes, type Runtime } from './runtime.js';
 import { removeHostCgroups, removeNspawnRunDirIfUnused } from './cleanup.js';
 import { clientKey, inventoryFile, knownHostsFile, labDir, logDir } from './paths.js';
 import { pollUntil } from './exec.js';
+import { ensureInotifyInstances } from './limits.js';
 import { progress } from './progress.js';
 import { FlanprovError, InvalidInputError, StepFailedError, ExitCode } from '../util/errors.js';
 
@@ -154,6 +155,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     const prepared = await roots;
     writeKnownHosts(o.name, plan.hosts.map((h, i) => ({ ip: h.ip, hostKey: prepared[i]!.hostKey })));
 
+    ensureInotifyInstances(plan.hosts.length);
     progress(`booting ${plan.hosts.length} hosts (systemd-nspawn, overlay on ${rootfs.dir}; ${formatRuntimes(plan.hosts.map((h) => h.name), runtimes)})`);
     let ready = 0;
     // settle all: on a failure, let the other steps finish (or fail) before the cleanup tears things down
