@@ -70,8 +70,3 @@ export interface Lease {
   /** etcd lease id attached to the key ("0" for none) */
   etcdLeaseId?: string;
 }
-
-/** A change in the set of peer leases, as handed to a backend. */
-export type LeaseEvent =
-  | { type: 'added'; lease: Lease }
-  | { type: 'removed'; lease: Lease };

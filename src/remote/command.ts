@@ -62,7 +62,7 @@ export function scriptCommand(p: PrivilegeSpec, password?: string): BuiltCommand
   return buildCommand(`${BASH} -s`, p, password);
 }
 
-/** The command for runWithInput(): the script on the command line, `input` on stdin. */
+/** The command for a script on the command line with data on its stdin (uploads). */
 export function scriptWithInputCommand(script: string, p: PrivilegeSpec, password?: string): BuiltCommand {
   return buildCommand(`${BASH} -c ${shq(script)}`, p, password);
 }
@@ -77,26 +77,10 @@ export function envPrelude(env: Record<string, string> | undefined): string {
 }
 
 /**
- * The remote script that receives a file on stdin and renames it into place. `decode` is `gzip -dc` or
- * `cat`. The temporary name is in the target directory so the rename is atomic and replaces a running
- * executable (its old inode lives on until the process exits).
+ * A script as run() sends it: one `{ ... }` compound command. bash parses a compound command whole before
+ * running any of it, so a script cut short by a closed connection runs nothing (a syntax error), never its
+ * first half; and a command in it that reads stdin cannot swallow the rest of the script.
  */
-export function receiveFileScript(remotePath: string, tmpPath: string, mode: number, decode: 'gzip -dc' | 'cat'): string {
-  const dir = remotePath.replace(/\/[^/]*$/, '') || '/';
-  return [
-    'set -e',
-    `tmp=${shq(tmpPath)}`,
-    'trap \'rm -f "$tmp"\' EXIT',
-    `mkdir -p -- ${shq(dir)}`,
-    `(umask 077; ${decode} > "$tmp")`,
-    `chmod ${mode.toString(8).padStart(4, '0')} "$tmp"`,
-    `mv -f -- "$tmp" ${shq(remotePath)}`,
-    'trap - EXIT',
-  ].join('\n');
-}
-
-/** A temporary name next to `remotePath`: `<dir>/.<name>.flanprov-<random>`. */
-export function tempNameFor(remotePath: string, random: string): string {
-  const i = remotePath.lastIndexOf('/');
-  return `${remotePath.slice(0, i + 1)}.${remotePath.slice(i + 1)}.flanprov-${random}`;
+export function wholeScript(script: string): string {
+  return `{\n${script}\n}\n`;
 }

@@ -3,7 +3,6 @@
  * host keys checked against known_hosts like OpenSSH, keys + ssh-agent, ProxyJump chains through
  * `forwardOut`, sudo with or without a password (command.ts), atomic file upload and TCP tunnels.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, createReadStream, existsSync } from 'node:fs';
 import { connect as netConnect, createServer, type Socket, type Server } from 'node:net';
 import { gzip } from 'node:zlib';
@@ -15,11 +14,12 @@ import type { ConnectionSpec, JumpHost, TransferMode } from '../inventory/types.
 import { ConnectError } from './errors.js';
 import { LocalRemoteHost } from './local-host.js';
 import { userInfo } from 'node:os';
+import { dirOf, installScript, receiveScript, sha256Of, sha256OfFile, staleTempsCleanup, tempNameFor, type UploadTarget } from './upload.js';
 import {
   appendKnownHost, checkHostKey, fingerprint, hostField, keyTypeOf, preferredHostKeyAlgorithms, readKnownHosts,
 } from './known-hosts.js';
 import {
-  envPrelude, receiveFileScript, scriptCommand, scriptWithInputCommand, shq, tempNameFor, SUDO_BAD_PASSWORD_EXIT,
+  envPrelude, scriptCommand, scriptWithInputCommand, shq, wholeScript, SUDO_BAD_PASSWORD_EXIT,
   type PrivilegeSpec,
 } from './command.js';
 import type {
@@ -285,13 +285,8 @@ export class SshRemoteHost implements RemoteHost {
 
   async run(script: string, opts: RunOptions = {}): Promise<RunResult> {
     const cmd = scriptCommand(this.priv(opts.sudo), this.spec.becomePassword);
-    const r = await this.exec(cmd.command, [cmd.stdinPrefix, envPrelude(opts.env), script], opts.timeoutMs);
+    const r = await this.exec(cmd.command, [cmd.stdinPrefix, wholeScript(envPrelude(opts.env) + script)], opts.timeoutMs);
     return this.checkSudo(r);
-  }
-
-  async runWithInput(script: string, input: string | Buffer, opts: RunOptions = {}): Promise<RunResult> {
-    const cmd = scriptWithInputCommand(envPrelude(opts.env) + script, this.priv(opts.sudo), this.spec.becomePassword);
-    return this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, input], opts.timeoutMs));
   }
 
   private checkSudo(r: RunResult): RunResult {
@@ -316,15 +311,21 @@ export class SshRemoteHost implements RemoteHost {
 
   async putFile(src: string | Buffer, remotePath: string, opts: PutFileOptions = {}): Promise<PutFileResult> {
     const t0 = Date.now();
-    const mode = opts.mode ?? 0o644;
-    const transfer: TransferMode = opts.transfer ?? 'plain';
-    const tmp = tempNameFor(remotePath, randomBytes(6).toString('hex'));
     const bytes = typeof src === 'string' ? statSync(src).size : src.length;
+    const sha256 = opts.sha256 ?? (typeof src === 'string' ? await sha256OfFile(src) : sha256Of(src));
+    const target: UploadTarget = { path: remotePath, mode: opts.mode ?? 0o644, bytes, sha256 };
+    const transfer: TransferMode = opts.transfer ?? 'plain';
+    const tmp = tempNameFor(remotePath);
     const what = `upload of ${remotePath}`;
+    const check = (r: RunResult): void => {
+      if (r.code === 0) return;
+      const why = r.stderr.trim() || (r.code === null ? 'the connection closed' : `exit ${r.code}`);
+      throw new StepFailedError(`${what} failed: ${why}`, this.name);
+    };
     if (transfer === 'sftp' && !(this.priv(opts.sudo).sudo && this.spec.user !== 'root')) {
-      await this.runChecked(`mkdir -p -- ${shq(remotePath.replace(/\/[^/]*$/, '') || '/')}`, { sudo: opts.sudo, what });
-      await this.sftpPut(src, tmp, mode);
-      await this.runChecked(`chmod ${mode.toString(8)} ${shq(tmp)} && mv -f -- ${shq(tmp)} ${shq(remotePath)} || { rm -f -- ${shq(tmp)}; exit 1; }`, { sudo: opts.sudo, what });
+      await this.runChecked(`mkdir -p -- ${shq(dirOf(remotePath))}\n${staleTempsCleanup(remotePath)}`, { sudo: opts.sudo, what });
+      await this.sftpPut(src, tmp, target.mode);
+      check(await this.run(installScript(target, tmp), { sudo: opts.sudo }));
       return { bytes, wireBytes: bytes, transfer, ms: Date.now() - t0 };
     }
     // gzip or plain: stream over exec into `gzip -dc` / `cat` (works without the sftp subsystem and under sudo).
@@ -337,10 +338,9 @@ export class SshRemoteHost implements RemoteHost {
     } else {
       payload = typeof src === 'string' ? createReadStream(src) : src;
     }
-    const script = receiveFileScript(remotePath, tmp, mode, mode2 === 'gzip' ? 'gzip -dc' : 'cat');
+    const script = receiveScript(target, tmp, mode2 === 'gzip' ? 'gzip -dc' : 'cat');
     const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
-    const r = this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, payload]));
-    if (r.code !== 0) throw new StepFailedError(`${what} failed (exit ${r.code}): ${r.stderr.trim()}`, this.name);
+    check(this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, payload])));
     return { bytes, wireBytes, transfer: mode2, ms: Date.now() - t0 };
   }
 
@@ -366,20 +366,6 @@ export class SshRemoteHost implements RemoteHost {
         else sftp.writeFile(remote, src, { mode }, done);
       });
     });
-  }
-
-  async sha256(remotePath: string, opts: { sudo?: boolean } = {}): Promise<string | null> {
-    const r = await this.run(`[ -e ${shq(remotePath)} ] || exit 3\nsha256sum -- ${shq(remotePath)}`, opts);
-    if (r.code === 3) return null;
-    if (r.code !== 0) throw new StepFailedError(`sha256sum ${remotePath} failed: ${r.stderr.trim()}`, this.name);
-    return r.stdout.slice(0, 64);
-  }
-
-  async readFile(remotePath: string, opts: { sudo?: boolean } = {}): Promise<string | null> {
-    const r = await this.run(`[ -e ${shq(remotePath)} ] || exit 3\ncat -- ${shq(remotePath)}`, opts);
-    if (r.code === 3) return null;
-    if (r.code !== 0) throw new StepFailedError(`reading ${remotePath} failed: ${r.stderr.trim()}`, this.name);
-    return r.stdout;
   }
 
   tunnel(targetHost: string, targetPort: number): Promise<Tunnel> {

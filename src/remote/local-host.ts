@@ -4,14 +4,14 @@
  * by the same receive script; a tunnel is a local TCP relay. No SSH, no host key, no password login.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { connect as netConnect, createServer, type Server } from 'node:net';
 import { StepFailedError } from '../util/errors.js';
 import type { ConnectionSpec } from '../inventory/types.js';
 import {
-  envPrelude, receiveFileScript, scriptCommand, scriptWithInputCommand, shq, tempNameFor, SUDO_BAD_PASSWORD_EXIT, type PrivilegeSpec,
+  envPrelude, scriptCommand, scriptWithInputCommand, wholeScript, SUDO_BAD_PASSWORD_EXIT, type PrivilegeSpec,
 } from './command.js';
+import { receiveScript, sha256Of, sha256OfFile, tempNameFor } from './upload.js';
 import type { PutFileOptions, PutFileResult, RemoteHost, RunOptions, RunResult, Tunnel } from './types.js';
 
 export class LocalRemoteHost implements RemoteHost {
@@ -68,12 +68,7 @@ export class LocalRemoteHost implements RemoteHost {
 
   async run(script: string, opts: RunOptions = {}): Promise<RunResult> {
     const cmd = scriptCommand(this.priv(opts.sudo), this.spec.becomePassword);
-    return this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, envPrelude(opts.env), script], opts.timeoutMs));
-  }
-
-  async runWithInput(script: string, input: string | Buffer, opts: RunOptions = {}): Promise<RunResult> {
-    const cmd = scriptWithInputCommand(envPrelude(opts.env) + script, this.priv(opts.sudo), this.spec.becomePassword);
-    return this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, input], opts.timeoutMs));
+    return this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, wholeScript(envPrelude(opts.env) + script)], opts.timeoutMs));
   }
 
   async runChecked(script: string, opts: RunOptions & { what?: string } = {}): Promise<RunResult> {
@@ -85,29 +80,16 @@ export class LocalRemoteHost implements RemoteHost {
     return r;
   }
 
-  /** The same atomic receive script as over SSH, fed from the file (no compression: nothing crosses a wire). */
+  /** The same verified receive script as over SSH (remote/upload.ts), fed from the file (nothing crosses a wire). */
   async putFile(src: string | Buffer, remotePath: string, opts: PutFileOptions = {}): Promise<PutFileResult> {
     const t0 = Date.now();
     const bytes = typeof src === 'string' ? statSync(src).size : src.length;
-    const script = receiveFileScript(remotePath, tempNameFor(remotePath, randomBytes(6).toString('hex')), opts.mode ?? 0o644, 'cat');
+    const sha256 = opts.sha256 ?? (typeof src === 'string' ? await sha256OfFile(src) : sha256Of(src));
+    const script = receiveScript({ path: remotePath, mode: opts.mode ?? 0o644, bytes, sha256 }, tempNameFor(remotePath), 'cat');
     const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
     const r = this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, typeof src === 'string' ? createReadStream(src) : src]));
-    if (r.code !== 0) throw new StepFailedError(`writing ${remotePath} failed (exit ${r.code}): ${r.stderr.trim()}`, this.name);
+    if (r.code !== 0) throw new StepFailedError(`writing ${remotePath} failed: ${r.stderr.trim() || `exit ${r.code}`}`, this.name);
     return { bytes, wireBytes: bytes, transfer: 'plain', ms: Date.now() - t0 };
-  }
-
-  async sha256(path: string, opts: { sudo?: boolean } = {}): Promise<string | null> {
-    const r = await this.run(`[ -e ${shq(path)} ] || exit 3\nsha256sum -- ${shq(path)}`, opts);
-    if (r.code === 3) return null;
-    if (r.code !== 0) throw new StepFailedError(`sha256sum ${path} failed: ${r.stderr.trim()}`, this.name);
-    return r.stdout.slice(0, 64);
-  }
-
-  async readFile(path: string, opts: { sudo?: boolean } = {}): Promise<string | null> {
-    const r = await this.run(`[ -e ${shq(path)} ] || exit 3\ncat -- ${shq(path)}`, opts);
-    if (r.code === 3) return null;
-    if (r.code !== 0) throw new StepFailedError(`reading ${path} failed: ${r.stderr.trim()}`, this.name);
-    return r.stdout;
   }
 
   /** A local relay: the target is reached from this machine, as it would be from the host (it is this machine). */

@@ -30,6 +30,8 @@ export interface PutFileOptions {
   transfer?: TransferMode;
   /** run the write as root (through sudo when the login user is not root); default: the host's become */
   sudo?: boolean;
+  /** sha256 of the content when the caller knows it (saves hashing the source again) */
+  sha256?: string;
 }
 
 export interface PutFileResult {
@@ -58,22 +60,15 @@ export interface RemoteHost {
    * non-zero exit; throws only when the connection is gone.
    */
   run(script: string, opts?: RunOptions): Promise<RunResult>;
-  /**
-   * Like run(), but the script goes on the command line (`bash -c`, keep it < 100 KB) and `input` is fed to
-   * its stdin (e.g. `ip -batch -`). Works with a sudo password too (it is consumed before the input).
-   */
-  runWithInput(script: string, input: string | Buffer, opts?: RunOptions): Promise<RunResult>;
   /** run() and throw StepFailedError (exit code 4) with stderr when the exit status is not 0 */
   runChecked(script: string, opts?: RunOptions & { what?: string }): Promise<RunResult>;
   /**
-   * Write a file atomically: to `<dir>/.<name>.flanprov-<random>` (mode set before the rename), then rename
-   * over the target, so a running executable can be replaced. Creates the directory.
+   * Write a file so it is either the whole new file or the old one (remote/upload.ts): to
+   * `<dir>/.<name>.flanprov-<random>`, its length and sha256 checked on the host, its mode set, then renamed
+   * over the target (a running executable can be replaced). Creates the directory. Throws StepFailedError
+   * when the file did not arrive whole (the old file is untouched, the temporary one removed).
    */
   putFile(src: string | Buffer, remotePath: string, opts?: PutFileOptions): Promise<PutFileResult>;
-  /** sha256 hex of a remote file, or null when it does not exist */
-  sha256(remotePath: string, opts?: { sudo?: boolean }): Promise<string | null>;
-  /** read a small remote file; null when absent */
-  readFile(remotePath: string, opts?: { sudo?: boolean }): Promise<string | null>;
   /** open a local TCP listener on 127.0.0.1:0 forwarding to targetHost:targetPort via this host */
   tunnel(targetHost: string, targetPort: number): Promise<Tunnel>;
   /** close the connection (and its jump hosts, tunnels) */

@@ -68,7 +68,7 @@ describe('lab host reboot with flannel on it', { concurrency: false }, () => {
     const before = await view(lab, REBOOTED);
     assert.ok(before.subnet && before.routes.length === 2, `before: ${JSON.stringify(before)}`);
     await lab.ssh(REBOOTED, 'touch /run/flanprov-e2e-marker');
-    const subnets = await Promise.all(others.map(async (o) => parseSubnetEnv((await o.readFile('/run/flannel/subnet.env')) ?? '').subnet!));
+    const subnets = await Promise.all(others.map(async (o) => parseSubnetEnv((await o.run('cat /run/flannel/subnet.env 2>/dev/null')).stdout).subnet!));
     const m = await Measurement.start(others.map((o, i) => ({ name: o.name, remote: o, subnet: subnets[i]! })), { intervalMs: 10, maxSeconds: 300 });
     let result: MeasureResult;
     const t0 = Date.now();

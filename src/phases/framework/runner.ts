@@ -150,10 +150,6 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
               },
               skip(reason) { skipped = reason; },
               info(msg) { reporter.emit({ event: 'log', level: 'info', message: msg, host: h.name, phase: title }); },
-              async wet(what, f) {
-                rec.changed(what);
-                return options.dryRun ? undefined : f();
-              },
             };
             let result: HostPhaseResult;
             try {

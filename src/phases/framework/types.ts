@@ -21,8 +21,6 @@
  *
  * Dry run: the runner calls `dryRun(ctx)` when a phase has one; phases marked `readOnly` (connect, facts,
  * preflight) are run normally; any other phase is reported as skipped ("no dry-run description").
- * Phases that only alter state in some branches can also use `rec.wet(msg, fn)`: records `msg` as a change
- * and, unless it is a dry run, runs `fn`.
  */
 import type { ClusterSpec, HostSpec } from '../../inventory/types.js';
 import type { RemoteHost, ConnectOptions } from '../../remote/types.js';
@@ -78,8 +76,6 @@ export interface HostRecorder {
   skip(reason: string): void;
   /** a progress line (shown on a TTY and with -v, as a `log` event in JSON) */
   info(msg: string): void;
-  /** record `what` as a change and run `fn` unless this is a dry run */
-  wet<T>(what: string, fn: () => Promise<T>): Promise<T | undefined>;
   readonly dryRun: boolean;
 }
 

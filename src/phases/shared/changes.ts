@@ -3,7 +3,7 @@
  * (Ansible's handlers, decided up front from sha256s instead of notified). Pure functions over the
  * desired files and the host's facts.
  */
-import { createHash } from 'node:crypto';
+import { sha256Of } from '../../remote/upload.js';
 import type { RemoteFile } from './facts.js';
 import type { PreviousSubnetEnv } from '../../network/subnet-env.js';
 import { firstHost, formatIpv4 } from '../../network/ipv4.js';
@@ -18,9 +18,6 @@ export interface DesiredFile {
   role: FileRole;
 }
 
-export function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 export interface FilePlan {
   write: DesiredFile[];
@@ -33,7 +30,7 @@ export function planFiles(desired: readonly DesiredFile[], remote: ReadonlyMap<s
   const unchanged: DesiredFile[] = [];
   for (const d of desired) {
     const r = remote.get(d.path);
-    if (!r || r.sha256 !== sha256(d.content) || r.mode !== d.mode) write.push(d);
+    if (!r || r.sha256 !== sha256Of(d.content) || r.mode !== d.mode) write.push(d);
     else unchanged.push(d);
   }
   return { write, unchanged };

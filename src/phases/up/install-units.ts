@@ -2,14 +2,14 @@
  * Phase 6 — Install units: the files rendered for each host from templates/ (inventory/host-files.ts, the
  * same renderer as `flanprov render`: flanneld.service, the Docker drop-in, the agent's environment file,
  * etcd TLS files) are written only when their content or mode differs, all in one script per host
- * (atomic: temporary name, then rename). What was written decides, in Start, what is reloaded and restarted.
+ * (remote/upload.ts: each through a temporary name, checked on the host, then renamed). What was written decides, in Start, what is reloaded and restarted.
  */
 import type { HostState, Phase } from '../framework/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { renderHostFiles } from '../../inventory/host-files.js';
 import { planFiles, type DesiredFile } from '../shared/changes.js';
 import { dockerManaged } from '../shared/preflight.js';
-import { shq } from '../../remote/sections.js';
+import { writeFilesScript } from '../../remote/upload.js';
 import { gathered } from '../shared/host-state.js';
 
 /**
@@ -22,22 +22,6 @@ export function hostFiles(h: HostState): DesiredFile[] {
   const docker = dockerManaged(h.spec, f);
   if (docker && !f.docker.execStart) throw new StepFailedError("cannot read dockerd's ExecStart from docker.service (systemctl cat docker.service)", h.name);
   return renderHostFiles({ host: h.spec, docker, ...(docker ? { dockerdCommand: f.docker.execStart } : {}) });
-}
-
-/** One script that writes every file atomically with its mode (contents travel base64-encoded). */
-export function writeFilesScript(files: readonly DesiredFile[]): string {
-  const lines = ['set -e', 'umask 077'];
-  for (const f of files) {
-    const dir = f.path.slice(0, f.path.lastIndexOf('/')) || '/';
-    const tmp = `${dir}/.${f.path.slice(dir.length + 1)}.flanprov-tmp`;
-    lines.push(
-      `install -d -m 0755 ${shq(dir)}`,
-      `printf '%s' ${shq(Buffer.from(f.content).toString('base64'))} | base64 -d > ${shq(tmp)}`,
-      `chmod ${f.mode.toString(8)} ${shq(tmp)}`,
-      `mv -f ${shq(tmp)} ${shq(f.path)}`,
-    );
-  }
-  return lines.join('\n') + '\n';
 }
 
 function desired(h: HostState): DesiredFile[] {

@@ -4,14 +4,14 @@
  * cannot be overwritten). The transfer mode (plain stream by default, gzip -1 stream, SFTP) is the
  * inventory's flannel_transfer_compression (docs/transfer.md has the measurements behind the default).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Phase } from '../framework/types.js';
 import { InvalidInputError } from '../../util/errors.js';
 import { agentPath } from '../shared/gather-facts.js';
 import { gathered } from '../shared/host-state.js';
+import { sha256OfFile } from '../../remote/upload.js';
 
 export interface LocalAgent {
   path: string;
@@ -31,13 +31,6 @@ export function agentBinaryPath(): string {
   return found;
 }
 
-function hashFile(path: string): Promise<string> {
-  return new Promise((res, rej) => {
-    const h = createHash('sha256');
-    createReadStream(path).on('data', (b) => h.update(b)).on('end', () => res(h.digest('hex'))).on('error', rej);
-  });
-}
-
 /**
  * sha256 of the local agent, cached by path, size and mtime (hashing 99 MB costs ~0.3 s, a large part of a
  * no-change run) in ~/.cache/flanprov/agent-sha256.json.
@@ -53,7 +46,7 @@ export async function localAgent(): Promise<LocalAgent> {
   } catch { /* no cache yet */ }
   let sha = cache[key];
   if (!sha) {
-    sha = await hashFile(path);
+    sha = await sha256OfFile(path);
     try {
       mkdirSync(dirname(cacheFile), { recursive: true });
       // Keep a few entries: several checkouts (or FLANPROV_AGENT builds) on one machine must not evict each other.
@@ -80,7 +73,7 @@ export const pushAgentPhase: Phase = {
         rec.skip('agent binary up to date');
         return;
       }
-      const r = await h.remote().putFile(a.path, agentPath(h), { mode: 0o755, transfer: h.spec.flannel.transfer });
+      const r = await h.remote().putFile(a.path, agentPath(h), { mode: 0o755, transfer: h.spec.flannel.transfer, sha256: a.sha256 });
       h.facts.binaryChanged = true;
       rec.changed(`agent pushed to ${agentPath(h)} (${(r.wireBytes / 1e6).toFixed(1)} MB ${r.transfer}, ${(r.ms / 1000).toFixed(1)} s)`);
     }, { limit: 'uploads' });

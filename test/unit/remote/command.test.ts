@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, chmodSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildCommand, envPrelude, receiveFileScript, scriptCommand, shq, tempNameFor, SUDO_BAD_PASSWORD_EXIT } from '../../../src/remote/command.js';
+import { buildCommand, envPrelude, scriptCommand, shq, wholeScript, SUDO_BAD_PASSWORD_EXIT } from '../../../src/remote/command.js';
 
 const asUser = { loginUser: 'deb', becomeUser: 'root', sudo: true, hasPassword: false };
 
@@ -62,16 +62,18 @@ exit 1
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
-test('receiveFileScript writes via a temp name and renames; env prelude quotes', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fp-recv-'));
+test('env prelude quotes; a whole script runs nothing when cut short', () => {
+  assert.equal(execFileSync('bash', ['-c', `${envPrelude({ A: "x'y $z" })}echo "$A"`], { encoding: 'utf8' }), "x'y $z\n");
+  assert.throws(() => envPrelude({ 'A-B': '1' }), /bad environment variable name/);
+  const dir = mkdtempSync(join(tmpdir(), 'fp-whole-'));
   try {
-    const target = join(dir, 'sub dir', 'f');
-    const tmp = tempNameFor(target, 'abc');
-    assert.equal(tmp, join(dir, 'sub dir', '.f.flanprov-abc'));
-    execFileSync('bash', ['-c', receiveFileScript(target, tmp, 0o640, 'cat')], { input: 'data' });
-    assert.equal(readFileSync(target, 'utf8'), 'data');
-    assert.equal(execFileSync('stat', ['-c', '%a', target], { encoding: 'utf8' }).trim(), '640');
-    assert.equal(execFileSync('bash', ['-c', `${envPrelude({ A: "x'y $z" })}echo "$A"`], { encoding: 'utf8' }), "x'y $z\n");
-    assert.throws(() => envPrelude({ 'A-B': '1' }), /bad environment variable name/);
+    const script = wholeScript(`touch ${dir}/first\necho then\ntouch ${dir}/second\n`);
+    const cut = script.slice(0, script.indexOf('touch', script.indexOf('then')));
+    const r = spawnSync('bash', ['-s'], { input: cut, encoding: 'utf8' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /syntax error|unexpected end of file/);
+    assert.equal(existsSync(join(dir, 'first')), false, 'the first half did not run');
+    assert.equal(spawnSync('bash', ['-s'], { input: script }).status, 0);
+    assert.equal(existsSync(join(dir, 'second')), true);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });

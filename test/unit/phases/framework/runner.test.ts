@@ -54,11 +54,11 @@ test('unreachable hosts give exit code 3; failed hosts are skipped by later forE
   assert.equal(reportExitCode(r), ExitCode.UNREACHABLE);
 });
 
-test('dry run: dryRun() or readOnly phases run, others are skipped; wet() records without running', async () => {
+test('dry run: dryRun() or readOnly phases run, others are skipped', async () => {
   let touched = false;
   const phases: Phase[] = [
     { title: 'Facts', readOnly: true, async run(ctx) { await ctx.forEachHost(async () => undefined); } },
-    { title: 'Write', async run(ctx) { await ctx.forEachHost(async (_h, rec) => { await rec.wet('unit written', async () => { touched = true; }); }); } },
+    { title: 'Write', async run(ctx) { await ctx.forEachHost(async (_h, rec) => { touched = true; rec.changed('unit written'); }); } },
     { title: 'Plan', async dryRun(ctx) { await ctx.forEachHost(async (_h, rec) => rec.changed('would restart')); }, async run() { touched = true; } },
     { title: 'Skip me', shouldRun: () => false, async run() { touched = true; } },
   ];
@@ -68,7 +68,7 @@ test('dry run: dryRun() or readOnly phases run, others are skipped; wet() record
   assert.deepEqual(r.phases.map((p) => p.status), ['ok', 'skipped', 'changed', 'skipped']);
   assert.deepEqual(r.hosts[0]!.changes, ['would restart']);
   assert.ok(rep.events.some((e) => e.event === 'host.change' && e.dryRun));
-  // not in a dry run, wet() runs its function
+  // not in a dry run, the phase runs
   const r2 = await runPhases({ command: 'up', cluster: cluster(['n1']), phases: [phases[1]!], options: opts(), reporter: new Collect() });
   assert.equal(touched, true);
   assert.deepEqual(r2.hosts[0]!.changes, ['unit written']);

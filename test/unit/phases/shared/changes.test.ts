@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planFiles, planStart, dockerDecision, dockerRestartReason, sha256, flagValue, type DesiredFile } from '../../../../src/phases/shared/changes.js';
+import { planFiles, planStart, dockerDecision, dockerRestartReason, flagValue, type DesiredFile } from '../../../../src/phases/shared/changes.js';
+import { sha256Of as sha256 } from '../../../../src/remote/upload.js';
 import { parseSubnetEnv } from '../../../../src/network/subnet-env.js';
 import { compareConfigs, formatConfigDiff } from '../../../../src/phases/shared/config-compare.js';
 

@@ -1,0 +1,126 @@
+/**
+ * How a file reaches a host without ever leaving a half-written one in place: it is written to a temporary
+ * name in the target directory, its length and sha256 are checked on the host against what the controller
+ * sent, and only then is it renamed over the target (atomic; a running executable keeps its old inode).
+ * Anything else — a closed channel, a killed CLI, a full disk, a corrupted stream — removes the temporary
+ * file and leaves the old one untouched. Every upload goes through here: the agent (plain, gzip, sftp)
+ * and the small files `up` installs (units, env files, TLS material).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { shq } from './command.js';
+
+/** Exit status of a remote upload script whose file did not arrive whole (nothing was replaced). */
+export const UPLOAD_INCOMPLETE_EXIT = 75;
+
+/** What the host must end up with. */
+export interface UploadTarget {
+  path: string;
+  /** permission bits, e.g. 0o755 */
+  mode: number;
+  /** the exact length of the (decoded) content */
+  bytes: number;
+  /** sha256 hex of the (decoded) content */
+  sha256: string;
+}
+
+export function sha256Of(content: string | Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+export function sha256OfFile(path: string): Promise<string> {
+  return new Promise((res, rej) => {
+    const h = createHash('sha256');
+    createReadStream(path).on('data', (b) => h.update(b)).on('error', rej).on('end', () => res(h.digest('hex')));
+  });
+}
+
+export function dirOf(path: string): string {
+  return path.slice(0, path.lastIndexOf('/')) || '/';
+}
+
+/** A temporary name next to `remotePath`: `<dir>/.<name>.flanprov-<random>` (same file system: the rename is atomic). */
+export function tempNameFor(remotePath: string, random = randomBytes(6).toString('hex')): string {
+  const i = remotePath.lastIndexOf('/');
+  return `${remotePath.slice(0, i + 1)}.${remotePath.slice(i + 1)}.flanprov-${random}`;
+}
+
+/**
+ * bash: removes temporaries of `path` that an earlier interrupted upload left behind (a host that lost
+ * power mid-transfer). Only ones older than 10 minutes, so a run that holds no lock never deletes another
+ * run's file in flight.
+ */
+export function staleTempsCleanup(path: string): string {
+  const i = path.lastIndexOf('/');
+  return `find ${shq(dirOf(path))} -maxdepth 1 -name ${shq(`.${path.slice(i + 1)}.flanprov-*`)} -mmin +10 -delete 2>/dev/null || true`;
+}
+
+/**
+ * bash: checks "$tmp" against `t` (length, and the sha256 in $got when `gotVar` names it, else computed
+ * here), then sets its mode and renames it over the target; otherwise removes it and exits
+ * UPLOAD_INCOMPLETE_EXIT with a message that says what arrived.
+ */
+export function verifyAndInstall(t: UploadTarget, tmpVar = 'tmp', gotVar?: string): string {
+  const tmp = `"$${tmpVar}"`;
+  const got = gotVar ? `\${${gotVar}%% *}` : `$(sha256sum < ${tmp} | cut -d' ' -f1)`;
+  return [
+    `size=$(stat -c %s ${tmp} 2>/dev/null || echo 0)`,
+    `if [ "$size" != ${t.bytes} ]; then rm -f -- ${tmp}; echo "upload of ${t.path} incomplete: $size of ${t.bytes} bytes arrived; the old file is untouched" >&2; exit ${UPLOAD_INCOMPLETE_EXIT}; fi`,
+    `sum=${got}`,
+    `if [ "$sum" != ${t.sha256} ]; then rm -f -- ${tmp}; echo "upload of ${t.path} corrupted: sha256 $sum, expected ${t.sha256}; the old file is untouched" >&2; exit ${UPLOAD_INCOMPLETE_EXIT}; fi`,
+    `chmod ${t.mode.toString(8).padStart(4, '0')} ${tmp}`,
+    `mv -f -- ${tmp} ${shq(t.path)}`,
+  ].join('\n');
+}
+
+/**
+ * The script (run with `bash -c`) that receives a streamed file on stdin: `decode` (e.g. `cat`, `gzip -dc`,
+ * `xz -dc`) | tee into the temporary file | sha256sum, so the content is hashed as it arrives (no second
+ * read of 100 MB), then verifyAndInstall. An exit trap removes the temporary file on every other way out.
+ */
+export function receiveScript(t: UploadTarget, tmpPath: string, decode: string): string {
+  return [
+    'set -o pipefail',
+    `tmp=${shq(tmpPath)}`,
+    'trap \'rm -f -- "$tmp"\'  EXIT',
+    `mkdir -p -- ${shq(dirOf(t.path))} || exit 1`,
+    staleTempsCleanup(t.path),
+    // a short stream (closed channel) is caught by the length check; a decoder error by pipefail
+    `got=$( (umask 077; ${decode} | tee -- "$tmp" | sha256sum) ) || { echo "upload of ${t.path} failed while receiving (${decode.split(' ')[0]} exit $?); the old file is untouched" >&2; exit ${UPLOAD_INCOMPLETE_EXIT}; }`,
+    verifyAndInstall(t, 'tmp', 'got'),
+    'trap - EXIT',
+  ].join('\n');
+}
+
+/** The script that installs a file already written to `tmpPath` (SFTP): verify, then rename. */
+export function installScript(t: UploadTarget, tmpPath: string): string {
+  return [`tmp=${shq(tmpPath)}`, 'trap \'rm -f -- "$tmp"\' EXIT', verifyAndInstall(t), 'trap - EXIT'].join('\n');
+}
+
+/** A small file written from the script itself (base64), with its mode. */
+export interface InlineFile {
+  path: string;
+  mode: number;
+  content: string | Buffer;
+}
+
+/**
+ * One script that writes several small files, each through a temporary name, verified and renamed. The
+ * caller runs it with RemoteHost.run, whose script is one compound command: nothing runs unless all of it
+ * arrived, so a cut connection can never leave some files new and others half-written.
+ */
+export function writeFilesScript(files: readonly InlineFile[], random: () => string = () => randomBytes(6).toString('hex')): string {
+  const lines = ['set -e', 'umask 077', 'tmps=()', 'trap \'rm -f -- "${tmps[@]}"\' EXIT'];
+  for (const f of files) {
+    const body = Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content);
+    const t: UploadTarget = { path: f.path, mode: f.mode, bytes: body.length, sha256: sha256Of(body) };
+    lines.push(
+      `install -d -m 0755 ${shq(dirOf(f.path))}`,
+      `tmp=${shq(tempNameFor(f.path, random()))}; tmps+=("$tmp")`,
+      `printf '%s' ${shq(body.toString('base64'))} | base64 -d > "$tmp"`,
+      verifyAndInstall(t),
+    );
+  }
+  lines.push('trap - EXIT');
+  return lines.join('\n') + '\n';
+}
