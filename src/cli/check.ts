@@ -5,13 +5,13 @@
  */
 import type { Command } from 'commander';
 import type { Phase } from '../phases/framework/types.js';
-import { InvalidInputError, VerifyFailedError } from '../util/errors.js';
+import { VerifyFailedError } from '../util/errors.js';
 import { LeaseStore } from '../etcd/lease-store.js';
 import { formatNet } from '../network/ipv4.js';
-import { errors, formatProblems } from '../phases/shared/preflight.js';
+import { errors, preflightRefusal } from '../phases/shared/preflight.js';
 import { connectPhase } from '../phases/shared/connect.js';
 import { factsPhase } from '../phases/shared/gather-facts.js';
-import { closeEtcd, etcdFor } from '../phases/shared/etcd-session.js';
+import { closeEtcd, withEtcd } from '../phases/shared/etcd-session.js';
 import { runPreflight } from '../phases/shared/preflight-run.js';
 import { verifyPhase } from '../phases/shared/verify.js';
 import { gathered } from '../phases/shared/host-state.js';
@@ -22,7 +22,7 @@ const checkPreflight: Phase = {
   readOnly: true,
   async run(ctx) {
     const errs = errors(await runPreflight(ctx, 'check'));
-    if (errs.length) throw new InvalidInputError(`preflight problems:\n${formatProblems(errs)}`);
+    if (errs.length) throw preflightRefusal('preflight problems', errs);
   },
   cleanUp: closeEtcd,
 };
@@ -31,7 +31,7 @@ const agentHealth: Phase = {
   title: 'Agent health and leases',
   readOnly: true,
   async run(ctx) {
-    const { leases } = await new LeaseStore((await etcdFor(ctx)).client, ctx.cluster.etcd.prefix).list();
+    const { leases } = await withEtcd(ctx, 'listing the leases', (c) => new LeaseStore(c, ctx.cluster.etcd.prefix).list());
     await ctx.forEachHost(async (h, rec) => {
       const f = gathered(h);
       const st = f.agent.status;

@@ -9,7 +9,7 @@ import { formatNet } from '../network/ipv4.js';
 import type { Lease } from '../network/types.js';
 import { connectPhase } from '../phases/shared/connect.js';
 import { gatherFacts } from '../phases/shared/gather-facts.js';
-import { closeEtcd, etcdFor } from '../phases/shared/etcd-session.js';
+import { closeEtcd, withEtcd } from '../phases/shared/etcd-session.js';
 import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
 
 export interface StatusRow {
@@ -46,7 +46,7 @@ const statusPhase: Phase = {
   readOnly: true,
   async run(ctx: PhaseContext) {
     await gatherFacts(ctx);
-    const { leases } = await new LeaseStore((await etcdFor(ctx)).client, ctx.cluster.etcd.prefix).list({ withTtl: true });
+    const { leases } = await withEtcd(ctx, 'listing the leases', (c) => new LeaseStore(c, ctx.cluster.etcd.prefix).list({ withTtl: true }));
     const hosts = ctx.hosts.map((h) => {
       const f = h.facts.gathered;
       const st = f?.agent.status;

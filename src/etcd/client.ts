@@ -18,11 +18,14 @@ export interface EtcdConnectOptions {
   /** how long one connection attempt may take (default 3 s) */
   dialTimeoutMs?: number;
   /**
-   * A deadline for every unary call that does not bring its own, including the auth token request etcd3
-   * makes by itself (default: none). Streams (watches) are exempt: they live as long as the client.
+   * the gRPC deadline of every unary request that does not bring its own, including the auth token request
+   * etcd3 makes by itself, so a dead or frozen endpoint fails a call instead of hanging it (default 5 s).
+   * Streams (watches) are exempt: they live as long as the client.
    */
   callTimeoutMs?: number;
 }
+
+export const DEFAULT_CALL_TIMEOUT_MS = 5000;
 
 export const DEFAULT_ETCD_ENDPOINTS = ['http://127.0.0.1:4001', 'http://127.0.0.1:2379'];
 export const DEFAULT_ETCD_PREFIX = '/coreos.com/network';
@@ -36,6 +39,7 @@ export function createEtcdClient(o: EtcdConnectOptions): Etcd3 {
   const opts: IOptions = {
     hosts,
     dialTimeout: o.dialTimeoutMs ?? 3000,
+    defaultCallOptions: defaultDeadline(o.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS),
     // grpc-js backs reconnects off up to 120 s by default: far too slow to notice etcd is back.
     grpcOptions: {
       'grpc.initial_reconnect_backoff_ms': 200,
@@ -55,7 +59,6 @@ export function createEtcdClient(o: EtcdConnectOptions): Etcd3 {
     opts.credentials = creds;
   }
   if (o.username) opts.auth = { username: o.username, password: o.password ?? '' };
-  if (o.callTimeoutMs) opts.defaultCallOptions = defaultDeadline(o.callTimeoutMs);
   return new Etcd3(opts);
 }
 

@@ -5,7 +5,6 @@
  */
 import type { Etcd3, Watcher } from 'etcd3';
 import { configKey } from './keys.js';
-import { deadline } from './client.js';
 
 export interface StoredConfig {
   text: string;
@@ -13,11 +12,10 @@ export interface StoredConfig {
   version: string;
 }
 
-const CALL_MS = 5000;
 
 /** The config as stored, or undefined when the key does not exist. */
 export async function readConfig(client: Etcd3, prefix: string): Promise<StoredConfig | undefined> {
-  const res = await client.kv.range({ key: Buffer.from(configKey(prefix)) }, deadline(CALL_MS));
+  const res = await client.kv.range({ key: Buffer.from(configKey(prefix)) });
   const kv = res.kvs[0];
   if (!kv) return undefined;
   return { text: kv.value.toString(), modRevision: kv.mod_revision, version: kv.version };
@@ -37,7 +35,7 @@ export async function createConfig(client: Etcd3, prefix: string, text: string):
     compare: [{ key, target: 'Version', result: 'Equal', version: 0 }],
     success: [{ request_put: { key, value: Buffer.from(text) } }],
     failure: [{ request_range: { key } }],
-  }, deadline(CALL_MS));
+  });
   if (res.succeeded) return { created: true, modRevision: res.header.revision };
   const kv = res.responses[0]?.response_range.kvs[0];
   if (!kv) throw new Error(`etcd txn on ${configKey(prefix)} failed but the key is missing`);
@@ -52,7 +50,7 @@ export async function swapConfig(client: Etcd3, prefix: string, text: string, co
   const compare = 'modRevision' in cond
     ? { key, target: 'Mod' as const, result: 'Equal' as const, mod_revision: cond.modRevision }
     : { key, target: 'Value' as const, result: 'Equal' as const, value: Buffer.from(cond.value) };
-  const res = await client.kv.txn({ compare: [compare], success: [{ request_put: { key, value: Buffer.from(text) } }] }, deadline(CALL_MS));
+  const res = await client.kv.txn({ compare: [compare], success: [{ request_put: { key, value: Buffer.from(text) } }] });
   return res.succeeded;
 }
 

@@ -6,12 +6,10 @@
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { decodeLeaseAttrs, encodeLeaseAttrs, parseSubnetKey } from '../network/lease.js';
 import type { Ipv4Net, Lease, LeaseAttrs } from '../network/types.js';
-import { deadline } from './client.js';
 import { prefixRangeEnd, subnetKey, subnetsPrefix } from './keys.js';
 
 /** flannel's subnetTTL: 24 h, fixed. */
 export const DEFAULT_LEASE_TTL_SECONDS = 24 * 60 * 60;
-const CALL_MS = 5000;
 
 export interface LeaseListing {
   leases: Lease[];
@@ -68,12 +66,12 @@ export class LeaseStore {
    */
   async list(opts: { withTtl?: boolean } = {}): Promise<LeaseListing> {
     const p = subnetsPrefix(this.prefix);
-    const res = await this.client.kv.range({ key: Buffer.from(p), range_end: prefixRangeEnd(p) }, deadline(CALL_MS));
+    const res = await this.client.kv.range({ key: Buffer.from(p), range_end: prefixRangeEnd(p) });
     const ttls = new Map<string, number>();
     if (opts.withTtl) {
       const ids = [...new Set(res.kvs.map((kv) => kv.lease).filter((id) => id && id !== '0'))];
       await Promise.all(ids.map(async (id) => {
-        const t = await this.client.leaseClient.leaseTimeToLive({ ID: id }, deadline(CALL_MS));
+        const t = await this.client.leaseClient.leaseTimeToLive({ ID: id });
         ttls.set(id, Number(t.TTL));
       }));
     }
@@ -89,7 +87,7 @@ export class LeaseStore {
   }
 
   async get(sn: Ipv4Net): Promise<Lease | undefined> {
-    const res = await this.client.kv.range({ key: Buffer.from(subnetKey(this.prefix, sn)) }, deadline(CALL_MS));
+    const res = await this.client.kv.range({ key: Buffer.from(subnetKey(this.prefix, sn)) });
     const kv = res.kvs[0];
     if (!kv) return undefined;
     const l = kvToLease(kv, Date.now());
@@ -97,14 +95,14 @@ export class LeaseStore {
   }
 
   private async grant(): Promise<string> {
-    const g = await this.client.leaseClient.leaseGrant({ TTL: this.ttlSeconds }, deadline(CALL_MS));
+    const g = await this.client.leaseClient.leaseGrant({ TTL: this.ttlSeconds });
     return g.ID;
   }
 
   /** Revoke an etcd lease we no longer use; never throws (an unrevoked lease just expires). */
   async revoke(id: string | undefined): Promise<void> {
     if (!id || id === '0') return;
-    await this.client.leaseClient.leaseRevoke({ ID: id }, deadline(CALL_MS)).catch(() => undefined);
+    await this.client.leaseClient.leaseRevoke({ ID: id }).catch(() => undefined);
   }
 
   /**
@@ -122,7 +120,7 @@ export class LeaseStore {
       : { key, target: 'Mod' as const, result: 'Equal' as const, mod_revision: ifModRevision };
     let res;
     try {
-      res = await this.client.kv.txn({ compare: [compare], success: [{ request_put: put }] }, deadline(CALL_MS));
+      res = await this.client.kv.txn({ compare: [compare], success: [{ request_put: put }] });
     } catch (e) {
       await this.revoke(leaseId);
       throw e;
@@ -170,7 +168,7 @@ export class LeaseStore {
     const compare = ifModRevision === undefined
       ? { key, target: 'Version' as const, result: 'Greater' as const, version: 0 }
       : { key, target: 'Mod' as const, result: 'Equal' as const, mod_revision: ifModRevision };
-    const res = await this.client.kv.txn({ compare: [compare], success: [{ request_delete_range: { key } }] }, deadline(CALL_MS));
+    const res = await this.client.kv.txn({ compare: [compare], success: [{ request_delete_range: { key } }] });
     return res.succeeded;
   }
 

@@ -369,7 +369,12 @@ export class SshRemoteHost implements RemoteHost {
   }
 
   tunnel(targetHost: string, targetPort: number): Promise<Tunnel> {
+    // closing a tunnel ends its connections too: a client that keeps its socket open (gRPC to a frozen etcd)
+    // would otherwise keep server.close() waiting forever
+    const socks = new Set<Socket>();
     const server = createServer((sock) => {
+      socks.add(sock);
+      sock.on('close', () => socks.delete(sock));
       sock.setNoDelay(true);
       this.client.forwardOut('127.0.0.1', sock.remotePort ?? 0, targetHost, targetPort, (err, stream) => {
         if (err) {
@@ -390,7 +395,11 @@ export class SshRemoteHost implements RemoteHost {
         resolve({
           host: '127.0.0.1',
           port,
-          close: () => new Promise<void>((r) => { this.servers.delete(server); server.close(() => r()); }),
+          close: () => new Promise<void>((r) => {
+            this.servers.delete(server);
+            server.close(() => r());
+            for (const s of socks) s.destroy();
+          }),
         });
       });
     });

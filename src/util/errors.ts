@@ -29,6 +29,17 @@ export class FlanprovError extends Error {
     super(message);
     this.name = 'FlanprovError';
   }
+
+  /**
+   * The hosts a phase-wide error is about, each with its own reason (e.g. the hosts a preflight refusal
+   * names): the runner shows and counts each of them as failed.
+   */
+  hostMessages?: ReadonlyMap<string, string>;
+
+  withHosts(m: ReadonlyMap<string, string>): this {
+    if (m.size) this.hostMessages = m;
+    return this;
+  }
 }
 
 export class InvalidInputError extends FlanprovError {

@@ -26,6 +26,7 @@ export interface CommonOpts {
   output: 'text' | 'json';
   verbose?: boolean;
   acceptNewHostKeys?: boolean;
+  etcdTimeout: string;
 }
 
 /** `-i` may be given several times (sources merge in order, as in Ansible). */
@@ -43,6 +44,7 @@ export function addCommonOptions(c: Command, o: { dryRun?: boolean } = {}): Comm
     .option('--concurrent-uploads <n>', 'simultaneous agent uploads', '5')
     .addOption(new Option('--output <format>', 'text, or json (one event per line, docs/output-json.md)').choices(['text', 'json']).default('text'))
     .option('--accept-new-host-keys', 'accept and record unknown host keys (StrictHostKeyChecking=accept-new); changed keys are always refused')
+    .option('--etcd-timeout <duration>', 'how long one etcd request may take (e.g. 5s, 1500ms)', '5s')
     .option('-v, --verbose', 'more detail');
   if (o.dryRun !== false) c.option('--dry-run', 'show what would change, touch nothing');
   return c;
@@ -53,6 +55,14 @@ export function createReporter(opts: Pick<CommonOpts, 'output' | 'verbose'>, out
   if (opts.output === 'json') return new JsonReporter(out, !!opts.verbose);
   const tty = out.isTTY && !process.env.CI && process.env.TERM !== 'dumb';
   return tty ? new ListrReporter(out, !!opts.verbose) : new PlainReporter(out, !!opts.verbose);
+}
+
+/** --etcd-timeout: "5s", "1500ms", "2m" or plain seconds; 100 ms to 10 min. */
+export function parseEtcdTimeout(v: string | undefined): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec((v ?? '5s').trim());
+  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000) : NaN;
+  if (!(ms >= 100 && ms <= 600_000)) throw new FlanprovError(`--etcd-timeout must be a duration from 100ms to 10m (e.g. 5s, 1500ms), got "${v}"`, ExitCode.INVALID_INPUT);
+  return ms;
 }
 
 function positiveInt(v: string, flag: string): number {
@@ -68,6 +78,7 @@ export function toRunOptions(opts: CommonOpts): RunOptions {
     uploadConcurrency: positiveInt(opts.concurrentUploads, '--concurrent-uploads'),
     verbose: !!opts.verbose,
     connect: { ...(opts.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}) },
+    etcdTimeoutMs: parseEtcdTimeout(opts.etcdTimeout),
   };
 }
 

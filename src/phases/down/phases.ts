@@ -10,7 +10,7 @@ import { formatNet, netEquals } from '../../network/ipv4.js';
 import { jsonOr, parseSections, section } from '../../remote/sections.js';
 import { dockerManaged } from '../shared/preflight.js';
 import { agentPath } from '../shared/gather-facts.js';
-import { etcdFor } from '../shared/etcd-session.js';
+import { withEtcd } from '../shared/etcd-session.js';
 import { gathered, networkConfig } from '../shared/host-state.js';
 import { downScript } from './script.js';
 import type { Ipv4Net } from '../../network/types.js';
@@ -56,18 +56,17 @@ function ownedBy(h: HostState, leases: { subnet: Ipv4Net; attrs: { PublicIP: str
 export const leasesPhase: Phase = {
   title: 'Remove leases',
   async dryRun(ctx) {
-    const store = new LeaseStore((await etcdFor(ctx)).client, ctx.cluster.etcd.prefix);
-    const { leases } = await store.list();
+    const { leases } = await withEtcd(ctx, 'listing the leases', (c) => new LeaseStore(c, ctx.cluster.etcd.prefix).list());
     await ctx.forEachHost(async (h, rec) => {
       for (const sn of ownedBy(h, leases)) rec.changed(`would delete lease ${formatNet(sn)}`);
     });
   },
   async run(ctx) {
-    const store = new LeaseStore((await etcdFor(ctx)).client, ctx.cluster.etcd.prefix);
-    const { leases } = await store.list();
+    const { leases } = await withEtcd(ctx, 'listing the leases', (c) => new LeaseStore(c, ctx.cluster.etcd.prefix).list());
     await ctx.forEachHost(async (h, rec) => {
       for (const sn of ownedBy(h, leases)) {
-        if (await store.delete(sn)) rec.changed(`lease ${formatNet(sn)} deleted`);
+        const deleted = await withEtcd(ctx, `deleting the lease ${formatNet(sn)}`, (c) => new LeaseStore(c, ctx.cluster.etcd.prefix).delete(sn));
+        if (deleted) rec.changed(`lease ${formatNet(sn)} deleted`);
       }
     });
   },

@@ -106,6 +106,21 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
       status = 'failed';
     }
     const ms = Date.now() - pt0;
+    // A phase-wide error that names hosts (a preflight refusal): each of them failed, with its own reason.
+    if (error instanceof FlanprovError && error.hostMessages) {
+      for (const [name, message] of error.hostMessages) {
+        const h = hosts.find((x) => x.name === name);
+        if (!h || results.get(name)?.status === 'failed') continue;
+        const result: HostPhaseResult = { host: name, status: 'failed', changes: [], message, ms };
+        results.set(name, result);
+        h.failed = `${phase.title}: ${message}`;
+        reporter.emit({ event: 'host.result', phase: phase.title, ...result });
+        const a = acc.get(name)!;
+        a.status = 'failed';
+        a.failedPhase = phase.title;
+        a.message = message;
+      }
+    }
     if (status !== 'failed' && status !== 'skipped' && [...results.values()].some((r) => r.status === 'changed')) status = 'changed';
     const failedHosts = [...results.values()].filter((r) => r.status === 'failed').map((r) => r.host);
     if (error && !(error instanceof PhaseFailedError)) {

@@ -53,6 +53,8 @@ export interface RunOptions {
   uploadConcurrency: number;
   verbose: boolean;
   connect: ConnectOptions;
+  /** how long one etcd request may take before the command gives up on etcd (--etcd-timeout, default 5 s) */
+  etcdTimeoutMs: number;
 }
 
 /** One host during a run: its spec, its connection (after the connect phase) and its facts. */

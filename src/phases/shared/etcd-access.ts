@@ -4,7 +4,7 @@
  * up (seed), status, check and down (lease removal).
  */
 import type { Etcd3 } from 'etcd3';
-import { createEtcdClient } from '../../etcd/client.js';
+import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS } from '../../etcd/client.js';
 import { readConfig } from '../../etcd/config-store.js';
 import type { ClusterSpec } from '../../inventory/types.js';
 import type { RemoteHost, Tunnel } from '../../remote/types.js';
@@ -27,10 +27,16 @@ function tlsOf(cluster: ClusterSpec): { caFile?: string; certFile?: string; keyF
   };
 }
 
-async function works(client: Etcd3, prefix: string, ms: number): Promise<boolean> {
-  const timer = new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref());
-  const probe = readConfig(client, prefix).then(() => true, () => false);
-  return Promise.race([probe, timer]);
+/** Does etcd answer a read within `ms`? (what went wrong otherwise, for the message) */
+async function works(client: Etcd3, prefix: string, ms: number): Promise<true | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((r) => { timer = setTimeout(() => r(`no answer in ${ms / 1000} s`), ms); });
+  const probe = readConfig(client, prefix).then(() => true as const, (e: Error) => e.message.split('\n')[0]!);
+  try {
+    return await Promise.race([probe, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function authOf(cluster: ClusterSpec): { username?: string; password?: string } {
@@ -41,12 +47,16 @@ function authOf(cluster: ClusterSpec): { username?: string; password?: string } 
  * The direct path alone (needs no host facts, so a command can start it while the facts are gathered):
  * the access when etcd answers from the controller, else undefined.
  */
-export async function openEtcdDirect(cluster: ClusterSpec, timeoutMs = 1500): Promise<EtcdAccess | undefined> {
-  const direct = createEtcdClient({ endpoints: cluster.etcd.endpoints, ...tlsOf(cluster), ...authOf(cluster), dialTimeoutMs: timeoutMs });
-  if (await works(direct, cluster.etcd.prefix, timeoutMs)) return { client: direct, via: 'direct', close: async () => direct.close() };
+export async function openEtcdDirect(cluster: ClusterSpec, opts: { timeoutMs?: number; callTimeoutMs?: number } = {}): Promise<EtcdAccess | undefined> {
+  const timeoutMs = opts.timeoutMs ?? 1500;
+  const direct = createEtcdClient({ endpoints: cluster.etcd.endpoints, ...tlsOf(cluster), ...authOf(cluster), dialTimeoutMs: timeoutMs, callTimeoutMs: opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS });
+  if ((await works(direct, cluster.etcd.prefix, timeoutMs)) === true) return { client: direct, via: 'direct', close: async () => direct.close() };
   direct.close();
   return undefined;
 }
+
+/** Tunnels tried at most (each through another host): when two hosts cannot get an answer either, etcd is down. */
+const MAX_TUNNEL_ATTEMPTS = 2;
 
 /**
  * Opens etcd: directly (or `opts.direct`, that attempt already started), else `via` connected hosts to tunnel
@@ -56,35 +66,41 @@ export async function openEtcdDirect(cluster: ClusterSpec, timeoutMs = 1500): Pr
 export async function openEtcd(
   cluster: ClusterSpec,
   via: readonly { remote: RemoteHost; reachable: readonly string[] }[],
-  opts: { directTimeoutMs?: number; log?: (m: string) => void; direct?: Promise<EtcdAccess | undefined> } = {},
+  opts: { directTimeoutMs?: number; callTimeoutMs?: number; log?: (m: string) => void; direct?: Promise<EtcdAccess | undefined> } = {},
 ): Promise<EtcdAccess> {
   const auth = authOf(cluster);
   const tls = tlsOf(cluster);
-  const direct = await (opts.direct ?? openEtcdDirect(cluster, opts.directTimeoutMs));
+  const callTimeoutMs = opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const direct = await (opts.direct ?? openEtcdDirect(cluster, { ...(opts.directTimeoutMs ? { timeoutMs: opts.directTimeoutMs } : {}), callTimeoutMs }));
   if (direct) return direct;
-  const tried: string[] = ['direct'];
+  const tried: string[] = ['directly: no answer'];
+  let tunnels = 0;
   for (const v of via) {
+    if (tunnels >= MAX_TUNNEL_ATTEMPTS) break;
     for (const url of cluster.etcd.endpoints) {
       const ep = parseEtcdEndpoint(url);
       if (!ep || !v.reachable.includes(`${ep.host}:${ep.port}`)) continue;
+      if (tunnels++ >= MAX_TUNNEL_ATTEMPTS) break;
       let tunnel: Tunnel | undefined;
       try {
         tunnel = await v.remote.tunnel(ep.host, ep.port);
         const scheme = url.startsWith('https') ? 'https' : 'http';
-        const client = createEtcdClient({ endpoints: [`${scheme}://127.0.0.1:${tunnel.port}`], ...tls, ...auth, dialTimeoutMs: 3000 });
-        if (await works(client, cluster.etcd.prefix, 5000)) {
+        const client = createEtcdClient({ endpoints: [`${scheme}://127.0.0.1:${tunnel.port}`], ...tls, ...auth, dialTimeoutMs: 3000, callTimeoutMs });
+        const ok = await works(client, cluster.etcd.prefix, callTimeoutMs);
+        if (ok === true) {
           opts.log?.(`etcd: ssh tunnel via ${v.remote.name} to ${ep.host}:${ep.port}`);
           const t = tunnel;
           return { client, via: `ssh tunnel via ${v.remote.name} to ${ep.host}:${ep.port}`, close: async () => { client.close(); await t.close(); } };
         }
         client.close();
         await tunnel.close();
-        tried.push(`via ${v.remote.name} to ${ep.host}:${ep.port}`);
+        tried.push(`through an SSH tunnel via ${v.remote.name} to ${ep.host}:${ep.port}: ${ok}`);
       } catch (e) {
         await tunnel?.close().catch(() => undefined);
         tried.push(`via ${v.remote.name}: ${(e as Error).message}`);
       }
     }
   }
-  throw new UnreachableError(`cannot reach etcd (${cluster.etcd.endpoints.join(', ')}); tried ${tried.join('; ')}`);
+  throw new UnreachableError(`etcd does not answer (${cluster.etcd.endpoints.join(', ')}); tried ${tried.join('; ')}`, undefined,
+    'is etcd running, and not stopped or overloaded? `etcdctl endpoint health` on a host tells; --etcd-timeout gives it longer');
 }

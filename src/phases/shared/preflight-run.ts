@@ -8,7 +8,7 @@ import { readConfig, type StoredConfig } from '../../etcd/config-store.js';
 import { configKey } from '../../etcd/keys.js';
 import { errors, preflight, unameMachine, type Problem, type PreflightHost } from './preflight.js';
 import { compareConfigs, formatConfigDiff } from './config-compare.js';
-import { etcdFor } from './etcd-session.js';
+import { withEtcd } from './etcd-session.js';
 import { gathered } from './host-state.js';
 
 declare module '../framework/types.js' {
@@ -31,8 +31,7 @@ export async function runPreflight(ctx: PhaseContext, mode: 'up' | 'check'): Pro
   const config = validateNetworkConfig(ctx.cluster.networkConfig);
   const problems = preflight({ cluster: ctx.cluster, config, hosts: preflightHosts(ctx), agentMachine: unameMachine(), mode });
   if (config.ok && !errors(problems).length) {
-    const etcd = await etcdFor(ctx);
-    const stored = await readConfig(etcd.client, ctx.cluster.etcd.prefix);
+    const stored = await withEtcd(ctx, 'reading the network config', (c) => readConfig(c, ctx.cluster.etcd.prefix));
     ctx.state.storedConfig = stored ?? null;
     if (stored) {
       const cmp = compareConfigs(ctx.cluster.networkConfig, stored.text);

@@ -2,6 +2,7 @@
  * Preflight: pure checks over the inventory and every host's facts. Each problem names the host(s) it is
  * about; `up` changes nothing anywhere unless there is no problem of severity "error" on any host.
  */
+import { InvalidInputError } from '../../util/errors.js';
 import { BACKEND_TYPES, isBackendType, VXLAN_DEFAULT_PORT, VXLAN_DEFAULT_VNI, VXLAN_OVERHEAD, vxlanPort } from '../../network/backends.js';
 import type { ClusterSpec, HostSpec } from '../../inventory/types.js';
 import type { NetworkConfig } from '../../network/types.js';
@@ -217,6 +218,18 @@ export function errors(problems: readonly Problem[]): Problem[] {
 }
 
 /** Text for a refusal: one line per problem, hosts first. */
+/** Each host a set of problems names, with its problems in one line (the run shows those hosts as failed). */
+export function problemsByHost(problems: readonly Problem[]): Map<string, string> {
+  const m = new Map<string, string[]>();
+  for (const p of problems) for (const h of p.hosts) m.set(h, [...(m.get(h) ?? []), p.message]);
+  return new Map([...m].map(([h, msgs]) => [h, msgs.join('; ')]));
+}
+
+/** A preflight refusal: exit 2, the problems listed, each host they name counted as failed. */
+export function preflightRefusal(heading: string, problems: readonly Problem[], hint?: string): InvalidInputError {
+  return new InvalidInputError(`${heading}:\n${formatProblems(problems)}`, undefined, hint).withHosts(problemsByHost(problems));
+}
+
 export function formatProblems(problems: readonly Problem[]): string {
   return problems.map((p) => `${p.severity === 'error' ? '✗' : '!'} ${p.hosts.length ? p.hosts.join(', ') + ': ' : ''}${p.message}`).join('\n');
 }

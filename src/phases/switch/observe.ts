@@ -10,7 +10,7 @@ import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env
 import { RemotePaths } from '../../inventory/types.js';
 import { agentStatusCommand } from '../shared/facts.js';
 import { SEC_FN, jsonOr, parseSections, section } from '../../remote/sections.js';
-import { etcdFor } from '../shared/etcd-session.js';
+import { withEtcd } from '../shared/etcd-session.js';
 import { followState, leaseOf, type AgentView, type FollowState } from './plan.js';
 
 export interface Observation extends AgentView {
@@ -27,8 +27,7 @@ true
 }
 
 export async function listLeases(ctx: PhaseContext): Promise<Lease[]> {
-  const etcd = await etcdFor(ctx);
-  return (await new LeaseStore(etcd.client, ctx.cluster.etcd.prefix).list()).leases;
+  return (await withEtcd(ctx, 'listing the leases', (c) => new LeaseStore(c, ctx.cluster.etcd.prefix).list())).leases;
 }
 
 /** The current view of each host's agent (hosts whose SSH fails are `unreachable`, never thrown). */

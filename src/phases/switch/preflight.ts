@@ -11,8 +11,8 @@ import { configKey } from '../../etcd/keys.js';
 import { parseNetworkConfig, validateNetworkConfig } from '../../network/config.js';
 import { formatNet } from '../../network/ipv4.js';
 import { InvalidInputError } from '../../util/errors.js';
-import { errors, formatProblems, preflight, unameMachine, type Problem } from '../shared/preflight.js';
-import { closeEtcd, etcdFor } from '../shared/etcd-session.js';
+import { errors, preflight, preflightRefusal, unameMachine, type Problem } from '../shared/preflight.js';
+import { closeEtcd, withEtcd } from '../shared/etcd-session.js';
 import { preflightHosts } from '../shared/preflight-run.js';
 import { gathered } from '../shared/host-state.js';
 import { listLeases } from './observe.js';
@@ -33,9 +33,8 @@ export async function switchPreflight(ctx: PhaseContext): Promise<Problem[]> {
   });
   if (errors(problems).length) return problems;
 
-  const etcd = await etcdFor(ctx);
   const key = configKey(ctx.cluster.etcd.prefix);
-  const stored = await readConfig(etcd.client, ctx.cluster.etcd.prefix);
+  const stored = await withEtcd(ctx, 'reading the network config', (c) => readConfig(c, ctx.cluster.etcd.prefix));
   if (!stored) {
     problems.push({ severity: 'error', check: 'etcd-config', hosts: [], message: `there is no network config in etcd (${key}): the cluster has not been set up; run \`flanprov up\`` });
     return problems;
@@ -97,7 +96,7 @@ export const switchPreflightPhase: Phase = {
     const errs = errors(problems);
     if (errs.length) {
       const adj = errs.some((e) => e.check === 'l2-adjacency');
-      throw new InvalidInputError(`switch-backend ${switchRun(ctx).opts.target} refused; nothing was changed:\n${formatProblems(errs)}`, undefined,
+      throw preflightRefusal(`switch-backend ${switchRun(ctx).opts.target} refused; nothing was changed`, errs,
         adj ? 'host-gw needs every pair of hosts on one L2 segment; stay on vxlan (DirectRouting: true gives direct routes where hosts are adjacent)'
           : errs.some((e) => e.check === 'agents') ? 'fix the agents first (flanprov up converges them; journalctl -u flanneld on the host)' : undefined);
     }

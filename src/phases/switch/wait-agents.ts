@@ -9,7 +9,7 @@ import type { HostState, Phase, PhaseContext } from '../framework/types.js';
 import { readConfig, swapConfig } from '../../etcd/config-store.js';
 import { configKey } from '../../etcd/keys.js';
 import { ExitCode, StepFailedError, UnreachableError } from '../../util/errors.js';
-import { etcdFor } from '../shared/etcd-session.js';
+import { withEtcd } from '../shared/etcd-session.js';
 import { clusterChange } from '../shared/cluster-changes.js';
 import { waitForBackend, type WaitOutcome } from './observe.js';
 import { decideOnStall } from './plan.js';
@@ -27,9 +27,8 @@ function describeMissing(o: WaitOutcome): string {
 async function rollBack(ctx: PhaseContext, hosts: HostState[], first: WaitOutcome): Promise<string> {
   const run = switchRun(ctx);
   const p = planned(run);
-  const etcd = await etcdFor(ctx);
   const key = configKey(ctx.cluster.etcd.prefix);
-  if (!(await swapConfig(etcd.client, ctx.cluster.etcd.prefix, p.stored.text, { value: p.target.text }))) {
+  if (!(await withEtcd(ctx, `rolling ${key} back`, (c) => swapConfig(c, ctx.cluster.etcd.prefix, p.stored.text, { value: p.target.text })))) {
     run.outcome = 'left';
     return `could not roll back: ${key} was changed by someone else meanwhile; left as it is`;
   }
@@ -76,8 +75,7 @@ export const waitAgentsPhase: Phase = {
       return;
     }
     for (const [h, s] of o.missing) run.notFollowed.push({ host: h, why: s.why });
-    const etcd = await etcdFor(ctx);
-    const now = await readConfig(etcd.client, ctx.cluster.etcd.prefix);
+    const now = await withEtcd(ctx, 'reading the network config', (c) => readConfig(c, ctx.cluster.etcd.prefix));
     const decision = decideOnStall({ force: run.opts.force, configStillOurs: now?.text === p.target.text });
     const dead = [...o.missing.values()].some((m) => m.state === 'dead');
     ctx.log('warn', `${o.missing.size} agent(s) did not follow ${dead && !run.opts.force ? `(${((Date.now() - t0) / 1000).toFixed(1)} s: an agent that cannot follow ends the wait)` : `within ${run.opts.timeoutMs / 1000} s`}: ${describeMissing(o)}`);

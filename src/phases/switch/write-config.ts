@@ -7,7 +7,7 @@ import type { Phase } from '../framework/types.js';
 import { swapConfig } from '../../etcd/config-store.js';
 import { configKey } from '../../etcd/keys.js';
 import { StepFailedError } from '../../util/errors.js';
-import { etcdFor } from '../shared/etcd-session.js';
+import { withEtcd } from '../shared/etcd-session.js';
 import { clusterChange } from '../shared/cluster-changes.js';
 import { planned, switchRun } from './state.js';
 
@@ -21,9 +21,8 @@ export const writeConfigPhase: Phase = {
   async run(ctx) {
     const run = switchRun(ctx);
     const p = planned(run);
-    const etcd = await etcdFor(ctx);
     const key = configKey(ctx.cluster.etcd.prefix);
-    if (!(await swapConfig(etcd.client, ctx.cluster.etcd.prefix, p.target.text, { modRevision: p.stored.modRevision }))) {
+    if (!(await withEtcd(ctx, `writing ${key}`, (c) => swapConfig(c, ctx.cluster.etcd.prefix, p.target.text, { modRevision: p.stored.modRevision })))) {
       throw new StepFailedError(`${key} changed since preflight read it (revision ${p.stored.modRevision}); nothing was written: run switch-backend again`);
     }
     run.writtenAt = Date.now();

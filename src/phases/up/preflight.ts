@@ -3,8 +3,7 @@
  * already in etcd (read only). Any error refuses the run with exit code 2 before anything changes.
  */
 import type { Phase } from '../framework/types.js';
-import { InvalidInputError } from '../../util/errors.js';
-import { errors, formatProblems } from '../shared/preflight.js';
+import { errors, preflightRefusal } from '../shared/preflight.js';
 import { runPreflight } from '../shared/preflight-run.js';
 import { closeEtcd } from '../shared/etcd-session.js';
 
@@ -14,7 +13,7 @@ export const preflightPhase: Phase = {
   async run(ctx) {
     const errs = errors(await runPreflight(ctx, 'up'));
     if (errs.length) {
-      throw new InvalidInputError(`preflight refused; nothing was changed on any host:\n${formatProblems(errs)}`, undefined,
+      throw preflightRefusal('preflight refused; nothing was changed on any host', errs,
         errs.some((e) => e.check === 'l2-adjacency') ? 'host-gw needs all hosts on one L2 segment; use flannel_backend: vxlan' : undefined);
     }
   },

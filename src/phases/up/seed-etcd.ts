@@ -8,7 +8,7 @@ import { createConfig } from '../../etcd/config-store.js';
 import { configKey } from '../../etcd/keys.js';
 import { InvalidInputError } from '../../util/errors.js';
 import { compareConfigs, formatConfigDiff } from '../shared/config-compare.js';
-import { etcdFor } from '../shared/etcd-session.js';
+import { etcdFor, withEtcd } from '../shared/etcd-session.js';
 import { storedConfig } from '../shared/preflight-run.js';
 import { clusterChange } from '../shared/cluster-changes.js';
 
@@ -23,11 +23,10 @@ export const seedEtcdPhase: Phase = {
     clusterChange(ctx, `would write ${configKey(ctx.cluster.etcd.prefix)} = ${configText(ctx.cluster.networkConfig)}`);
   },
   async run(ctx) {
-    const etcd = await etcdFor(ctx);
     const key = configKey(ctx.cluster.etcd.prefix);
-    const r = await createConfig(etcd.client, ctx.cluster.etcd.prefix, configText(ctx.cluster.networkConfig));
+    const r = await withEtcd(ctx, `writing ${key}`, (c) => createConfig(c, ctx.cluster.etcd.prefix, configText(ctx.cluster.networkConfig)));
     if (r.created) {
-      clusterChange(ctx, `wrote ${key} (${etcd.via})`);
+      clusterChange(ctx, `wrote ${key} (${(await etcdFor(ctx)).via})`);
       return;
     }
     const cmp = compareConfigs(ctx.cluster.networkConfig, r.existing.text);

@@ -6,10 +6,11 @@ import type { Phase, RunOptions } from '../../../../src/phases/framework/types.j
 import type { ClusterSpec, HostSpec } from '../../../../src/inventory/types.js';
 import type { FlanprovEvent, Reporter } from '../../../../src/phases/framework/events.js';
 import { UnreachableError, StepFailedError, ExitCode } from '../../../../src/util/errors.js';
+import { preflightRefusal } from '../../../../src/phases/shared/preflight.js';
 
 const host = (name: string): HostSpec => ({ name } as unknown as HostSpec);
 const cluster = (names: string[]): ClusterSpec => ({ hosts: names.map(host) } as unknown as ClusterSpec);
-const opts = (o: Partial<RunOptions> = {}): RunOptions => ({ dryRun: false, concurrency: 30, uploadConcurrency: 5, verbose: false, connect: {}, ...o });
+const opts = (o: Partial<RunOptions> = {}): RunOptions => ({ dryRun: false, concurrency: 30, uploadConcurrency: 5, verbose: false, connect: {}, etcdTimeoutMs: 5000, ...o });
 class Collect implements Reporter {
   events: FlanprovEvent[] = [];
   emit(ev: FlanprovEvent): void { this.events.push(ev); }
@@ -120,4 +121,24 @@ test('a per-host error whose "where" is the host is shown once in failure lists,
   const results = rep.events.filter((e): e is Extract<FlanprovEvent, { event: 'host.result' }> => e.event === 'host.result');
   assert.deepEqual(results.map((e) => [e.host, e.message]), [['h1', 'flanneld not ready'], ['h2', 'inventory.yml:3:5: bad key']]);
   assert.deepEqual(r.hosts.map((h) => h.message), ['flanneld not ready', 'inventory.yml:3:5: bad key']);
+});
+
+test('a preflight refusal that names hosts counts and shows them as failed (summary and host.result), the others ok', async () => {
+  const problems = [
+    { severity: 'error' as const, check: 'etcd', hosts: ['n3'], message: 'cannot reach etcd 198.18.1.10:2379' },
+    { severity: 'error' as const, check: 'docker', hosts: ['n3', 'n1'], message: '--bip in /etc/default/docker:3' },
+    { severity: 'error' as const, check: 'network-config', hosts: [], message: 'invalid' },
+  ];
+  const phases: Phase[] = [
+    { title: 'Facts', readOnly: true, async run(ctx) { await ctx.forEachHost(async () => undefined); } },
+    { title: 'Preflight', readOnly: true, async run() { throw preflightRefusal('preflight refused; nothing was changed on any host', problems); } },
+    { title: 'Write', async run() { assert.fail('must not run'); } },
+  ];
+  const rep = new Collect();
+  const r = await runPhases({ command: 'check', cluster: cluster(['n1', 'n2', 'n3']), phases, options: opts(), reporter: rep });
+  assert.equal(reportExitCode(r), ExitCode.INVALID_INPUT);
+  assert.deepEqual(r.hosts.map((h) => [h.host, h.status, h.failedPhase ?? '']), [['n1', 'failed', 'Preflight'], ['n2', 'ok', ''], ['n3', 'failed', 'Preflight']]);
+  assert.equal(r.hosts[2]!.message, 'cannot reach etcd 198.18.1.10:2379; --bip in /etc/default/docker:3');
+  assert.deepEqual(r.phases[1]!.failedHosts.sort(), ['n1', 'n3']);
+  assert.ok(rep.events.some((e) => e.event === 'host.result' && e.host === 'n3' && e.status === 'failed' && e.phase === 'Preflight'));
 });

@@ -1,0 +1,13 @@
+/**
+ * Which etcd failures mean "etcd does not answer" (down, frozen, overloaded, unreachable) rather than "etcd
+ * said no" (a failed compare, a permission): the CLI turns the first kind into an unreachable-etcd error
+ * with the endpoint named; the agent into its disconnected state.
+ */
+import { GRPCDeadlineExceededError, GRPCUnavailableError } from 'etcd3';
+
+export function isEtcdUnavailable(err: unknown): boolean {
+  if (err instanceof GRPCDeadlineExceededError || err instanceof GRPCUnavailableError) return true;
+  // etcd3's circuit breaker (cockatiel) opens after repeated failures and then refuses calls at once
+  const e = err as { name?: string; message?: string } | undefined;
+  return e?.name === 'BrokenCircuitError' || /circuit breaker is open|DEADLINE_EXCEEDED|UNAVAILABLE|No connection established/.test(e?.message ?? '');
+}
