@@ -10,6 +10,7 @@ import { LeaseStore } from '../etcd/lease-store.js';
 import { formatNet } from '../network/ipv4.js';
 import { errors, preflightRefusal } from '../phases/shared/preflight.js';
 import { connectPhase } from '../phases/shared/connect.js';
+import { lockPhase } from '../phases/shared/lock.js';
 import { factsPhase } from '../phases/shared/gather-facts.js';
 import { closeEtcd, withEtcd } from '../phases/shared/etcd-session.js';
 import { runPreflight } from '../phases/shared/preflight-run.js';
@@ -51,7 +52,7 @@ export function registerCheck(program: Command): void {
   addCommonOptions(program.command('check').description('read-only: preflight + agents healthy + leases + ping matrix'), { dryRun: false })
     .action(async (opts: CommonOpts) => {
       process.exitCode = await runCommand({
-        command: 'check', opts, phases: [connectPhase, factsPhase, checkPreflight, agentHealth, verifyPhase], state: { verify: true },
+        command: 'check', opts, phases: [connectPhase, lockPhase('shared'), factsPhase, checkPreflight, agentHealth, verifyPhase], state: { verify: true },
       });
     });
 }

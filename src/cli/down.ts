@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { ExitCode } from '../util/errors.js';
 import { connectPhase } from '../phases/shared/connect.js';
+import { lockPhase } from '../phases/shared/lock.js';
 import { factsPhase } from '../phases/shared/gather-facts.js';
 import { closeEtcd } from '../phases/shared/etcd-session.js';
 import { leasesPhase, teardownPhase } from '../phases/down/phases.js';
@@ -39,6 +40,6 @@ export function registerDown(program: Command): void {
         }
       }
       const leases = { ...leasesPhase, cleanUp: closeEtcd };
-      process.exitCode = await runCommand({ command: 'down', opts, phases: [connectPhase, factsPhase, teardownPhase, leases] });
+      process.exitCode = await runCommand({ command: 'down', opts, phases: [connectPhase, lockPhase('exclusive'), factsPhase, teardownPhase, leases] });
     });
 }

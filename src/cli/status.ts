@@ -8,6 +8,7 @@ import { LeaseStore } from '../etcd/lease-store.js';
 import { formatNet } from '../network/ipv4.js';
 import type { Lease } from '../network/types.js';
 import { connectPhase } from '../phases/shared/connect.js';
+import { lockPhase } from '../phases/shared/lock.js';
 import { gatherFacts } from '../phases/shared/gather-facts.js';
 import { closeEtcd, withEtcd } from '../phases/shared/etcd-session.js';
 import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
@@ -62,6 +63,6 @@ const statusPhase: Phase = {
 export function registerStatus(program: Command): void {
   addCommonOptions(program.command('status').description('lease table from etcd (subnet, host, public IP, backend, expiry) + agent health'), { dryRun: false })
     .action(async (opts: CommonOpts) => {
-      process.exitCode = await runCommand({ command: 'status', opts, phases: [connectPhase, statusPhase] });
+      process.exitCode = await runCommand({ command: 'status', opts, phases: [connectPhase, lockPhase('shared'), statusPhase] });
     });
 }

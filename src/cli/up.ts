@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { Phase } from '../phases/framework/types.js';
 import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
 import { connectPhase } from '../phases/shared/connect.js';
+import { lockPhase } from '../phases/shared/lock.js';
 import { factsPhase } from '../phases/shared/gather-facts.js';
 import { preflightPhase } from '../phases/up/preflight.js';
 import { seedEtcdPhase } from '../phases/up/seed-etcd.js';
@@ -17,7 +18,7 @@ import { verifyPhase } from '../phases/shared/verify.js';
 import { reportPhase } from '../phases/up/report.js';
 
 export const UP_PHASES: Phase[] = [
-  connectPhase, factsPhase, preflightPhase, seedEtcdPhase, pushAgentPhase, installUnitsPhase, startPhase, verifyPhase, reportPhase,
+  connectPhase, lockPhase('exclusive'), factsPhase, preflightPhase, seedEtcdPhase, pushAgentPhase, installUnitsPhase, startPhase, verifyPhase, reportPhase,
 ];
 
 export function registerUp(program: Command): void {

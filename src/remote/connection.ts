@@ -23,7 +23,7 @@ import {
   type PrivilegeSpec,
 } from './command.js';
 import type {
-  ConnectOptions, PutFileOptions, PutFileResult, RemoteHost, RunOptions, RunResult, Tunnel,
+  ConnectOptions, PutFileOptions, PutFileResult, RemoteHost, RemoteSession, RunOptions, RunResult, Tunnel,
 } from './types.js';
 
 const gzipAsync = promisify(gzip);
@@ -244,16 +244,21 @@ export class SshRemoteHost implements RemoteHost {
   }
 
   /** Low level: exec `command`, write stdin (string/Buffer/stream), collect output. */
-  private exec(command: string, stdin: (string | Buffer | NodeJS.ReadableStream)[], timeoutMs?: number): Promise<RunResult> {
+  private exec(command: string, stdin: (string | Buffer | NodeJS.ReadableStream)[], timeoutMs?: number, signal?: AbortSignal): Promise<RunResult> {
     const t0 = Date.now();
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new StepFailedError('the SSH connection is closed', this.name));
+      if (signal?.aborted) return reject(new StepFailedError('interrupted before it started', this.name));
       this.client.exec(command, (err: Error | undefined, ch: ClientChannel) => {
         if (err) return reject(new StepFailedError(`cannot start a command: ${err.message}`, this.name));
         const out: Buffer[] = [];
         const errb: Buffer[] = [];
         let timer: NodeJS.Timeout | undefined;
         if (timeoutMs) timer = setTimeout(() => { ch.signal('KILL'); ch.close(); }, timeoutMs);
+        // an abort closes the channel: the remote side sees its input end (an upload removes what arrived)
+        const onAbort = () => ch.close();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        ch.on('close', () => signal?.removeEventListener('abort', onAbort));
         ch.on('data', (d: Buffer) => out.push(d));
         ch.stderr.on('data', (d: Buffer) => errb.push(d));
         ch.on('close', (code: number | null, signal?: string) => {
@@ -340,7 +345,9 @@ export class SshRemoteHost implements RemoteHost {
     }
     const script = receiveScript(target, tmp, mode2 === 'gzip' ? 'gzip -dc' : 'cat');
     const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
-    check(this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, payload])));
+    const r = this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, payload], undefined, opts.signal));
+    if (opts.signal?.aborted) throw new StepFailedError(`${what} interrupted; the old file is untouched`, this.name);
+    check(r);
     return { bytes, wireBytes, transfer: mode2, ms: Date.now() - t0 };
   }
 
@@ -364,6 +371,18 @@ export class SshRemoteHost implements RemoteHost {
         const done = (e?: Error | null): void => { sftp.end(); if (e) reject(new StepFailedError(`SFTP upload to ${remote} failed: ${e.message}`, this.name)); else resolve(); };
         if (typeof src === 'string') sftp.fastPut(src, remote, { mode }, done);
         else sftp.writeFile(remote, src, { mode }, done);
+      });
+    });
+  }
+
+  openSession(script: string, opts: { sudo?: boolean } = {}): Promise<RemoteSession> {
+    const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new StepFailedError('the SSH connection is closed', this.name));
+      this.client.exec(cmd.command, (err: Error | undefined, ch: ClientChannel) => {
+        if (err) return reject(new StepFailedError(`cannot start a command: ${err.message}`, this.name));
+        if (cmd.stdinPrefix) ch.write(cmd.stdinPrefix);
+        resolve(channelSession(ch));
       });
     });
   }
@@ -412,4 +431,35 @@ export class SshRemoteHost implements RemoteHost {
     this.servers.clear();
     for (const c of [...this.clients].reverse()) c.end();
   }
+}
+
+/** Line-oriented access to a channel's stdout, with its stdin left open (openSession). */
+function channelSession(ch: ClientChannel): RemoteSession {
+  let buf = '';
+  let ended = false;
+  const waiting: ((l: string | undefined) => void)[] = [];
+  const lines: string[] = [];
+  const pump = () => {
+    while (waiting.length && (lines.length || ended)) waiting.shift()!(lines.shift());
+  };
+  ch.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) { lines.push(buf.slice(0, i)); buf = buf.slice(i + 1); }
+    pump();
+  });
+  ch.stderr.on('data', () => undefined);
+  const exited = new Promise<number | null>((r) => ch.on('close', (code: number | null) => {
+    if (buf) lines.push(buf);
+    buf = '';
+    ended = true;
+    pump();
+    r(typeof code === 'number' ? code : null);
+  }));
+  return {
+    nextLine: () => new Promise((r) => { waiting.push(r); pump(); }),
+    write: (data) => { if (!ended) ch.write(data); },
+    end: () => { if (!ended) ch.end(); },
+    exited,
+  };
 }

@@ -4,6 +4,7 @@
  * by the same receive script; a tunnel is a local TCP relay. No SSH, no host key, no password login.
  */
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { createReadStream, statSync } from 'node:fs';
 import { connect as netConnect, createServer, type Server } from 'node:net';
 import { StepFailedError } from '../util/errors.js';
@@ -12,11 +13,12 @@ import {
   envPrelude, scriptCommand, scriptWithInputCommand, wholeScript, SUDO_BAD_PASSWORD_EXIT, type PrivilegeSpec,
 } from './command.js';
 import { receiveScript, sha256Of, sha256OfFile, tempNameFor } from './upload.js';
-import type { PutFileOptions, PutFileResult, RemoteHost, RunOptions, RunResult, Tunnel } from './types.js';
+import type { PutFileOptions, PutFileResult, RemoteHost, RemoteSession, RunOptions, RunResult, Tunnel } from './types.js';
 
 export class LocalRemoteHost implements RemoteHost {
   readonly address: string;
   private readonly servers = new Set<Server>();
+  private readonly sessions = new Set<ReturnType<typeof spawn>>();
   private closed = false;
 
   constructor(readonly name: string, readonly spec: ConnectionSpec, private readonly localUser: string) {
@@ -92,6 +94,32 @@ export class LocalRemoteHost implements RemoteHost {
     return { bytes, wireBytes: bytes, transfer: 'plain', ms: Date.now() - t0 };
   }
 
+  openSession(script: string, opts: { sudo?: boolean } = {}): Promise<RemoteSession> {
+    if (this.closed) return Promise.reject(new StepFailedError('the local connection is closed', this.name));
+    const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
+    const p = spawn('/bin/sh', ['-c', cmd.command], { stdio: ['pipe', 'pipe', 'ignore'] });
+    p.stdin.on('error', () => undefined);
+    if (cmd.stdinPrefix) p.stdin.write(cmd.stdinPrefix);
+    const lines: string[] = [];
+    const waiting: ((l: string | undefined) => void)[] = [];
+    let ended = false;
+    const rl = createInterface({ input: p.stdout });
+    rl.on('line', (l) => { const w = waiting.shift(); if (w) w(l); else lines.push(l); });
+    const exited = new Promise<number | null>((r) => p.on('close', (code) => {
+      ended = true;
+      for (const w of waiting.splice(0)) w(undefined);
+      r(code);
+    }));
+    this.sessions.add(p);
+    p.on('close', () => this.sessions.delete(p));
+    return Promise.resolve({
+      nextLine: () => new Promise((r) => { if (lines.length) r(lines.shift()); else if (ended) r(undefined); else waiting.push(r); }),
+      write: (d: string) => { if (!ended) p.stdin.write(d); },
+      end: () => { if (!ended) p.stdin.end(); },
+      exited,
+    });
+  }
+
   /** A local relay: the target is reached from this machine, as it would be from the host (it is this machine). */
   tunnel(targetHost: string, targetPort: number): Promise<Tunnel> {
     const server = createServer((sock) => {
@@ -112,6 +140,8 @@ export class LocalRemoteHost implements RemoteHost {
 
   async close(): Promise<void> {
     this.closed = true;
+    // a session's script ends with its input, as an SSH channel's does with the connection
+    for (const p of this.sessions) p.stdin?.end();
     for (const s of this.servers) s.close();
     this.servers.clear();
   }

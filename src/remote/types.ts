@@ -32,6 +32,8 @@ export interface PutFileOptions {
   sudo?: boolean;
   /** sha256 of the content when the caller knows it (saves hashing the source again) */
   sha256?: string;
+  /** abort the transfer (the host removes what arrived; the old file stays) */
+  signal?: AbortSignal;
 }
 
 export interface PutFileResult {
@@ -40,6 +42,17 @@ export interface PutFileResult {
   wireBytes: number;
   transfer: TransferMode;
   ms: number;
+}
+
+/** A running remote script with an open stdin (RemoteHost.openSession). */
+export interface RemoteSession {
+  /** the next line of stdout; undefined once the script has ended and every line was read */
+  nextLine(): Promise<string | undefined>;
+  write(data: string): void;
+  /** ends stdin (the script sees EOF) */
+  end(): void;
+  /** resolves when the script has exited (or the channel closed), with its exit code (null: killed/closed) */
+  readonly exited: Promise<number | null>;
 }
 
 /** A local TCP port that leads, through the SSH connection, to targetHost:targetPort as seen from the host. */
@@ -69,6 +82,12 @@ export interface RemoteHost {
    * when the file did not arrive whole (the old file is untouched, the temporary one removed).
    */
   putFile(src: string | Buffer, remotePath: string, opts?: PutFileOptions): Promise<PutFileResult>;
+  /**
+   * Start a long-lived script (`bash -c`, through sudo when `sudo`) whose stdin stays open: the caller
+   * reads its output line by line and writes to it (e.g. the host lock's heartbeat). It ends when the
+   * script exits, when the caller ends it, or when the connection goes.
+   */
+  openSession(script: string, opts?: { sudo?: boolean }): Promise<RemoteSession>;
   /** open a local TCP listener on 127.0.0.1:0 forwarding to targetHost:targetPort via this host */
   tunnel(targetHost: string, targetPort: number): Promise<Tunnel>;
   /** close the connection (and its jump hosts, tunnels) */

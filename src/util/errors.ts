@@ -14,6 +14,10 @@ export const ExitCode = {
   STEP_FAILED: 4,
   /** everything was applied but the verification (ping matrix, agent health) failed */
   VERIFY_FAILED: 5,
+  /** another flanprov run holds the lock on a host; nothing was changed */
+  LOCKED: 6,
+  /** interrupted (Ctrl-C / SIGTERM): the step in flight was finished or undone, the hosts' state printed */
+  INTERRUPTED: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -51,6 +55,14 @@ export class InvalidInputError extends FlanprovError {
 export class UnreachableError extends FlanprovError {
   constructor(message: string, where?: string, hint?: string) {
     super(message, ExitCode.UNREACHABLE, where, hint);
+  }
+}
+
+/** The run was interrupted (Ctrl-C / SIGTERM): exit 130; the message says what was finished or undone. */
+export class InterruptedError extends FlanprovError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.INTERRUPTED, undefined, hint);
+    this.name = 'InterruptedError';
   }
 }
 

@@ -13,6 +13,8 @@ import type { Reporter } from '../../phases/framework/events.js';
 import { JsonReporter } from './json.js';
 import { PlainReporter } from './plain.js';
 import { ListrReporter } from './listr.js';
+import { handleInterrupts } from './interrupt.js';
+import { RunLog, TeeReporter } from './run-log.js';
 
 export interface CommonOpts {
   /** -i, repeatable: the inventory sources in order (default ./inventory.yml) */
@@ -106,27 +108,50 @@ export interface RunCommandInput {
   reporter?: Reporter;
 }
 
+/** Every secret value a loaded inventory holds (they come from the environment), for the run log's redaction. */
+function secretsOf(cluster: ClusterSpec): (string | undefined)[] {
+  const out: (string | undefined)[] = [cluster.etcd.password];
+  for (const h of cluster.hosts) {
+    const c = h.connection as { becomePassword?: string; password?: string };
+    out.push(c.becomePassword, c.password);
+  }
+  return out;
+}
+
 /** Load the inventory, run the phases, emit error + summary, close connections; returns the exit code. */
 export async function runCommand(inp: RunCommandInput): Promise<number> {
   const { opts } = inp;
-  const reporter = inp.reporter ?? createReporter(opts);
+  const runLog = inp.reporter ? undefined : RunLog.open(inp.command);
+  const ui = inp.reporter ?? createReporter(opts);
+  const reporter: Reporter = runLog ? new TeeReporter([ui, runLog]) : ui;
   const t0 = Date.now();
+  // a failed run says where its log is (in the summary for JSON readers, as a line for people)
+  const logRef = (code: number) => {
+    if (!runLog || code === ExitCode.OK) return {};
+    reporter.emit({ event: 'log', level: 'info', message: `run log: ${runLog.path}` });
+    return { runLog: runLog.path };
+  };
   let hosts: HostState[] = [];
   let code: number = ExitCode.OK;
+  const interrupt = handleInterrupts((sig) => reporter.emit({
+    event: 'log', level: 'warn', message: `${sig}: finishing or undoing the step in flight, then stopping (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again stops at once)`,
+  }));
   try {
-    const options = toRunOptions(opts);
+    const options = { ...toRunOptions(opts), signal: interrupt.signal };
     const cluster = loadInventory(inventorySources(opts), { ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.sshConfig ? { sshConfigFile: opts.sshConfig } : {}) });
+    runLog?.addSecrets(secretsOf(cluster));
     hosts = makeHostStates(cluster);
     const state = inp.state ?? {};
     const report = await runPhases({ command: inp.command, cluster, phases: inp.phases, options, reporter, hosts, state });
     code = reportExitCode(report);
     if (report.error) reportError(reporter, report.error, report.hosts.filter((h) => h.status === 'failed').map((h) => h.host));
     else await inp.after?.(cluster, state, reporter);
-    reporter.emit({ event: 'summary', command: inp.command, ok: report.ok, dryRun: options.dryRun, exitCode: code, ms: Date.now() - t0, hosts: report.hosts });
+    reporter.emit({ event: 'summary', command: inp.command, ok: report.ok, dryRun: options.dryRun, exitCode: code, ms: Date.now() - t0, hosts: report.hosts, ...logRef(code) });
   } catch (err) {
     code = reportError(reporter, err);
-    reporter.emit({ event: 'summary', command: inp.command, ok: false, dryRun: !!opts.dryRun, exitCode: code, ms: Date.now() - t0, hosts: [] });
+    reporter.emit({ event: 'summary', command: inp.command, ok: false, dryRun: !!opts.dryRun, exitCode: code, ms: Date.now() - t0, hosts: [], ...logRef(code) });
   } finally {
+    interrupt.dispose();
     await Promise.allSettled(hosts.map((h) => h.conn?.close()));
     await reporter.close();
   }

@@ -108,6 +108,8 @@ export class ListrReporter implements Reporter {
       },
     }], {
       exitOnError: false,
+      // Ctrl-C belongs to the run (cli/output/interrupt.ts): listr2's own handler would exit 127 mid-step
+      registerSignalListeners: false,
       renderer: 'default',
       rendererOptions: { collapseSubtasks: !this.verbose, collapseErrors: false },
       fallbackRenderer: 'simple',

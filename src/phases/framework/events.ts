@@ -77,7 +77,7 @@ export type FlanprovEvent =
   | ({ event: 'measure.pair' } & MeasurePair)
   | ({ event: 'measure.summary' } & MeasureSummaryEvent)
   | ({ event: 'switch.result' } & SwitchResult)
-  | { event: 'summary'; command: string; ok: boolean; dryRun: boolean; exitCode: number; ms: number; hosts: HostSummary[] }
+  | { event: 'summary'; command: string; ok: boolean; dryRun: boolean; exitCode: number; ms: number; hosts: HostSummary[]; runLog?: string }
   | { event: 'error'; message: string; exitCode: number; where?: string; hint?: string; hosts?: string[] };
 
 export type EventName = FlanprovEvent['event'];

@@ -2,7 +2,7 @@
  * Runs an ordered list of phases (see types.ts): times each phase and host, records per-host status and
  * changes, stops at the first phase in which a host failed, supports dry-run, calls cleanUp hooks.
  */
-import { ExitCode, FlanprovError, exitCodeOf } from '../../util/errors.js';
+import { ExitCode, FlanprovError, InterruptedError, exitCodeOf } from '../../util/errors.js';
 import type { ClusterSpec } from '../../inventory/types.js';
 import type { HostPhaseResult, HostStatus, HostSummary, PhaseStatus, Reporter } from './events.js';
 import { Limiter } from './limit.js';
@@ -80,6 +80,11 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
   reporter.emit({ event: 'run.start', command, hosts: hosts.map((h) => h.name), dryRun: options.dryRun });
 
   for (const phase of phases) {
+    if (options.signal?.aborted) {
+      report.ok = false;
+      report.error = interrupted(options.signal, phase.title);
+      break;
+    }
     const results = new Map<string, HostPhaseResult>();
     const ctx = makeContext(phase.title);
     const pt0 = Date.now();
@@ -129,6 +134,12 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
     }
     reporter.emit({ event: 'phase.end', phase: phase.title, status, ms, ...(failedHosts.length ? { failedHosts } : {}) });
     report.phases.push({ title: phase.title, status, ms, failedHosts });
+    if (options.signal?.aborted) {
+      // the phase in flight has finished (or undone) its work; what failed in it stays in the host results
+      report.ok = false;
+      report.error = interrupted(options.signal, phases[phases.indexOf(phase) + 1]?.title, phase.title);
+      break;
+    }
     if (error) {
       report.ok = false;
       report.error = error;
@@ -138,7 +149,7 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
 
     function makeContext(title: string): PhaseContext {
       const c: PhaseContext = {
-        cluster, hosts, options, reporter, state, phase: title,
+        command, cluster, hosts, options, reporter, state, phase: title,
         host(name: string) {
           const h = hosts.find((x) => x.name === name);
           if (!h) throw new Error(`internal: unknown host ${name}`);
@@ -168,7 +179,9 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
             };
             let result: HostPhaseResult;
             try {
-              await fn(h, rec);
+              // after an interrupt no host starts this phase's work (the ones under way finish it)
+              if (options.signal?.aborted) skipped = 'interrupted before it started here';
+              else await fn(h, rec);
               const status: HostStatus = changes.length ? 'changed' : skipped ? 'skipped' : 'ok';
               result = { host: h.name, status, changes, ms: Date.now() - ht0 + (prev?.ms ?? 0), ...(skipped && !changes.length ? { message: skipped } : {}) };
             } catch (err) {
@@ -208,6 +221,15 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
       ...(a.failedPhase ? { failedPhase: a.failedPhase } : {}), ...(a.message ? { message: a.message } : {}) };
   });
   return report;
+}
+
+/** The error of an interrupted run: what ran last, what was not started. */
+function interrupted(signal: AbortSignal, next: string | undefined, last?: string): InterruptedError {
+  const why = typeof signal.reason === 'string' ? signal.reason : 'interrupted';
+  const parts = [`${why}:`];
+  if (last) parts.push(`"${last}" was finished or undone,`);
+  parts.push(next ? `nothing was started after it (next: "${next}")` : 'nothing was started after it');
+  return new InterruptedError(parts.join(' '), 'the hosts are as the summary says; running the same command again converges them');
 }
 
 /** The exit code of a finished run: 0, or the error's (PhaseFailedError carries the hosts' code). */

@@ -55,6 +55,11 @@ export interface RunOptions {
   connect: ConnectOptions;
   /** how long one etcd request may take before the command gives up on etcd (--etcd-timeout, default 5 s) */
   etcdTimeoutMs: number;
+  /**
+   * aborted by the first Ctrl-C / SIGTERM: the runner starts no new phase and no new host task; a phase
+   * finishes or undoes what it has in flight (an upload is cut, a switch rolled back) and returns
+   */
+  signal?: AbortSignal;
 }
 
 /** One host during a run: its spec, its connection (after the connect phase) and its facts. */
@@ -89,6 +94,8 @@ export interface ForEachOptions {
 }
 
 export interface PhaseContext {
+  /** the command being run (up, check, ...) */
+  readonly command: string;
   readonly cluster: ClusterSpec;
   /** every host of the run (after --limit), in inventory order */
   readonly hosts: HostState[];

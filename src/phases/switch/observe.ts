@@ -74,6 +74,8 @@ export async function waitForBackend(
   ctx: PhaseContext, hosts: readonly Pick<HostState, 'name'>[], backend: string,
   opts: {
     timeoutMs: number; pollMs: number; deadGraceMs?: number; stopOnDead?: boolean; onDone?: (host: string, s: number) => void;
+    /** stop waiting when aborted (the run was interrupted): the hosts not done yet are "missing" */
+    signal?: AbortSignal;
     /** how hosts are looked at (default: `observe`; tests pass their own) */
     look?: (hosts: readonly Pick<HostState, 'name'>[]) => Promise<Map<string, Observation>>;
   },
@@ -103,7 +105,13 @@ export async function waitForBackend(
     if (!stillPending.length) break;
     const deadLongEnough = (h: Pick<HostState, 'name'>) => deadSince.has(h.name) && now - deadSince.get(h.name)! >= grace;
     if (stillPending.every(deadLongEnough) || (opts.stopOnDead && stillPending.some(deadLongEnough)) || now - t0 >= opts.timeoutMs) break;
-    await new Promise((r) => setTimeout(r, opts.pollMs));
+    if (opts.signal?.aborted) break;
+    await new Promise<void>((r) => {
+      const t = setTimeout(done, opts.pollMs);
+      function done() { clearTimeout(t); opts.signal?.removeEventListener('abort', done); r(); }
+      opts.signal?.addEventListener('abort', done, { once: true });
+    });
+    if (opts.signal?.aborted) break;
   }
   // The last poll looked at every host not done, so its states are the final word on them.
   const missing = new Map<string, FollowState & { state: 'waiting' | 'dead' }>();

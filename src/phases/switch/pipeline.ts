@@ -7,6 +7,7 @@
  */
 import type { Phase } from '../framework/types.js';
 import { connectPhase } from '../shared/connect.js';
+import { lockPhase } from '../shared/lock.js';
 import { factsPhase } from '../shared/gather-facts.js';
 import { verifyPhase } from '../shared/verify.js';
 import { switchPreflightPhase } from './preflight.js';
@@ -20,6 +21,6 @@ import { updateInventoryPhase } from './update-inventory.js';
 import { switchReportPhase } from './report.js';
 
 export const SWITCH_PHASES: Phase[] = [
-  connectPhase, factsPhase, switchPreflightPhase, measureStartPhase, writeConfigPhase, waitAgentsPhase,
+  connectPhase, lockPhase('exclusive'), factsPhase, switchPreflightPhase, measureStartPhase, writeConfigPhase, waitAgentsPhase,
   checkDatapathPhase, updateMtuPhase, verifyPhase, measureStopPhase, updateInventoryPhase, switchReportPhase,
 ];

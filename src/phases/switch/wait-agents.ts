@@ -24,7 +24,7 @@ function describeMissing(o: WaitOutcome): string {
 }
 
 /** Puts the old config back and waits for the agents that can follow; a sentence on what it left. */
-async function rollBack(ctx: PhaseContext, hosts: HostState[], first: WaitOutcome): Promise<string> {
+export async function rollBack(ctx: PhaseContext, hosts: HostState[], first: WaitOutcome): Promise<string> {
   const run = switchRun(ctx);
   const p = planned(run);
   const key = configKey(ctx.cluster.etcd.prefix);
@@ -62,6 +62,7 @@ export const waitAgentsPhase: Phase = {
     const o = await waitForBackend(ctx, hosts, p.target.config.backendType, {
       timeoutMs: run.opts.timeoutMs, pollMs: run.opts.pollMs, stopOnDead: !run.opts.force,
       onDone: (h, s) => ctx.log('info', `${h}: on ${p.target.config.backendType} (${s.toFixed(1)} s)`),
+      ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
     });
     for (const h of hosts) {
       const v = o.last.get(h.name);
@@ -74,9 +75,12 @@ export const waitAgentsPhase: Phase = {
       await ctx.forEachHost(async (h, rec) => rec.changed(`agent on ${p.target.config.backendType} after ${o.done.get(h.name)!.toFixed(1)} s`));
       return;
     }
-    for (const [h, s] of o.missing) run.notFollowed.push({ host: h, why: s.why });
+    const interrupted = ctx.options.signal?.aborted === true;
+    for (const [h, s] of o.missing) run.notFollowed.push({ host: h, why: interrupted ? `interrupted while it was moving (${s.why})` : s.why });
     const now = await withEtcd(ctx, 'reading the network config', (c) => readConfig(c, ctx.cluster.etcd.prefix));
-    const decision = decideOnStall({ force: run.opts.force, configStillOurs: now?.text === p.target.text });
+    // an interrupted switch is undone, --force or not: the user stopped it
+    const decision = decideOnStall({ force: run.opts.force && !interrupted, configStillOurs: now?.text === p.target.text });
+    if (interrupted) ctx.log('warn', `interrupted while ${o.missing.size} agent(s) had not moved yet: rolling the config back`);
     const dead = [...o.missing.values()].some((m) => m.state === 'dead');
     ctx.log('warn', `${o.missing.size} agent(s) did not follow ${dead && !run.opts.force ? `(${((Date.now() - t0) / 1000).toFixed(1)} s: an agent that cannot follow ends the wait)` : `within ${run.opts.timeoutMs / 1000} s`}: ${describeMissing(o)}`);
     let outcome: string;

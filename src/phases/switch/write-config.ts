@@ -10,6 +10,7 @@ import { StepFailedError } from '../../util/errors.js';
 import { withEtcd } from '../shared/etcd-session.js';
 import { clusterChange } from '../shared/cluster-changes.js';
 import { planned, switchRun } from './state.js';
+import { rollBack } from './wait-agents.js';
 
 export const writeConfigPhase: Phase = {
   title: 'Write config',
@@ -27,5 +28,14 @@ export const writeConfigPhase: Phase = {
     }
     run.writtenAt = Date.now();
     clusterChange(ctx, `wrote ${key}: backend ${p.from} → ${p.target.config.backendType}`);
+  },
+  // Interrupted after the config was written but before the wait began: undo the write (the wait phase
+  // undoes it itself when the interrupt comes while it waits).
+  async cleanUp(ctx) {
+    const run = switchRun(ctx);
+    if (!ctx.options.signal?.aborted || run.writtenAt === undefined || run.outcome !== undefined) return;
+    const hosts = ctx.hosts.filter((h) => !h.failed);
+    ctx.log('warn', 'interrupted after the config was written: rolling it back');
+    ctx.log('info', await rollBack(ctx, hosts, { done: new Map(), missing: new Map(), last: new Map() }));
   },
 };

@@ -73,7 +73,7 @@ export const pushAgentPhase: Phase = {
         rec.skip('agent binary up to date');
         return;
       }
-      const r = await h.remote().putFile(a.path, agentPath(h), { mode: 0o755, transfer: h.spec.flannel.transfer, sha256: a.sha256 });
+      const r = await h.remote().putFile(a.path, agentPath(h), { mode: 0o755, transfer: h.spec.flannel.transfer, sha256: a.sha256, ...(ctx.options.signal ? { signal: ctx.options.signal } : {}) });
       h.facts.binaryChanged = true;
       rec.changed(`agent pushed to ${agentPath(h)} (${(r.wireBytes / 1e6).toFixed(1)} MB ${r.transfer}, ${(r.ms / 1000).toFixed(1)} s)`);
     }, { limit: 'uploads' });

@@ -52,3 +52,16 @@ test('a local tunnel relays to the target', async () => {
   await h.close();
   srv.close();
 });
+
+test('a local session: lines out, input in, ends with its input', async () => {
+  const h = host();
+  const s = await h.openSession('echo ready; while IFS= read -r l; do echo "got $l"; done; echo bye');
+  assert.equal(await s.nextLine(), 'ready');
+  s.write('one\n');
+  assert.equal(await s.nextLine(), 'got one');
+  s.end();
+  assert.equal(await s.nextLine(), 'bye');
+  assert.equal(await s.nextLine(), undefined);
+  assert.equal(await s.exited, 0);
+  await h.close();
+});

@@ -142,3 +142,29 @@ test('a preflight refusal that names hosts counts and shows them as failed (summ
   assert.deepEqual(r.phases[1]!.failedHosts.sort(), ['n1', 'n3']);
   assert.ok(rep.events.some((e) => e.event === 'host.result' && e.host === 'n3' && e.status === 'failed' && e.phase === 'Preflight'));
 });
+
+test('an interrupt: the phase in flight finishes, no host task or phase starts after it, clean-ups run, exit 130', async () => {
+  const ac = new AbortController();
+  const started: string[] = [];
+  let cleaned = false;
+  const phases: Phase[] = [
+    {
+      title: 'Push', async run(ctx) {
+        await ctx.forEachHost(async (h, rec) => {
+          started.push(h.name);
+          if (h.name === 'n1') ac.abort('interrupted by SIGINT');
+          await new Promise((r) => setTimeout(r, 20)); // the step in flight finishes
+          rec.changed('pushed');
+        });
+      },
+      async cleanUp() { cleaned = true; },
+    },
+    { title: 'Start', async run() { assert.fail('no phase starts after an interrupt'); } },
+  ];
+  const r = await runPhases({ command: 'up', cluster: cluster(['n1', 'n2', 'n3']), phases, options: opts({ signal: ac.signal, concurrency: 1 }), reporter: new Collect() });
+  assert.deepEqual(started, ['n1'], 'with one host at a time, n2 and n3 never started');
+  assert.equal(reportExitCode(r), ExitCode.INTERRUPTED);
+  assert.match(String((r.error as Error).message), /interrupted by SIGINT: "Push" was finished or undone, nothing was started after it \(next: "Start"\)/);
+  assert.deepEqual(r.hosts.map((h) => [h.host, h.status]), [['n1', 'changed'], ['n2', 'ok'], ['n3', 'ok']]);
+  assert.ok(cleaned);
+});

@@ -1,0 +1,101 @@
+/**
+ * The per-host lock every run takes (k0sctl's "acquire host lock"): `flock` on /run/flanprov/lock, held by
+ * a script that lives as long as its SSH channel. Commands that change hosts (up, down, switch-backend)
+ * take it exclusive, read-only ones (check, status) shared, so two runs never interleave on a host, and a
+ * second run is refused at once, naming the holder. The lock cannot outlive the run: the script exits
+ * (and the kernel drops the lock) when its channel closes, and also when the controller's heartbeat stops
+ * for HEARTBEAT_GRACE_S (a controller that vanished behind a network cut the host never noticed).
+ */
+import { hostname, userInfo } from 'node:os';
+import { shq } from './command.js';
+import type { RemoteHost, RemoteSession } from './types.js';
+import { FlanprovError, ExitCode } from '../util/errors.js';
+
+export type LockMode = 'exclusive' | 'shared';
+
+/** The controller writes a heartbeat line this often... */
+export const HEARTBEAT_S = 5;
+/** ...and the host gives the lock up after this long without one. */
+export const HEARTBEAT_GRACE_S = 20;
+
+const LOCK_DIR = '/run/flanprov';
+
+/** Who holds a lock, in words the refused user can act on. */
+export function holderLine(command: string, mode: LockMode, now = new Date()): string {
+  let user = 'unknown';
+  try { user = userInfo().username; } catch { /* no passwd entry (containers) */ }
+  return `${user}@${hostname()} (pid ${process.pid}) running \`flanprov ${command}\` since ${now.toISOString()} [${mode}]`;
+}
+
+/**
+ * The lock script (bash, run as root). First line: `locked`, or `busy` followed by `holder <line>` for each
+ * live holder, or `error <why>`. While locked it reads heartbeats; EOF or silence ends it.
+ */
+export function lockScript(mode: LockMode, holder: string, o: { dir?: string; graceS?: number } = {}): string {
+  const flag = mode === 'exclusive' ? '-x' : '-s';
+  return [
+    `d=${shq(o.dir ?? LOCK_DIR)}`,
+    'mkdir -p "$d" && chmod 0700 "$d" || { echo "error cannot create $d"; exit 0; }',
+    'command -v flock >/dev/null || { echo "error flock is not installed (package util-linux)"; exit 0; }',
+    'exec 9>>"$d/lock"',
+    `if flock -n ${flag} 9; then`,
+    '  me="$d/holder.$$"',
+    `  printf '%s\\n' ${shq(holder)} > "$me"`,
+    '  trap \'rm -f "$me"\' EXIT',
+    '  echo locked',
+    `  while IFS= read -r -t ${o.graceS ?? HEARTBEAT_GRACE_S} _; do :; done`,
+    '  exit 0',
+    'fi',
+    'echo busy',
+    // holders that died without their EXIT trap (SIGKILL) left a file: only live ones are named
+    'for f in "$d"/holder.*; do [ -e "$f" ] || continue; kill -0 "${f##*.}" 2>/dev/null && printf "holder %s\\n" "$(cat "$f")"; done',
+    'exit 0',
+  ].join('\n');
+}
+
+export type LockAnswer = { kind: 'locked' } | { kind: 'busy'; holders: string[] } | { kind: 'error'; why: string };
+
+/** Reads the script's answer from its first lines. */
+export async function readLockAnswer(next: () => Promise<string | undefined>): Promise<LockAnswer> {
+  const first = await next();
+  if (first === 'locked') return { kind: 'locked' };
+  if (first === 'busy') {
+    const holders: string[] = [];
+    for (let l = await next(); l !== undefined; l = await next()) if (l.startsWith('holder ')) holders.push(l.slice(7));
+    return { kind: 'busy', holders };
+  }
+  if (first?.startsWith('error ')) return { kind: 'error', why: first.slice(6) };
+  return { kind: 'error', why: first === undefined ? 'the lock script ended without an answer (sudo refused?)' : `unexpected answer "${first}"` };
+}
+
+/** Another run holds the lock on a host (exit code 6). */
+export class HostLockedError extends FlanprovError {
+  constructor(host: string, holders: readonly string[]) {
+    super(`another flanprov run holds the lock on this host: ${holders.length ? holders.join('; ') : 'a run that is just ending'}`, ExitCode.LOCKED, host,
+      'wait for it to finish (or stop it); the lock goes with its SSH connection');
+  }
+}
+
+/** A held lock; release() ends it (the connection closing does too). */
+export interface HostLock {
+  release(): Promise<void>;
+}
+
+export async function acquireHostLock(remote: RemoteHost, mode: LockMode, holder: string): Promise<HostLock> {
+  const s: RemoteSession = await remote.openSession(lockScript(mode, holder), { sudo: true });
+  const answer = await readLockAnswer(() => s.nextLine());
+  if (answer.kind === 'busy') throw new HostLockedError(remote.name, answer.holders);
+  if (answer.kind === 'error') {
+    s.end();
+    throw new FlanprovError(`cannot take the host lock: ${answer.why}`, ExitCode.STEP_FAILED, remote.name);
+  }
+  const beat = setInterval(() => s.write('.\n'), HEARTBEAT_S * 1000);
+  beat.unref();
+  return {
+    async release() {
+      clearInterval(beat);
+      s.end();
+      await Promise.race([s.exited, new Promise((r) => setTimeout(r, 2000).unref())]);
+    },
+  };
+}
