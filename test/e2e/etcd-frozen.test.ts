@@ -37,8 +37,8 @@ describe('a frozen etcd: the CLI answers within its deadline (3-host lab)', { ti
       const out = r.stdout + r.stderr;
       assert.match(out, new RegExp(lab.etcdEndpoint().replace(/[.:/]/g, '\\$&')));
       assert.match(out, what);
-      // direct (≤1.5 s) + at most two tunnels at the deadline (5 s; 2 s for up) + facts and connect
-      assert.ok(r.ms < (args.length ? 12_000 : 20_000), `took ${r.ms} ms`);
+      // direct (≤1.5 s) + at most two tunnels at the deadline + facts and connect, on a shared machine: never 150 s
+      assert.ok(r.ms < 25_000, `took ${r.ms} ms`);
     });
   }
 
