@@ -15,6 +15,7 @@ import { ETCD_IP, Testbed, agentReadyz, agentStatus, sh, sleep, subnetOf, waitFo
 const tb = new Testbed();
 const agents: AgentProc[] = [];
 const cips: string[] = [];
+const AGENT_FLAGS = ['-healthz-ip=127.0.0.1', '-healthz-port=8471'];
 const CONFIG = '{"Network":"10.244.0.0/16","SubnetMax":"10.244.200.0","Backend":{"Type":"vxlan"}}';
 /** the probe runs every 2 s with a 3 s deadline: detection within 5 s, plus slack for a busy machine */
 const DETECT_LIMIT_S = 9;
@@ -57,7 +58,7 @@ before(async () => {
   for (let i = 0; i < 2; i++) tb.addHost();
   await tb.waitEtcd();
   tb.putConfig(CONFIG);
-  for (const h of tb.hosts) agents.push(tb.startAgent(h, ['-healthz-ip=127.0.0.1', '-healthz-port=8471']));
+  for (const h of tb.hosts) agents.push(tb.startAgent(h, AGENT_FLAGS));
   await Promise.all(agents.map((a) => tb.waitReady(a)));
   for (const h of tb.hosts) cips.push(tb.addContainer(h));
   await until(tb.hosts, true, 'etcd connected', 5);
@@ -67,13 +68,16 @@ after(async () => {
   await tb.cleanup();
 });
 
-test('etcd frozen (SIGSTOP): disconnected within seconds, data path untouched, changes right after the thaw applied', async () => {
+test('etcd frozen (SIGSTOP): disconnected within seconds, data path untouched, an agent restarted meanwhile comes back, changes right after the thaw applied', async () => {
+  const h2 = tb.hosts[1]!;
+  const h2Subnet = subnetOf(h2);
   const before = tb.hosts.map(datapath);
   const leaseKeys = [...tb.leases().keys()].sort();
   const pings = pingBothWays(FREEZE_S + DETECT_LIMIT_S + 4);
   await sleep(1000);
   process.kill(tb.etcd!.pid!, 'SIGSTOP');
   let detectS: number;
+  let stopS: number;
   try {
     detectS = await until(tb.hosts, false, 'etcd shown as not answering', DETECT_LIMIT_S);
     const st = status(tb.hosts[0]!)!;
@@ -86,18 +90,32 @@ test('etcd frozen (SIGSTOP): disconnected within seconds, data path untouched, c
       await sleep(1000);
     }
     tb.hosts.forEach((h, i) => assert.equal(datapath(h), before[i], `${h.ns}: routes, neighbours and subnet.env unchanged while etcd is frozen`));
+    // SIGTERM while etcd is frozen: the agent exits at once (no wait for watch cancellations etcd never
+    // confirms) and leaves everything in place; started again, it waits for etcd without touching anything
+    const t = Date.now();
+    assert.equal(await tb.kill(agents[1]!, 'SIGTERM'), 0, 'clean exit');
+    stopS = (Date.now() - t) / 1000;
+    assert.ok(stopS < 5, `SIGTERM took ${stopS} s with etcd frozen`);
+    agents[1] = tb.startAgent(h2, AGENT_FLAGS);
+    await sleep(3000);
+    assert.equal(readyz(h2), '503', 'the new agent is not ready before it has read etcd');
+    assert.equal(datapath(h2), before[1], 'and has touched nothing');
   } finally {
     process.kill(tb.etcd!.pid!, 'SIGCONT');
   }
-  const recoverS = await until(tb.hosts, true, 'etcd answering again', RECOVER_LIMIT_S);
-  console.log(`SIGSTOP: every agent showed etcd as not answering after ${detectS.toFixed(1)} s, and as answering ${recoverS.toFixed(1)} s after SIGCONT`);
+  const thawAt = Date.now();
+  const recoverS = await until([tb.hosts[0]!], true, 'etcd answering again', RECOVER_LIMIT_S);
+  await tb.waitReady(agents[1]!, RECOVER_LIMIT_S * 1000);
+  const restartS = (Date.now() - thawAt) / 1000;
+  assert.equal(subnetOf(h2), h2Subnet, 'the restarted agent keeps its subnet');
+  console.log(`SIGSTOP: every agent showed etcd as not answering after ${detectS.toFixed(1)} s, and as answering ${recoverS.toFixed(1)} s after SIGCONT; an agent stopped during the freeze exited in ${stopS.toFixed(1)} s, and its successor was ready ${restartS.toFixed(1)} s after SIGCONT`);
   assert.deepEqual([...tb.leases().keys()].sort(), leaseKeys, 'no lease given up');
-  for (const a of agents) {
-    // stderr arrives asynchronously: wait for the line, then check there is only one of each
-    await waitFor(`${a.host.ns}: etcd back in the log`, () => count(a.log(), /etcd answers again \(/) > 0, 3000, 50);
-    assert.equal(count(a.log(), /etcd is not answering \(/), 1, `${a.host.ns}: one line when etcd went away`);
-    assert.equal(count(a.log(), /etcd answers again \(/), 1, `${a.host.ns}: one line when it was back`);
-  }
+  // stderr arrives asynchronously: wait for the line, then check there is only one of each
+  const a1 = agents[0]!;
+  await waitFor(`${a1.host.ns}: etcd back in the log`, () => count(a1.log(), /etcd answers again \(/) > 0, 3000, 50);
+  assert.equal(count(a1.log(), /etcd is not answering \(/), 1, 'one line when etcd went away');
+  assert.equal(count(a1.log(), /etcd answers again \(/), 1, 'one line when it was back');
+  assert.doesNotMatch(agents[1]!.log(), /etcd is not answering|etcd answers again/, 'an agent that started during the outage only says it could not read the config');
   // a peer lease added right after the thaw is programmed, and its removal is applied
   const t0 = Date.now();
   tb.etcdctl(['put', fakeKey(240), peerLease(0x40)]);
