@@ -1,9 +1,11 @@
 /**
  * flanneld entry point (the single executable's main). Exit codes: 0 clean exit (SIGTERM/SIGINT,
- * -version, -help), 1 fatal error, 2 usage error.
+ * -version, -help), 1 fatal error, 2 usage error. The same executable is flannel's CNI plugin when run
+ * as `flannel` or with CNI_COMMAND set (cni/plugin.ts); the daemon (and the etcd client with it) is
+ * imported only when it runs, so a plugin call does not load it.
  */
 import { setFlagsFromString } from 'node:v8';
-import { Daemon, FatalError } from './daemon.js';
+import { isCniInvocation, runCniPlugin } from './cni/plugin.js';
 import { describeFlags, parseFlags, usageText, UsageError } from './flags.js';
 import { startHeapTrim } from './heap-trim.js';
 import { createLogger } from './log.js';
@@ -42,6 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${VERSION}\n`);
     return 0;
   }
+  const { Daemon, FatalError } = await import('./daemon.js');
   const log = createLogger(flags.v);
   log.info(`flanneld ${VERSION} (node ${process.version}) starting`);
   log.info(`CLI flags config: {${describeFlags(flags)}}`);
@@ -69,7 +72,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+if (isCniInvocation(process.argv0, process.env)) process.exit(runCniPlugin());
+else main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     process.stderr.write(`fatal: ${(e as Error)?.stack ?? String(e)}\n`);

@@ -5,6 +5,7 @@
  * from the environment and must never be printed or put on a command line.
  */
 import type { BackendType } from '../network/backends.js';
+import { DEFAULT_SUBNET_FILE } from '../network/subnet-env.js';
 
 /** A place in an inventory file (1-based line and column), for error messages "file:line:col". */
 export interface SourcePos {
@@ -162,7 +163,7 @@ export const RemotePaths = {
   etcdCa: '/etc/flannel/etcd-ca.pem',
   etcdCert: '/etc/flannel/etcd-cert.pem',
   etcdKey: '/etc/flannel/etcd-key.pem',
-  subnetEnv: '/run/flannel/subnet.env',
+  subnetEnv: DEFAULT_SUBNET_FILE,
   /** the network config as rendered, kept on the host for review (not read by the agent) */
   networkConfigCopy: '/etc/flannel/network-config.json',
 } as const;

@@ -7,6 +7,9 @@
 import { firstHost, formatIpv4, formatNet, makeNet, parseCidr } from './ipv4.js';
 import type { Ipv4Net } from './types.js';
 
+/** flannel's default -subnet-file (the agent writes it there; the CNI plugin and Docker's drop-in read it). */
+export const DEFAULT_SUBNET_FILE = '/run/flannel/subnet.env';
+
 export interface SubnetEnv {
   /** cluster Network (FLANNEL_NETWORK), when IPv4 is enabled */
   network?: Ipv4Net;
@@ -73,4 +76,15 @@ export function parseSubnetEnv(text: string): PreviousSubnetEnv {
   const masq = env.get('FLANNEL_IPMASQ');
   if (masq === 'true' || masq === 'false') r.ipMasq = masq === 'true';
   return r;
+}
+
+/** The keys a consumer of the IPv4 network needs (flannel's CNI plugin refuses a file without them). */
+export const REQUIRED_SUBNET_ENV_KEYS = ['FLANNEL_NETWORK', 'FLANNEL_SUBNET', 'FLANNEL_MTU', 'FLANNEL_IPMASQ'] as const;
+
+/** Which of REQUIRED_SUBNET_ENV_KEYS `e` lacks (absent or not parseable), in the file's order. */
+export function missingSubnetEnvKeys(e: PreviousSubnetEnv): string[] {
+  const have: Record<(typeof REQUIRED_SUBNET_ENV_KEYS)[number], boolean> = {
+    FLANNEL_NETWORK: !!e.network, FLANNEL_SUBNET: !!e.subnet, FLANNEL_MTU: e.mtu !== undefined, FLANNEL_IPMASQ: e.ipMasq !== undefined,
+  };
+  return REQUIRED_SUBNET_ENV_KEYS.filter((k) => !have[k]);
 }
