@@ -36,6 +36,7 @@ stop=; child=; boot=0
 trap 'stop=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null' TERM INT HUP
 say() { echo "[flanprov lab supervisor $(date +%T.%3N)] $*"; }
 while :; do
+  [ -n "$stop" ] && exit 0  # told to stop between two boots
   boot=$((boot + 1))
   [ $boot -gt 1 ] && say "boot $boot"
   systemd-nspawn "$@" &
