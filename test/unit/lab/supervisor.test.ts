@@ -3,10 +3,10 @@
  * on PATH: it boots again after exit 133 or with the reboot flag, remakes the network namespace in between,
  * stops on any other exit, and passes SIGTERM on without booting again.
  */
-import { describe, it } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REBOOT_FLAG, supervisorScript } from '../../../src/lab/supervisor.js';
@@ -15,8 +15,14 @@ import type { NicRebuild } from '../../../src/lab/net.js';
 const NIC: NicRebuild = { ns: 'fpl-t-h1', peerNs: 'fpl-t-sw', peerPort: 'h1', root: [], peer: [], host: [] };
 
 /** A fake systemd-nspawn that exits with the codes listed in `codes` (one per boot; "sleep" = wait for a signal). */
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
 function setup(codes: string[]): { dir: string; bin: string } {
   const dir = mkdtempSync(join(tmpdir(), 'fp-sup-'));
+  dirs.push(dir);
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   writeFileSync(join(dir, 'codes'), codes.join('\n') + '\n');
