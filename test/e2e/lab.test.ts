@@ -269,13 +269,15 @@ labSuite('flanprov lab up --wan 50ms,100mbit', 'e2ew', ['--hosts', '2', '--wan',
     const [h1, h2] = st.hosts;
     for (const ip of [h1!.ip, h2!.ip, new URL(st.etcd!.endpoint).hostname]) {
       const r = rtt((await sh('ping', ['-q', '-c', '20', '-i', '0.02', ip])).stdout);
-      assert.ok(r.min >= 50 && r.avg < 55, `root -> ${ip}: ${JSON.stringify(r)}`);
+      // never faster than the emulated delay, and close to it at best (avg/max grow with the machine's load)
+      assert.ok(r.min >= 50 && r.min < 60, `root -> ${ip}: ${JSON.stringify(r)}`);
     }
     const hh = await ssh(lab, h1!.ip, `ping -q -c 20 -i 0.01 ${h2!.ip}; ping -q -c 5 -i 0.01 ${new URL(st.etcd!.endpoint).hostname}`);
     assert.equal(hh.code, 0, hh.stderr);
     const [toHost, toEtcd] = hh.stdout.split('--- ').slice(1).map(rtt);
-    assert.ok(toHost!.max < 5, `host -> host: ${JSON.stringify(toHost)}`);
-    assert.ok(toEtcd!.max < 5, `host -> etcd: ${JSON.stringify(toEtcd)}`);
+    // veth speed, nowhere near the WAN's 50 ms (averages: one scheduling hiccup of a loaded machine can make a max)
+    assert.ok(toHost!.min < 1 && toHost!.avg < 10, `host -> host: ${JSON.stringify(toHost)}`);
+    assert.ok(toEtcd!.min < 1 && toEtcd!.avg < 10, `host -> etcd: ${JSON.stringify(toEtcd)}`);
   });
 
   it('a bulk copy from here is held to the rate (10 MB over ssh takes >= 0.8 s at 100 Mbit/s)', async () => {
