@@ -16,7 +16,8 @@ import { closeEtcd, withEtcd } from '../phases/shared/etcd-session.js';
 import { runPreflight } from '../phases/shared/preflight-run.js';
 import { verifyPhase } from '../phases/shared/verify.js';
 import { gathered } from '../phases/shared/host-state.js';
-import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
+import { runCommand } from './output/command.js';
+import { addCommonOptions, type CommonOpts } from './output/options.js';
 
 const checkPreflight: Phase = {
   title: 'Preflight',
@@ -48,8 +49,8 @@ const agentHealth: Phase = {
   },
 };
 
-export function registerCheck(program: Command): void {
-  addCommonOptions(program.command('check').description('read-only: preflight + agents healthy + leases + ping matrix'), { dryRun: false })
+export function defineCheck(c: Command): void {
+  addCommonOptions(c, { dryRun: false })
     .action(async (opts: CommonOpts) => {
       process.exitCode = await runCommand({
         command: 'check', opts, phases: [connectPhase, lockPhase('shared'), factsPhase, checkPreflight, agentHealth, verifyPhase], state: { verify: true },

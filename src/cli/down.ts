@@ -12,7 +12,8 @@ import { lockPhase } from '../phases/shared/lock.js';
 import { factsPhase } from '../phases/shared/gather-facts.js';
 import { closeEtcd } from '../phases/shared/etcd-session.js';
 import { leasesPhase, teardownPhase } from '../phases/down/phases.js';
-import { addCommonOptions, inventorySources, runCommand, type CommonOpts } from './output/command.js';
+import { runCommand } from './output/command.js';
+import { addCommonOptions, inventorySources, type CommonOpts } from './output/options.js';
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -23,8 +24,8 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-export function registerDown(program: Command): void {
-  addCommonOptions(program.command('down').description('remove flannel from the hosts (agent, units, devices, routes, rules, leases); Docker back on its default bridge'))
+export function defineDown(c: Command): void {
+  addCommonOptions(c)
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (opts: CommonOpts & { yes?: boolean }) => {
       if (!opts.yes && !opts.dryRun) {

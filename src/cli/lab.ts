@@ -28,8 +28,7 @@ function printStatus(list: LabStatus[]): void {
   }
 }
 
-export function registerLab(program: Command): void {
-  const lab = program.command('lab').description('a real multi-host cluster on this Linux machine (systemd-nspawn hosts, etcd, Docker)');
+export function defineLab(lab: Command): void {
   const nameOpt = (): Option => new Option('--name <name>', 'lab name: [a-z][a-z0-9]{0,5}').default('lab');
 
   lab.command('up')

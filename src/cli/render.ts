@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../util/errors.js';
 import { loadInventory } from '../inventory/load.js';
-import { collectSources, inventorySources } from './output/command.js';
+import { collectSources, inventorySources } from './output/options.js';
 import { renderHostFiles, renderNetworkConfig } from '../inventory/host-files.js';
 import { configKey } from '../etcd/keys.js';
 
@@ -41,11 +41,8 @@ function localOf(h: { flannel: { etcdCaFile?: string; etcdCertFile?: string; etc
   return h.flannel.etcdKeyFile ?? '';
 }
 
-export function registerRender(program: Command): void {
-  program
-    .command('render')
-    .description('print every file `up` would write, for review (no SSH needed)')
-    .option('-i, --inventory <source>', 'Ansible inventory (YAML or INI file, directory, host list); repeat to merge several (default ./inventory.yml)', collectSources)
+export function defineRender(c: Command): void {
+  c.option('-i, --inventory <source>', 'Ansible inventory (YAML or INI file, directory, host list); repeat to merge several (default ./inventory.yml)', collectSources)
     .option('--host <name>', 'only this host')
     .option('--limit <hosts>', 'only these hosts or groups (Ansible --limit syntax)')
     .option('--show-secrets', 'print secrets from the environment instead of a placeholder')

@@ -11,7 +11,8 @@ import { connectPhase } from '../phases/shared/connect.js';
 import { lockPhase } from '../phases/shared/lock.js';
 import { gatherFacts } from '../phases/shared/gather-facts.js';
 import { closeEtcd, withEtcd } from '../phases/shared/etcd-session.js';
-import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
+import { runCommand } from './output/command.js';
+import { addCommonOptions, type CommonOpts } from './output/options.js';
 
 export interface StatusRow {
   subnet: string;
@@ -60,8 +61,8 @@ const statusPhase: Phase = {
   cleanUp: closeEtcd,
 };
 
-export function registerStatus(program: Command): void {
-  addCommonOptions(program.command('status').description('lease table from etcd (subnet, host, public IP, backend, expiry) + agent health'), { dryRun: false })
+export function defineStatus(c: Command): void {
+  addCommonOptions(c, { dryRun: false })
     .action(async (opts: CommonOpts) => {
       process.exitCode = await runCommand({ command: 'status', opts, phases: [connectPhase, lockPhase('shared'), statusPhase] });
     });

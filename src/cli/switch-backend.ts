@@ -8,7 +8,8 @@ import { InvalidInputError } from '../util/errors.js';
 import { SWITCH_PHASES } from '../phases/switch/pipeline.js';
 import { SWITCH_TARGETS, parseDuration, type SwitchTarget } from '../phases/switch/plan.js';
 import { newSwitchRun } from '../phases/switch/state.js';
-import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
+import { runCommand } from './output/command.js';
+import { addCommonOptions, type CommonOpts } from './output/options.js';
 
 interface SwitchCliOpts extends CommonOpts {
   timeout: string;
@@ -26,11 +27,8 @@ function duration(name: string, v: string): number {
   return ms;
 }
 
-export function registerSwitchBackend(program: Command): void {
-  const c = program
-    .command('switch-backend')
-    .description('move a live cluster to another backend (vxlan | host-gw) with near-zero disruption')
-    .addArgument(new Argument('<type>', 'the backend to move to').choices(SWITCH_TARGETS as string[]));
+export function defineSwitchBackend(c: Command): void {
+  c.addArgument(new Argument('<type>', 'the backend to move to').choices(SWITCH_TARGETS as string[]));
   addCommonOptions(c, { dryRun: false })
     .option('--dry-run', 'run the read-only checks and show the plan, touch nothing')
     .option('--timeout <duration>', 'how long agents may take to follow (and, on rollback, to return)', '120s')

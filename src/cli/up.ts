@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import type { Phase } from '../phases/framework/types.js';
-import { addCommonOptions, runCommand, type CommonOpts } from './output/command.js';
+import { runCommand } from './output/command.js';
+import { addCommonOptions, type CommonOpts } from './output/options.js';
 import { connectPhase } from '../phases/shared/connect.js';
 import { lockPhase } from '../phases/shared/lock.js';
 import { factsPhase } from '../phases/shared/gather-facts.js';
@@ -21,11 +22,8 @@ export const UP_PHASES: Phase[] = [
   connectPhase, lockPhase('exclusive'), factsPhase, preflightPhase, seedEtcdPhase, pushAgentPhase, installUnitsPhase, startPhase, verifyPhase, reportPhase,
 ];
 
-export function registerUp(program: Command): void {
-  const c = program
-    .command('up')
-    .description('provision or converge the whole cluster, then verify it with cross-host container pings')
-    .argument('[inventory]', 'inventory file (same as -i)');
+export function defineUp(c: Command): void {
+  c.argument('[inventory]', 'inventory file (same as -i)');
   addCommonOptions(c)
     .option('--no-verify', 'skip the ping matrix')
     .option('--raise-mtu', 'restart Docker where its MTU is smaller than the network\'s (e.g. kept after vxlan → host-gw); default: keep it and say so')

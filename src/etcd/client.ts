@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
 import { dropIpServernameWarning } from './ip-servername-warning.js';
+import { splitEndpoints } from './endpoints.js';
 
 export interface EtcdConnectOptions {
   /** e.g. ["http://127.0.0.1:2379"]; comma-separated strings are split */
@@ -27,12 +28,8 @@ export interface EtcdConnectOptions {
 
 export const DEFAULT_CALL_TIMEOUT_MS = 5000;
 
-export const DEFAULT_ETCD_ENDPOINTS = ['http://127.0.0.1:4001', 'http://127.0.0.1:2379'];
-export const DEFAULT_ETCD_PREFIX = '/coreos.com/network';
-
-export function splitEndpoints(list: string | string[]): string[] {
-  return (Array.isArray(list) ? list : [list]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-}
+// Re-exported for the callers that already hold the client module; the definitions need no etcd3 (endpoints.ts).
+export { DEFAULT_ETCD_ENDPOINTS, DEFAULT_ETCD_PREFIX, splitEndpoints } from './endpoints.js';
 
 export function createEtcdClient(o: EtcdConnectOptions): Etcd3 {
   const hosts = splitEndpoints(o.endpoints);

@@ -14,7 +14,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { InvalidInputError } from '../util/errors.js';
 import { validateNetworkConfig } from '../network/config.js';
 import { parseIpv4 } from '../network/ipv4.js';
-import { DEFAULT_ETCD_PREFIX, splitEndpoints } from '../etcd/client.js';
+import { DEFAULT_ETCD_PREFIX, splitEndpoints } from '../etcd/endpoints.js';
 import { Inventory, type VarDef } from './model.js';
 import { mergedHostVars } from './merge.js';
 import { readSources } from './sources.js';

@@ -3,7 +3,6 @@
  * inventory, running phases, the final summary, closing connections, and the ONE place that turns an error
  * into an exit code (util/errors.ts's `exitCodeOf`). `up`, `check`, `status`, `down`, `switch-backend` use `runCommand`.
  */
-import { Option, type Command } from 'commander';
 import { ExitCode, FlanprovError, describeError, exitCodeOf } from '../../util/errors.js';
 import { loadInventory } from '../../inventory/load.js';
 import type { ClusterSpec } from '../../inventory/types.js';
@@ -12,51 +11,17 @@ import type { HostState, Phase, RunOptions, RunState } from '../../phases/framew
 import type { Reporter } from '../../phases/framework/events.js';
 import { JsonReporter } from './json.js';
 import { PlainReporter } from './plain.js';
-import { ListrReporter } from './listr.js';
 import { handleInterrupts } from './interrupt.js';
 import { RunLog, TeeReporter } from './run-log.js';
+import { inventorySources, type CommonOpts } from './options.js';
 
-export interface CommonOpts {
-  /** -i, repeatable: the inventory sources in order (default ./inventory.yml) */
-  inventory?: string[];
-  /** -F: the OpenSSH client config file (default ~/.ssh/config) */
-  sshConfig?: string;
-  limit?: string;
-  concurrency: string;
-  concurrentUploads: string;
-  dryRun?: boolean;
-  output: 'text' | 'json';
-  verbose?: boolean;
-  acceptNewHostKeys?: boolean;
-  etcdTimeout: string;
-}
-
-/** `-i` may be given several times (sources merge in order, as in Ansible). */
-export const collectSources = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
-
-/** The inventory sources of a command: -i in order, else ./inventory.yml. */
-export const inventorySources = (opts: { inventory?: string[] }): string[] => (opts.inventory?.length ? opts.inventory : ['./inventory.yml']);
-
-/** -i/--inventory, -F/--ssh-config, --limit, --concurrency, --concurrent-uploads, --output, --accept-new-host-keys, -v, and --dry-run unless { dryRun: false }. */
-export function addCommonOptions(c: Command, o: { dryRun?: boolean } = {}): Command {
-  c.option('-i, --inventory <source>', 'Ansible inventory: a YAML or INI file, a directory, or a host list; repeat to merge several (default ./inventory.yml)', collectSources)
-    .option('-F, --ssh-config <file>', 'OpenSSH client configuration file (default ~/.ssh/config, as ssh -F)')
-    .option('--limit <hosts>', 'only these hosts or groups (Ansible --limit syntax: a,b  group  node*  !node3)')
-    .option('--concurrency <n>', 'hosts worked on at once', '30')
-    .option('--concurrent-uploads <n>', 'simultaneous agent uploads', '5')
-    .addOption(new Option('--output <format>', 'text, or json (one event per line, docs/output-json.md)').choices(['text', 'json']).default('text'))
-    .option('--accept-new-host-keys', 'accept and record unknown host keys (StrictHostKeyChecking=accept-new); changed keys are always refused')
-    .option('--etcd-timeout <duration>', 'how long one etcd request may take (e.g. 5s, 1500ms)', '5s')
-    .option('-v, --verbose', 'more detail');
-  if (o.dryRun !== false) c.option('--dry-run', 'show what would change, touch nothing');
-  return c;
-}
-
-/** listr2 on a TTY, plain lines elsewhere (CI, pipes, NO_TTY), JSON lines with --output json. */
-export function createReporter(opts: Pick<CommonOpts, 'output' | 'verbose'>, out: NodeJS.WriteStream = process.stdout): Reporter {
+/** listr2 on a TTY (loaded only then), plain lines elsewhere (CI, pipes, NO_TTY), JSON lines with --output json. */
+export async function createReporter(opts: Pick<CommonOpts, 'output' | 'verbose'>, out: NodeJS.WriteStream = process.stdout): Promise<Reporter> {
   if (opts.output === 'json') return new JsonReporter(out, !!opts.verbose);
   const tty = out.isTTY && !process.env.CI && process.env.TERM !== 'dumb';
-  return tty ? new ListrReporter(out, !!opts.verbose) : new PlainReporter(out, !!opts.verbose);
+  if (!tty) return new PlainReporter(out, !!opts.verbose);
+  const { ListrReporter } = await import('./listr.js');
+  return new ListrReporter(out, !!opts.verbose);
 }
 
 /** --etcd-timeout: "5s", "1500ms", "2m" or plain seconds; 100 ms to 10 min. */
@@ -122,7 +87,7 @@ function secretsOf(cluster: ClusterSpec): (string | undefined)[] {
 export async function runCommand(inp: RunCommandInput): Promise<number> {
   const { opts } = inp;
   const runLog = inp.reporter ? undefined : RunLog.open(inp.command);
-  const ui = inp.reporter ?? createReporter(opts);
+  const ui = inp.reporter ?? await createReporter(opts);
   const reporter: Reporter = runLog ? new TeeReporter([ui, runLog]) : ui;
   const t0 = Date.now();
   // a failed run says where its log is (in the summary for JSON readers, as a line for people)
