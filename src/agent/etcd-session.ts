@@ -18,19 +18,17 @@ import type { ConfigSource } from './config-follower.js';
 import { EtcdLiveness } from './etcd-liveness.js';
 import type { AgentLogger } from './log.js';
 
-/** Deadline of every unary etcd call the agent makes (the stores pass their own 5 s; this covers the rest, e.g. auth). */
-const CALL_TIMEOUT_MS = 5000;
-
 async function loadEtcd() {
-  const [client, configStore, leaseStore] = await Promise.all([
-    import('../etcd/client.js'), import('../etcd/config-store.js'), import('../etcd/lease-store.js'),
+  const [client, configStore, leaseStore, errors] = await Promise.all([
+    import('../etcd/client.js'), import('../etcd/config-store.js'), import('../etcd/lease-store.js'), import('../etcd/errors.js'),
   ]);
-  return { ...client, ...configStore, ...leaseStore };
+  return { ...client, ...configStore, ...leaseStore, ...errors };
 }
 type EtcdModules = Awaited<ReturnType<typeof loadEtcd>>;
 
+/** Every unary call gets createEtcdClient's default deadline (5 s) unless it brings its own (the probe). */
 function connectOptions(f: AgentFlags, endpoints: string[]): EtcdConnectOptions {
-  const o: EtcdConnectOptions = { endpoints, callTimeoutMs: CALL_TIMEOUT_MS };
+  const o: EtcdConnectOptions = { endpoints };
   if (f.etcdCafile) o.caFile = f.etcdCafile;
   if (f.etcdCertfile) o.certFile = f.etcdCertfile;
   if (f.etcdKeyfile) o.keyFile = f.etcdKeyfile;
@@ -54,9 +52,16 @@ export class EtcdSession {
     this.config = this.configSource(prefix);
   }
 
-  /** Cheap and linearizable (so a member cut off from its quorum counts as not answering): count the config key. */
+  /**
+   * Cheap and linearizable (so a member cut off from its quorum counts as not answering): count the
+   * config key. An error that is etcd's answer (a permission, say) still means etcd answers.
+   */
   private async probe(prefix: string): Promise<void> {
-    await this.client.kv.range({ key: Buffer.from(configKey(prefix)), count_only: true }, this.etcd.deadline(this.liveness.timeoutMs));
+    try {
+      await this.client.kv.range({ key: Buffer.from(configKey(prefix)), count_only: true }, this.etcd.deadline(this.liveness.timeoutMs));
+    } catch (e) {
+      if (this.etcd.isEtcdUnavailable(e)) throw e;
+    }
   }
 
   private configSource(prefix: string): ConfigSource {
@@ -70,7 +75,8 @@ export class EtcdSession {
           this.liveness.answered();
           return c;
         } catch (e) {
-          this.liveness.failed((e as Error).message);
+          if (this.etcd.isEtcdUnavailable(e)) this.liveness.failed((e as Error).message);
+          else this.liveness.answered();
           throw e;
         }
       },
