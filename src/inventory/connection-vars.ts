@@ -9,14 +9,14 @@
  * - `ansible_connection: local` runs the host's steps on this machine, without SSH.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { VarDef } from './model.js';
 import type { IssueList } from './errors.js';
 import { expandPath } from './paths.js';
 import { parseJumpSpec, parseSshArgs, SshArgsError, type SshArgs } from './ssh-args.js';
 import type { ConnectionSpec, JumpHost } from './types.js';
 import {
-  defaultConfigFiles, expandIdentityFile, resolveSshConfig, SshConfigError, type SshOverrides, type SshSettings,
+  defaultConfigFiles, expandIdentityFile, resolveSshConfig, SshConfigError, SYSTEM_SSH_CONFIG,
+  type ConfigFile, type SshOverrides, type SshSettings,
 } from './ssh-config.js';
 
 /** Connection variables flanprov reads, in every spelling Ansible accepts. */
@@ -62,39 +62,80 @@ export interface ConnectionContext {
   localUser: string;
   /** `-F FILE` from the command line */
   sshConfigFile?: string;
+  /** the system-wide ssh_config read after ~/.ssh/config (default /etc/ssh/ssh_config; null: none) */
+  systemSshConfig?: string | null;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** a ProxyJump chain longer than this is a loop in the configuration */
+const MAX_JUMP_DEPTH = 16;
 
 function jumpText(j: { host: string; port?: number; user?: string }): string {
   const h = j.host.includes(':') ? `[${j.host}]` : j.host;
   return `${j.user ? `${j.user}@` : ''}${h}${j.port ? `:${j.port}` : ''}`;
 }
 
+type Ctx = { home: string; localUser: string };
+
 /**
  * Key files to offer, IdentityFile tokens expanded: the inventory's key (must exist) then the config's, or
  * OpenSSH's defaults; files that do not exist are skipped, as ssh does.
  */
-function keyedFiles(s: SshSettings, dest: string, ctx: { home: string; localUser: string }, firstIsExplicit: boolean): string[] {
+function keyedFiles(s: SshSettings, dest: string, ctx: Ctx, firstIsExplicit: boolean): string[] {
   return s.identityFiles
     .map((f, i) => ({ f: expandIdentityFile(f, s, dest, ctx, s.from.identityfile), keep: firstIsExplicit && i === 0 }))
     .filter((x) => x.keep || existsSync(x.f))
     .map((x) => x.f);
 }
 
-/** ProxyJump hops, each one's HostName/User/Port/IdentityFile from ssh_config as ssh -J would read them. */
-function jumpChain(s: SshSettings, files: { file: string; system: boolean }[], ctx: { home: string; localUser: string }): JumpHost[] {
-  if (!s.proxyJump || s.proxyJump.toLowerCase() === 'none') return [];
-  return s.proxyJump.split(',').map((spec) => {
-    const j = parseJumpSpec(spec);
+/** The host-key settings of a hop: the first UserKnownHostsFile is written, the rest and the global files only read. */
+function hostKeySettings(s: SshSettings): Pick<ConnectionSpec, 'knownHostsFile' | 'knownHostsAlso' | 'hostKeyAlias' | 'hashKnownHosts' | 'strictHostKeyChecking'> {
+  // `none` (as ssh -G prints it): no file of that kind
+  const files = (l: string[]): string[] => l.filter((f) => f.toLowerCase() !== 'none');
+  const [first, ...rest] = files(s.userKnownHostsFiles);
+  return {
+    knownHostsFile: first ?? '/dev/null',
+    knownHostsAlso: [...rest, ...files(s.globalKnownHostsFiles)],
+    ...(s.hostKeyAlias !== undefined ? { hostKeyAlias: s.hostKeyAlias } : {}),
+    hashKnownHosts: s.hashKnownHosts,
+    strictHostKeyChecking: s.strictHostKeyChecking === 'ask' ? 'yes' : s.strictHostKeyChecking,
+  };
+}
+
+/**
+ * The ProxyJump chain, first hop first, as `ssh -J a,b,c` builds it: c is reached with `-J a,b` on the command
+ * line, b with `-J a`, and only a is connected without -J, so only a's own ssh_config ProxyJump is followed
+ * (recursively). Each hop's HostName, User, Port, keys and host-key settings come from its own ssh_config
+ * entry (the spec's user and port as -l/-p); the target's command-line options do not apply to it. A chain
+ * that comes back to a host it is already reaching is a loop, which ssh would follow forever: refused.
+ */
+function jumpChain(proxyJump: string | undefined, at: SshSettings['from']['proxyjump'], files: ConfigFile[], ctx: Ctx,
+  targetKey: string | undefined, path: string[]): JumpHost[] {
+  if (!proxyJump || proxyJump.toLowerCase() === 'none') return [];
+  const specs = proxyJump.split(',').map(parseJumpSpec);
+  const firstName = specs[0]!.host;
+  if (path.includes(firstName) || path.length > MAX_JUMP_DEPTH) {
+    throw new SshConfigError(`ProxyJump loop: ${[...path, firstName].join(' -> ')} (ssh would follow it forever); write "ProxyJump none" in the jump host's Host block, or exclude it from the pattern (Host * !${firstName})`,
+      at ?? { file: '?', line: 0, col: 0 }, 'ProxyJump');
+  }
+  const settings = specs.map((j) => {
     const over: SshOverrides = {};
     if (j.user !== undefined) over.user = j.user;
     if (j.port !== undefined) over.port = j.port;
-    const js = resolveSshConfig(j.host, files, ctx, over);
-    const hop: JumpHost = { host: js.hostname, port: js.port, user: js.user };
-    if (js.from.identityfile) hop.identityFiles = keyedFiles(js, j.host, ctx, false);
-    return hop;
+    return { j, s: resolveSshConfig(j.host, files, ctx, over) };
   });
+  const hops = settings.map(({ j, s: js }): JumpHost => {
+    const own = keyedFiles(js, j.host, ctx, false);
+    return {
+      host: js.hostname, port: js.port, user: js.user,
+      identityFiles: targetKey && !own.includes(targetKey) ? [...own, targetKey] : own,
+      identitiesOnly: js.identitiesOnly && js.from.identityfile !== undefined,
+      ...hostKeySettings(js),
+      connectTimeoutMs: js.connectTimeoutSec !== undefined ? js.connectTimeoutSec * 1000 : DEFAULT_CONNECT_TIMEOUT_MS,
+    };
+  });
+  const first = settings[0]!.s;
+  return [...jumpChain(first.proxyJump, first.from.proxyjump, files, ctx, targetKey, [...path, firstName]), ...hops];
 }
 
 export function connectionFor(name: string, vars: Map<string, VarDef>, o: ConnectionContext, issues: IssueList): ConnectionSpec {
@@ -130,19 +171,23 @@ export function connectionFor(name: string, vars: Map<string, VarDef>, o: Connec
   if (args.hostName !== undefined) over.hostname = args.hostName;
   if (args.identitiesOnly !== undefined) over.identitiesOnly = args.identitiesOnly;
   if (args.proxyJump !== undefined) over.proxyJump = args.proxyJump.length ? args.proxyJump.map(jumpText).join(',') : 'none';
-  if (args.knownHostsFile) over.userKnownHostsFiles = [args.knownHostsFile === '/dev/null' ? '/dev/null' : expandPath(args.knownHostsFile, o.home, o.baseDir)];
+  if (args.knownHostsFiles?.length) over.userKnownHostsFiles = args.knownHostsFiles.map((f) => (f === '/dev/null' ? f : expandPath(f, o.home, o.baseDir)));
+  if (args.globalKnownHostsFiles?.length) over.globalKnownHostsFiles = args.globalKnownHostsFiles;
+  if (args.hostKeyAlias !== undefined) over.hostKeyAlias = args.hostKeyAlias;
+  if (args.hashKnownHosts !== undefined) over.hashKnownHosts = args.hashKnownHosts;
   const strict = hkc === false ? 'no' : args.strictHostKeyChecking;
   if (strict !== undefined) over.strictHostKeyChecking = strict;
   const t = timeout ?? args.connectTimeoutSec; if (t !== undefined) over.connectTimeoutSec = t;
   const cfgFile = args.configFile ? expandPath(args.configFile, o.home, o.baseDir) : o.sshConfigFile;
-  const files = cfgFile ? [{ file: cfgFile, system: false }] : defaultConfigFiles(o.home);
+  const files: ConfigFile[] = cfgFile ? [{ file: cfgFile, system: false }] : defaultConfigFiles(o.home, o.systemSshConfig === undefined ? SYSTEM_SSH_CONFIG : o.systemSshConfig);
   const sctx = { home: o.home, localUser: o.localUser };
   let s: SshSettings;
   let jumps: JumpHost[] = [];
   try {
     if (cfgFile && !existsSync(cfgFile)) throw new SshConfigError(`ssh config file not found: ${cfgFile}`, { file: cfgFile, line: 1, col: 1 }, '-F');
     s = resolveSshConfig(dest, files, sctx, over);
-    jumps = jumpChain(s, files, sctx);
+    const targetKey = keyFile ? over.identityFiles![0] : undefined;
+    jumps = jumpChain(s.proxyJump, s.from.proxyjump, files, sctx, targetKey, [dest]);
   } catch (e) {
     if (!(e instanceof SshConfigError || e instanceof SshArgsError)) throw e;
     const at = e instanceof SshConfigError ? e.pos : vars.get('ansible_ssh_common_args')?.pos;
@@ -162,8 +207,7 @@ export function connectionFor(name: string, vars: Map<string, VarDef>, o: Connec
     identityExplicit: !!keyFile,
     useAgent: !!o.env.SSH_AUTH_SOCK,
     identitiesOnly: s.identitiesOnly && named,
-    knownHostsFile: s.userKnownHostsFiles[0] ?? resolve(o.home, '.ssh', 'known_hosts'),
-    strictHostKeyChecking: s.strictHostKeyChecking === 'ask' ? 'yes' : s.strictHostKeyChecking,
+    ...hostKeySettings(s),
     proxyJump: jumps,
     connectTimeoutMs: s.connectTimeoutSec !== undefined ? s.connectTimeoutSec * 1000 : DEFAULT_CONNECT_TIMEOUT_MS,
     become,

@@ -47,6 +47,8 @@ export interface LoadOptions {
   defaultTransfer?: TransferMode;
   /** ssh_config file (`-F`); default ~/.ssh/config when it exists */
   sshConfigFile?: string;
+  /** the system-wide ssh_config read after ~/.ssh/config without -F (default /etc/ssh/ssh_config; null: none; tests use a fixture) */
+  systemSshConfig?: string | null;
 }
 
 export const DEFAULTS = {
@@ -221,7 +223,11 @@ function buildCluster(inv: Inventory, file: string, opts: LoadOptions): ClusterS
     const vars = resolved.get(name)!;
     const v = <T>(k: string): T | undefined => vars.get(k)?.value as T | undefined;
     const pos = (k: string): SourcePos => vars.get(k)?.pos ?? inv.hosts.get(name)!.pos;
-    const conn = connectionFor(name, vars, { env, home, baseDir, localUser: opts.localUser ?? safeUser(), ...(opts.sshConfigFile ? { sshConfigFile: opts.sshConfigFile } : {}) }, issues);
+    const conn = connectionFor(name, vars, {
+      env, home, baseDir, localUser: opts.localUser ?? safeUser(),
+      ...(opts.sshConfigFile ? { sshConfigFile: opts.sshConfigFile } : {}),
+      ...(opts.systemSshConfig !== undefined ? { systemSshConfig: opts.systemSshConfig } : {}),
+    }, issues);
     const iface: IfaceSelector[] = [];
     if (v('flannel_iface') !== undefined) {
       const list = Array.isArray(v('flannel_iface')) ? v<string[]>('flannel_iface')! : [v<string>('flannel_iface')!];

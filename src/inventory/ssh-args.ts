@@ -1,18 +1,23 @@
 /**
  * The subset of OpenSSH command-line options flanprov honours in ansible_ssh_common_args /
- * ansible_ssh_extra_args: `-o Key=Value` (or `-o Key Value`, `-oKey=Value`) for ProxyJump, Port, User,
- * IdentityFile, UserKnownHostsFile, StrictHostKeyChecking, ConnectTimeout; `-J`, `-i`, `-p`, `-l`.
+ * ansible_ssh_extra_args: `-o Key=Value` (or `-o Key Value`, `-oKey=Value`) for ProxyJump, Port, User, HostName,
+ * IdentityFile, IdentitiesOnly, UserKnownHostsFile and GlobalKnownHostsFile (several files each), HostKeyAlias,
+ * HashKnownHosts, StrictHostKeyChecking, ConnectTimeout; `-J`, `-i`, `-p`, `-l`, `-F`.
  * Options that only tune OpenSSH itself (ControlMaster, ServerAliveInterval, ...) are ignored;
  * ProxyCommand is refused (use ProxyJump). As in OpenSSH, the first value given for an option wins.
  */
-import type { JumpHost, StrictHostKeyChecking } from './types.js';
+import type { StrictHostKeyChecking } from './types.js';
 
 export interface SshArgs {
   proxyJump?: { host: string; port?: number; user?: string }[];
   port?: number;
   user?: string;
   identityFile?: string;
-  knownHostsFile?: string;
+  /** -o UserKnownHostsFile="a b": every file is read, the first is written */
+  knownHostsFiles?: string[];
+  globalKnownHostsFiles?: string[];
+  hostKeyAlias?: string;
+  hashKnownHosts?: boolean;
   strictHostKeyChecking?: StrictHostKeyChecking;
   connectTimeoutSec?: number;
   /** -F FILE: the ssh_config file to read instead of ~/.ssh/config */
@@ -93,6 +98,12 @@ function port(v: string, what: string): number {
   return n;
 }
 
+function yesNo(what: string, v: string): boolean {
+  const b = ({ yes: true, true: true, no: false, false: false } as Record<string, boolean>)[v.toLowerCase()];
+  if (b === undefined) throw new SshArgsError(`${what}: "${v}" is not yes or no`);
+  return b;
+}
+
 /** Parse ssh command-line arguments. Throws SshArgsError with a one-line reason. */
 export function parseSshArgs(text: string): SshArgs {
   const argv = shellSplit(text);
@@ -104,7 +115,10 @@ export function parseSshArgs(text: string): SshArgs {
       case 'port': out.port ??= port(value, 'Port'); break;
       case 'user': out.user ??= value; break;
       case 'identityfile': out.identityFile ??= value; break;
-      case 'userknownhostsfile': out.knownHostsFile ??= value.split(/\s+/)[0]!; break;
+      case 'userknownhostsfile': out.knownHostsFiles ??= value.split(/\s+/).filter(Boolean); break;
+      case 'globalknownhostsfile': out.globalKnownHostsFiles ??= value.split(/\s+/).filter(Boolean); break;
+      case 'hostkeyalias': out.hostKeyAlias ??= value; break;
+      case 'hashknownhosts': out.hashKnownHosts ??= yesNo('HashKnownHosts', value); break;
       case 'stricthostkeychecking': {
         const s = STRICT[value.toLowerCase()];
         if (!s) throw new SshArgsError(`StrictHostKeyChecking: "${value}" is not yes, no, accept-new or ask`);
@@ -116,12 +130,7 @@ export function parseSshArgs(text: string): SshArgs {
         out.connectTimeoutSec ??= Number(value);
         break;
       }
-      case 'identitiesonly': {
-        const b = ({ yes: true, true: true, no: false, false: false } as Record<string, boolean>)[value.toLowerCase()];
-        if (b === undefined) throw new SshArgsError(`IdentitiesOnly: "${value}" is not yes or no`);
-        out.identitiesOnly ??= b;
-        break;
-      }
+      case 'identitiesonly': out.identitiesOnly ??= yesNo('IdentitiesOnly', value); break;
       case 'hostname': out.hostName ??= value; break;
       case 'proxycommand':
         throw new SshArgsError('ProxyCommand is not supported: use -o ProxyJump=user@host:port (or -J)');
@@ -152,9 +161,4 @@ export function parseSshArgs(text: string): SshArgs {
     else throw new SshArgsError(`unsupported ssh argument "${a}"`);
   }
   return out;
-}
-
-/** Fill in jump-host defaults: port 22, the target's user. */
-export function resolveJumps(jumps: SshArgs['proxyJump'], defaultUser: string): JumpHost[] {
-  return (jumps ?? []).map((j) => ({ host: j.host, port: j.port ?? 22, user: j.user ?? defaultUser }));
 }

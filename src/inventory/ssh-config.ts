@@ -1,13 +1,15 @@
 /**
  * OpenSSH client configuration (`~/.ssh/config`, `/etc/ssh/ssh_config`, or `-F FILE`), evaluated for one
  * destination the way ssh(1) does (readconf.c), for the settings flanprov connects with: HostName, User, Port,
- * IdentityFile (several), IdentitiesOnly, ProxyJump, UserKnownHostsFile, StrictHostKeyChecking, ConnectTimeout.
+ * IdentityFile (several), IdentitiesOnly, ProxyJump, UserKnownHostsFile and GlobalKnownHostsFile (several
+ * each), HostKeyAlias, HashKnownHosts, StrictHostKeyChecking, ConnectTimeout.
  * - `Host` patterns (`*`, `?`, `!negated`; case-insensitive) match the name given to ssh; `Match all`,
  *   `Match host` (the HostName once set) and `Match originalhost`, each negatable; other Match criteria
  *   (exec, user, localuser, canonical, final, localnetwork, tagged) are refused by name;
  * - the first value obtained for a setting wins (command-line values come first); IdentityFile lines add up;
- * - `Include` takes globs, relative to ~/.ssh (to /etc/ssh in the system file), and only applies inside an
- *   active block, as in OpenSSH;
+ * - `Include` takes globs, relative to ~/.ssh (to the system file's directory, /etc/ssh, in the system file), and
+ *   only applies inside an active block, as in OpenSSH;
+ * - the system file's path is a parameter (defaultConfigFiles), so tests use a fixture, never this machine's;
  * - settings that would change how the connection is made and that flanprov cannot honour (ProxyCommand,
  *   CanonicalizeHostname) are refused when they apply to the host; the rest (ServerAliveInterval, SendEnv,
  *   ControlMaster, ...) do not change where or as whom flanprov connects and are ignored.
@@ -15,7 +17,8 @@
  * remote/) because the inventory layer resolves every connection setting and may not import remote/.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { hostname } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { SourcePos } from './types.js';
 
 export class SshConfigError extends Error {
@@ -31,14 +34,22 @@ export interface SshSettings {
   identitiesOnly: boolean;
   /** undefined: not set; 'none': explicitly direct */
   proxyJump?: string;
+  /** every file is read; accept-new writes to the first (tokens and ~ expanded, as ssh -G prints them) */
   userKnownHostsFiles: string[];
+  /** read, never written (as written: ssh expands nothing in them) */
+  globalKnownHostsFiles: string[];
+  /** the name host keys are looked up and recorded under instead of the host name (and port) */
+  hostKeyAlias?: string;
+  /** accept-new records the host name hashed (`|1|salt|hash`) */
+  hashKnownHosts: boolean;
   strictHostKeyChecking: 'yes' | 'no' | 'ask' | 'accept-new';
   connectTimeoutSec?: number;
   /** where each setting came from (for messages) */
   from: Partial<Record<SettingName, SourcePos>>;
 }
 
-type SettingName = 'hostname' | 'user' | 'port' | 'identitiesonly' | 'proxyjump' | 'userknownhostsfile' | 'stricthostkeychecking' | 'connecttimeout' | 'identityfile';
+type SettingName = 'hostname' | 'user' | 'port' | 'identitiesonly' | 'proxyjump' | 'userknownhostsfile' | 'globalknownhostsfile' | 'hostkeyalias'
+  | 'hashknownhosts' | 'stricthostkeychecking' | 'connecttimeout' | 'identityfile';
 
 /** Values given on the command line (`-o`, `-p`, `-l`, `-i`, `-J`): they come before the files. */
 export interface SshOverrides {
@@ -49,16 +60,29 @@ export interface SshOverrides {
   identitiesOnly?: boolean;
   proxyJump?: string;
   userKnownHostsFiles?: string[];
+  globalKnownHostsFiles?: string[];
+  hostKeyAlias?: string;
+  hashKnownHosts?: boolean;
   strictHostKeyChecking?: SshSettings['strictHostKeyChecking'];
   connectTimeoutSec?: number;
 }
+
+/** A config file to read; `system` marks /etc/ssh/ssh_config (its relative Includes are relative to its directory). */
+export interface ConfigFile { file: string; system: boolean }
+
+/** The system-wide client configuration OpenSSH reads after the user's. */
+export const SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config';
 
 export interface SshConfigContext {
   /** the controller user's home (ssh uses the passwd entry, not $HOME) */
   home: string;
   localUser: string;
+  /** the controller's host name, for the %l/%L tokens (default: os.hostname()) */
+  localHost?: string;
 }
 
+const DEFAULT_USER_KNOWN_HOSTS = ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'];
+const DEFAULT_GLOBAL_KNOWN_HOSTS = ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
 const DEFAULT_IDENTITIES = ['~/.ssh/id_rsa', '~/.ssh/id_ecdsa', '~/.ssh/id_ecdsa_sk', '~/.ssh/id_ed25519', '~/.ssh/id_ed25519_sk', '~/.ssh/id_xmss', '~/.ssh/id_dsa'];
 const REFUSED: Record<string, string> = {
   proxycommand: 'ProxyCommand is not supported: use ProxyJump',
@@ -156,7 +180,8 @@ interface EvalState {
   refusals: SshConfigError[];
 }
 
-function evalFile(file: string, st: EvalState, system: boolean, startActive: boolean, neverMatch: boolean, depth: number): void {
+/** `system` is the directory relative Includes of the system file resolve against, or undefined in a user file. */
+function evalFile(file: string, st: EvalState, system: string | undefined, startActive: boolean, neverMatch: boolean, depth: number): void {
   if (depth > 16) throw new SshConfigError('Include nested too deeply', { file, line: 1, col: 1 });
   let active = startActive;
   for (const l of parseFile(file)) {
@@ -172,7 +197,7 @@ function evalFile(file: string, st: EvalState, system: boolean, startActive: boo
       if (!active) continue;
       for (const a of l.args) {
         const p = expandTilde(a, st.ctx.home);
-        const pat = isAbsolute(p) ? p : join(system ? '/etc/ssh' : join(st.ctx.home, '.ssh'), p);
+        const pat = isAbsolute(p) ? p : join(system ?? join(st.ctx.home, '.ssh'), p);
         for (const f of globFiles(pat)) evalFile(f, st, system, active, neverMatch || !active, depth + 1);
       }
       continue;
@@ -244,6 +269,14 @@ function apply(l: Line, st: EvalState): void {
     }
     case 'proxyjump': if (s.proxyJump === undefined) { s.proxyJump = need(); mark('proxyjump'); } break;
     case 'userknownhostsfile': if (s.userKnownHostsFiles === undefined) { need(); s.userKnownHostsFiles = l.args; mark('userknownhostsfile'); } break;
+    case 'globalknownhostsfile': if (s.globalKnownHostsFiles === undefined) { need(); s.globalKnownHostsFiles = l.args; mark('globalknownhostsfile'); } break;
+    case 'hostkeyalias': if (s.hostKeyAlias === undefined) { s.hostKeyAlias = need(); mark('hostkeyalias'); } break;
+    case 'hashknownhosts': {
+      const v = YES_NO[need().toLowerCase()];
+      if (v === undefined) throw new SshConfigError(`HashKnownHosts: "${first}" is not yes or no`, l.pos, 'HashKnownHosts');
+      if (s.hashKnownHosts === undefined) { s.hashKnownHosts = v; mark('hashknownhosts'); }
+      break;
+    }
     case 'stricthostkeychecking': {
       const v = need().toLowerCase();
       const m = ({ yes: 'yes', true: 'yes', no: 'no', false: 'no', off: 'no', ask: 'ask', 'accept-new': 'accept-new' } as const)[v as 'yes'];
@@ -264,16 +297,21 @@ function apply(l: Line, st: EvalState): void {
   }
 }
 
-/** The files ssh reads without -F: ~/.ssh/config, then /etc/ssh/ssh_config. */
-export function defaultConfigFiles(home: string): { file: string; system: boolean }[] {
-  return [{ file: join(home, '.ssh', 'config'), system: false }, { file: '/etc/ssh/ssh_config', system: true }].filter((f) => existsSync(f.file));
+/**
+ * The files ssh reads without -F: ~/.ssh/config, then the system file (`systemFile`: /etc/ssh/ssh_config, a
+ * fixture in tests, or null for none). Files that do not exist are left out, as ssh does.
+ */
+export function defaultConfigFiles(home: string, systemFile: string | null = SYSTEM_SSH_CONFIG): ConfigFile[] {
+  const files: ConfigFile[] = [{ file: join(home, '.ssh', 'config'), system: false }];
+  if (systemFile) files.push({ file: systemFile, system: true });
+  return files.filter((f) => existsSync(f.file));
 }
 
 /**
  * The effective settings for destination `host` (the name ssh would be given). `files` are read in order
  * (first value wins); `over` are the command-line values, which come before them.
  */
-export function resolveSshConfig(host: string, files: { file: string; system: boolean }[], ctx: SshConfigContext, over: SshOverrides = {}): SshSettings {
+export function resolveSshConfig(host: string, files: ConfigFile[], ctx: SshConfigContext, over: SshOverrides = {}): SshSettings {
   const st: EvalState = {
     host,
     ctx,
@@ -287,14 +325,17 @@ export function resolveSshConfig(host: string, files: { file: string; system: bo
       ...(over.identitiesOnly !== undefined ? { identitiesOnly: over.identitiesOnly } : {}),
       ...(over.proxyJump !== undefined ? { proxyJump: over.proxyJump } : {}),
       ...(over.userKnownHostsFiles !== undefined ? { userKnownHostsFiles: over.userKnownHostsFiles } : {}),
+      ...(over.globalKnownHostsFiles !== undefined ? { globalKnownHostsFiles: over.globalKnownHostsFiles } : {}),
+      ...(over.hostKeyAlias !== undefined ? { hostKeyAlias: over.hostKeyAlias } : {}),
+      ...(over.hashKnownHosts !== undefined ? { hashKnownHosts: over.hashKnownHosts } : {}),
       ...(over.strictHostKeyChecking !== undefined ? { strictHostKeyChecking: over.strictHostKeyChecking } : {}),
       ...(over.connectTimeoutSec !== undefined ? { connectTimeoutSec: over.connectTimeoutSec } : {}),
     },
   };
-  for (const f of files) evalFile(f.file, st, f.system, true, false, 0);
+  for (const f of files) evalFile(f.file, st, f.system ? dirname(f.file) : undefined, true, false, 0);
   if (st.refusals.length) throw st.refusals[0]!;
   const s = st.set;
-  return {
+  const out: SshSettings = {
     // ssh lower-cases the final host name
     hostname: (s.hostname ?? '%h').replace(/%%/g, '\0').replace(/%h/g, host).replace(/\0/g, '%').toLowerCase(),
     user: s.user ?? ctx.localUser,
@@ -302,16 +343,29 @@ export function resolveSshConfig(host: string, files: { file: string; system: bo
     identityFiles: s.identityFiles.length ? s.identityFiles : DEFAULT_IDENTITIES,
     identitiesOnly: s.identitiesOnly ?? false,
     ...(s.proxyJump !== undefined ? { proxyJump: s.proxyJump } : {}),
-    userKnownHostsFiles: (s.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).map((f) => expandTilde(f, ctx.home)),
+    userKnownHostsFiles: [],
+    globalKnownHostsFiles: s.globalKnownHostsFiles ?? DEFAULT_GLOBAL_KNOWN_HOSTS,
+    ...(s.hostKeyAlias !== undefined ? { hostKeyAlias: s.hostKeyAlias } : {}),
+    hashKnownHosts: s.hashKnownHosts ?? false,
     strictHostKeyChecking: s.strictHostKeyChecking ?? 'ask',
     ...(s.connectTimeoutSec !== undefined ? { connectTimeoutSec: s.connectTimeoutSec } : {}),
     from: s.from,
   };
+  // ssh expands ~ and the % tokens of UserKnownHostsFile once the other settings are final (ssh -G shows the result)
+  out.userKnownHostsFiles = (s.userKnownHostsFiles ?? DEFAULT_USER_KNOWN_HOSTS)
+    .map((f) => expandTokens(f, out, host, ctx, 'UserKnownHostsFile', s.from.userknownhostsfile));
+  return out;
 }
 
-/** IdentityFile tokens, as ssh expands them when it loads the key: ~, %d %u %h %r %n %p %%. */
-export function expandIdentityFile(f: string, s: Pick<SshSettings, 'hostname' | 'user' | 'port'>, host: string, ctx: SshConfigContext, pos?: SourcePos): string {
-  const out = expandTilde(f, ctx.home).replace(/%(.)/g, (m, c: string) => {
+/**
+ * ~ and the % tokens of a path setting, as ssh expands them (default_client_percent_expand): %% %d (home) %u (local
+ * user) %h (HostName) %r (remote user) %n (the name given) %p (port) %k (HostKeyAlias, else the name given)
+ * %l / %L (local host name, full / short) %i (local uid). Others (%C, %j, ${VAR}) are refused by name.
+ */
+function expandTokens(f: string, s: Pick<SshSettings, 'hostname' | 'user' | 'port' | 'hostKeyAlias'>, host: string, ctx: SshConfigContext,
+  keyword: string, pos?: SourcePos): string {
+  const local = ctx.localHost ?? hostname();
+  return expandTilde(f, ctx.home).replace(/%(.?)/g, (m, c: string) => {
     switch (c) {
       case '%': return '%';
       case 'd': return ctx.home;
@@ -320,8 +374,16 @@ export function expandIdentityFile(f: string, s: Pick<SshSettings, 'hostname' | 
       case 'r': return s.user;
       case 'n': return host;
       case 'p': return String(s.port);
-      default: throw new SshConfigError(`IdentityFile: the token ${m} is not supported (use ~, %d, %u, %h, %r, %n, %p)`, pos ?? { file: '?', line: 0, col: 0 }, 'IdentityFile');
+      case 'k': return s.hostKeyAlias ?? host;
+      case 'l': return local;
+      case 'L': return local.split('.')[0]!;
+      case 'i': return String(process.getuid?.() ?? 0);
+      default: throw new SshConfigError(`${keyword}: the token ${m} is not supported (use ~, %d, %u, %h, %r, %n, %p, %k, %l, %L, %i)`, pos ?? { file: '?', line: 0, col: 0 }, keyword);
     }
   });
-  return out;
+}
+
+/** IdentityFile tokens, as ssh expands them when it loads the key (ssh -G prints them unexpanded). */
+export function expandIdentityFile(f: string, s: Pick<SshSettings, 'hostname' | 'user' | 'port' | 'hostKeyAlias'>, host: string, ctx: SshConfigContext, pos?: SourcePos): string {
+  return expandTokens(f, s, host, ctx, 'IdentityFile', pos);
 }

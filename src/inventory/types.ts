@@ -21,14 +21,25 @@ export function formatPos(p: SourcePos | undefined): string {
 /** OpenSSH's StrictHostKeyChecking values that flanprov honours. `no` still refuses a *changed* key. */
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no';
 
-/** One hop of a ProxyJump chain (`-J user@host:port` / `-o ProxyJump=...`). */
+/**
+ * One hop of a ProxyJump chain (`-J user@host:port` / `-o ProxyJump=...`). As with `ssh -J`, a hop's settings
+ * come from its own ssh_config entry (command-line options apply to the target only); the optional fields are
+ * filled by the inventory loader, and a hop built without them uses the target's.
+ */
 export interface JumpHost {
   host: string;
   port: number;
   /** the jump spec's user, else its ssh_config User, else the local user (as OpenSSH's -J) */
   user: string;
-  /** keys for this hop when ~/.ssh/config names its own (otherwise the target's identityFiles) */
+  /** keys to offer: its IdentityFile lines (else OpenSSH's default keys that exist), then the target's own key */
   identityFiles?: string[];
+  identitiesOnly?: boolean;
+  knownHostsFile?: string;
+  knownHostsAlso?: string[];
+  hostKeyAlias?: string;
+  hashKnownHosts?: boolean;
+  strictHostKeyChecking?: StrictHostKeyChecking;
+  connectTimeoutMs?: number;
 }
 
 /** How to reach one host over SSH (from ansible_* vars and ansible_ssh_common_args/extra_args). */
@@ -58,8 +69,14 @@ export interface ConnectionSpec {
    * password and keyboard-interactive authentication after the keys; never logged
    */
   password?: string;
-  /** UserKnownHostsFile (default ~/.ssh/known_hosts) */
+  /** the first UserKnownHostsFile (default ~/.ssh/known_hosts): read, and where accept-new records a new key */
   knownHostsFile: string;
+  /** further known_hosts files, read only: the other UserKnownHostsFile entries, then GlobalKnownHostsFile */
+  knownHostsAlso?: string[];
+  /** HostKeyAlias: the name host keys are looked up and recorded under (instead of host and port) */
+  hostKeyAlias?: string;
+  /** HashKnownHosts: accept-new records the name hashed */
+  hashKnownHosts?: boolean;
   strictHostKeyChecking: StrictHostKeyChecking;
   /** ProxyJump chain, first hop first; empty = direct */
   proxyJump: JumpHost[];

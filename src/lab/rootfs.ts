@@ -18,6 +18,8 @@ const SUITE = 'bookworm';
 export const ROOTFS_PACKAGES = [
   'systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'iptables', 'iputils-ping', 'procps',
   'tcpdump', 'ca-certificates', 'libstdc++6', 'docker.io', 'busybox-static',
+  // non-root users with sudo (issue 10: password logins and become passwords, test/e2e/inventory-user.test.ts)
+  'sudo',
   // Podman hosts (`lab up --runtime podman`, runtime.ts): one rootfs for both runtimes, one cache
   'podman', 'containernetworking-plugins',
 ] as const;
@@ -193,7 +195,7 @@ export async function ensureRootfs(): Promise<RootfsInfo> {
       throw new StepFailedError(`debootstrap failed (exit ${ds.code}); log ${log}:\n  ${tail}`, 'lab rootfs',
         `check that ${mirror} is reachable (apt-get update) and that the packages exist: ${ROOTFS_PACKAGES.join(' ')}`);
     }
-    for (const f of ['lib/systemd/systemd', 'usr/sbin/sshd', 'usr/sbin/dockerd', 'usr/bin/podman', 'usr/lib/cni/bridge', 'usr/bin/ping', 'bin/busybox']) {
+    for (const f of ['lib/systemd/systemd', 'usr/sbin/sshd', 'usr/sbin/dockerd', 'usr/bin/podman', 'usr/lib/cni/bridge', 'usr/bin/ping', 'bin/busybox', 'usr/bin/sudo']) {
       if (!existsSync(join(R, f))) throw new StepFailedError(`debootstrap finished but /${f} is missing from the root filesystem (log ${log})`, 'lab rootfs');
     }
     progress(`debootstrap done in ${((Date.now() - t0) / 1000).toFixed(0)} s; configuring`);

@@ -8,6 +8,7 @@
  *   logged. A small wrapper reads it into a shell variable, uses `sudo -n` when no password is needed after
  *   all (NOPASSWD), else checks it once (`sudo -k -S -p '' true`, so a wrong password cannot swallow script
  *   lines as further attempts) and then pipes it, followed by the rest of stdin, into `sudo -k -S -p ''`.
+ *   The variable is not exported and printf is a builtin: the password is in no process's argv or environment.
  *   sudo reads the password byte by byte up to the newline, so CMD gets exactly the remaining stdin.
  */
 
@@ -51,7 +52,9 @@ export function buildCommand(inner: string, p: PrivilegeSpec, password?: string)
   const wrapper = [
     'IFS= read -r FP_PW || exit 1',
     `if sudo -n -u ${u} true 2>/dev/null; then unset FP_PW; exec sudo -n -u ${u} -- ${inner}; fi`,
-    `printf '%s\\n' "$FP_PW" | sudo -k -S -p '' -u ${u} true 2>/dev/null || { echo 'flanprov: sudo rejected the become password' >&2; exit ${SUDO_BAD_PASSWORD_EXIT}; }`,
+    // sudo's own complaint (its last line: "1 incorrect password attempt", "... is not in the sudoers file") is
+    // passed on; it never holds the password
+    `FP_ERR=$(printf '%s\\n' "$FP_PW" | sudo -k -S -p '' -u ${u} true 2>&1 >/dev/null) || { printf '%s\\n' "flanprov: sudo rejected the become password: \${FP_ERR##*$'\\n'}" >&2; exit ${SUDO_BAD_PASSWORD_EXIT}; }`,
     `{ printf '%s\\n' "$FP_PW"; unset FP_PW; exec cat; } | sudo -k -S -p '' -u ${u} -- ${inner}`,
   ].join('\n');
   return { command: `${BASH} -c ${shq(wrapper)}`, stdinPrefix: `${password}\n` };

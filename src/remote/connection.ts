@@ -10,33 +10,84 @@ import { promisify } from 'node:util';
 import type { Duplex } from 'node:stream';
 import { Client, utils as sshUtils, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { StepFailedError } from '../util/errors.js';
-import type { ConnectionSpec, JumpHost, TransferMode } from '../inventory/types.js';
+import type { ConnectionSpec, JumpHost, StrictHostKeyChecking, TransferMode } from '../inventory/types.js';
 import { ConnectError } from './errors.js';
 import { LocalRemoteHost } from './local-host.js';
 import { userInfo } from 'node:os';
 import { dirOf, installScript, receiveScript, sha256Of, sha256OfFile, staleTempsCleanup, tempNameFor, type UploadTarget } from './upload.js';
 import {
-  appendKnownHost, checkHostKey, fingerprint, hostField, keyTypeOf, preferredHostKeyAlgorithms, readKnownHosts,
+  appendKnownHost, checkHostKey, fingerprint, hostField, keyTypeOf, preferredHostKeyAlgorithms, readKnownHostsFiles,
 } from './known-hosts.js';
 import {
-  envPrelude, scriptCommand, scriptWithInputCommand, shq, wholeScript, SUDO_BAD_PASSWORD_EXIT,
-  type PrivilegeSpec,
+  envPrelude, needsSudo, scriptCommand, scriptWithInputCommand, shq, wholeScript, type PrivilegeSpec,
 } from './command.js';
+import { sudoRefusal } from './sudo.js';
 import type {
   ConnectOptions, PutFileOptions, PutFileResult, RemoteHost, RemoteSession, RunOptions, RunResult, Tunnel,
 } from './types.js';
 
 const gzipAsync = promisify(gzip);
 
-/** One hop to connect: the target itself or a jump host (which may have its own keys, and never the password). */
-interface Hop { host: string; port: number; user: string; label: string; identityFiles?: string[]; target: boolean }
+/** How a hop's host key is checked (OpenSSH: UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, HashKnownHosts). */
+interface HostKeyPolicy {
+  /** read, and where accept-new records a new key */
+  knownHostsFile: string;
+  /** read only */
+  knownHostsAlso: string[];
+  hostKeyAlias?: string;
+  hashKnownHosts: boolean;
+  strict: StrictHostKeyChecking;
+}
+
+/**
+ * One hop to connect: the target itself or a jump host. A jump host has its own keys, host-key settings and
+ * timeout (from its ssh_config entry, as with ssh -J) and is never sent the password.
+ */
+interface Hop {
+  host: string; port: number; user: string; label: string; target: boolean;
+  identityFiles: string[]; identitiesOnly: boolean; hostKeys: HostKeyPolicy; connectTimeoutMs: number;
+}
+
+function targetHop(name: string, spec: ConnectionSpec): Hop {
+  return {
+    host: spec.host, port: spec.port, user: spec.user, label: name, target: true,
+    identityFiles: spec.identityFiles, identitiesOnly: spec.identitiesOnly, connectTimeoutMs: spec.connectTimeoutMs,
+    hostKeys: {
+      knownHostsFile: spec.knownHostsFile, knownHostsAlso: spec.knownHostsAlso ?? [],
+      ...(spec.hostKeyAlias !== undefined ? { hostKeyAlias: spec.hostKeyAlias } : {}),
+      hashKnownHosts: spec.hashKnownHosts ?? false, strict: spec.strictHostKeyChecking,
+    },
+  };
+}
+
+/** A jump host's hop: its own settings where the inventory loader resolved them, else the target's. */
+function jumpHop(name: string, j: JumpHost, spec: ConnectionSpec): Hop {
+  const t = targetHop(name, spec);
+  const alias = j.hostKeyAlias; // the target's alias names the target, never a jump host
+  return {
+    host: j.host, port: j.port, user: j.user, target: false, label: `${name} (jump host ${j.user}@${hostField(j.host, j.port)})`,
+    identityFiles: j.identityFiles ?? t.identityFiles, identitiesOnly: j.identitiesOnly ?? t.identitiesOnly,
+    connectTimeoutMs: j.connectTimeoutMs ?? t.connectTimeoutMs,
+    hostKeys: {
+      knownHostsFile: j.knownHostsFile ?? t.hostKeys.knownHostsFile,
+      knownHostsAlso: j.knownHostsAlso ?? t.hostKeys.knownHostsAlso,
+      ...(alias !== undefined ? { hostKeyAlias: alias } : {}),
+      hashKnownHosts: j.hashKnownHosts ?? t.hostKeys.hashKnownHosts,
+      strict: j.strictHostKeyChecking ?? t.hostKeys.strict,
+    },
+  };
+}
 
 /**
  * Connect to a host (through its ProxyJump chain); `ansible_connection: local` hosts get a LocalRemoteHost.
  * Throws ConnectError (exit code 3).
  */
 export async function connectHost(name: string, spec: ConnectionSpec, opts: ConnectOptions = {}): Promise<RemoteHost> {
-  if (spec.transport === 'local') return new LocalRemoteHost(name, spec, localUserName());
+  if (spec.transport === 'local') {
+    const local = new LocalRemoteHost(name, spec, localUserName());
+    if (spec.become) await local.checkBecome();
+    return local;
+  }
   return connectSsh(name, spec, opts);
 }
 
@@ -47,10 +98,7 @@ function localUserName(): string {
 /** Connect over SSH (through the ProxyJump chain). */
 export async function connectSsh(name: string, spec: ConnectionSpec, opts: ConnectOptions = {}): Promise<SshRemoteHost> {
   const debug = opts.debug ?? (() => undefined);
-  const hops: Hop[] = [
-    ...spec.proxyJump.map((j: JumpHost) => ({ ...j, target: false, label: `${name} (jump host ${j.user}@${hostField(j.host, j.port)})` })),
-    { host: spec.host, port: spec.port, user: spec.user, label: name, target: true },
-  ];
+  const hops: Hop[] = [...spec.proxyJump.map((j) => jumpHop(name, j, spec)), targetHop(name, spec)];
   const clients: Client[] = [];
   try {
     let sock: Duplex | undefined;
@@ -66,7 +114,16 @@ export async function connectSsh(name: string, spec: ConnectionSpec, opts: Conne
     for (const c of clients.reverse()) c.end();
     throw e;
   }
-  return new SshRemoteHost(name, spec, clients, debug);
+  const remote = new SshRemoteHost(name, spec, clients, debug);
+  if (spec.become) {
+    try {
+      await remote.checkBecome();
+    } catch (e) {
+      await remote.close();
+      throw e;
+    }
+  }
+  return remote;
 }
 
 function forward(via: Client, host: string, port: number, label: string): Promise<Duplex> {
@@ -105,13 +162,14 @@ function tcpConnect(hop: Hop, timeoutMs: number): Promise<Socket> {
 function authMethods(hop: Hop, spec: ConnectionSpec, debug: (m: string) => void): { methods: unknown[]; tried: string[] } {
   const methods: unknown[] = [];
   const tried: string[] = [];
-  if (spec.useAgent && process.env.SSH_AUTH_SOCK && !spec.identitiesOnly) {
+  if (spec.useAgent && process.env.SSH_AUTH_SOCK && !hop.identitiesOnly) {
     methods.push({ type: 'agent', username: hop.user, agent: process.env.SSH_AUTH_SOCK });
     tried.push('ssh-agent');
   }
-  for (const f of hop.identityFiles ?? spec.identityFiles) {
+  const explicit = hop.target && spec.identityExplicit;
+  for (const f of hop.identityFiles) {
     if (!existsSync(f)) {
-      if (spec.identityExplicit) throw new ConnectError('auth', `private key not found: ${f}`, hop.label, 'check ansible_ssh_private_key_file');
+      if (explicit) throw new ConnectError('auth', `private key not found: ${f}`, hop.label, 'check ansible_ssh_private_key_file');
       continue;
     }
     const data = readFileSync(f);
@@ -119,7 +177,7 @@ function authMethods(hop: Hop, spec: ConnectionSpec, debug: (m: string) => void)
     if (parsed instanceof Error) {
       const enc = /encrypted|passphrase/i.test(parsed.message);
       debug(`${hop.label}: skipping key ${f}: ${enc ? 'encrypted (load it into ssh-agent)' : parsed.message}`);
-      if (spec.identityExplicit && !spec.useAgent) {
+      if (explicit && !spec.useAgent) {
         throw new ConnectError('auth', `cannot use private key ${f}: ${enc ? 'it is encrypted; add it to ssh-agent (ssh-add) instead' : parsed.message}`, hop.label);
       }
       continue;
@@ -145,8 +203,15 @@ function authMethods(hop: Hop, spec: ConnectionSpec, debug: (m: string) => void)
 
 function connectHop(hop: Hop, spec: ConnectionSpec, opts: ConnectOptions, sock?: Duplex): Promise<Client> {
   const debug = opts.debug ?? (() => undefined);
-  const timeoutMs = opts.connectTimeoutMs ?? spec.connectTimeoutMs;
-  const acceptNew = opts.acceptNewHostKeys || spec.strictHostKeyChecking === 'accept-new' || spec.strictHostKeyChecking === 'no';
+  const timeoutMs = opts.connectTimeoutMs ?? hop.connectTimeoutMs;
+  const hk = hop.hostKeys;
+  const acceptNew = opts.acceptNewHostKeys || hk.strict === 'accept-new' || hk.strict === 'no';
+  // the name known_hosts knows the host by: HostKeyAlias as written (no port), else host and port
+  const keyHost = hk.hostKeyAlias ?? hop.host;
+  const keyPort = hk.hostKeyAlias !== undefined ? 22 : hop.port;
+  const files = [hk.knownHostsFile, ...hk.knownHostsAlso];
+  const fileList = files.filter((f) => f !== '/dev/null').join(', ') || 'no known_hosts file';
+  const jumpNote = hop.target ? '' : " (a jump host's known_hosts files, like its keys, come from its own ssh_config entry, as with ssh -J; command-line -o options apply to the target only)";
   return new Promise<Client>((resolve, reject) => {
     let hostKeyError: ConnectError | undefined;
     let settled = false;
@@ -154,37 +219,41 @@ function connectHop(hop: Hop, spec: ConnectionSpec, opts: ConnectOptions, sock?:
     const start = async (): Promise<void> => {
       const { methods, tried } = authMethods(hop, spec, debug);
       const s = sock ?? await tcpConnect(hop, timeoutMs);
-      const entries = readKnownHosts(spec.knownHostsFile);
+      const entries = readKnownHostsFiles(files);
       const client = new Client();
       const cfg: ConnectConfig = {
         sock: s as unknown as ConnectConfig['sock'],
         username: hop.user,
         readyTimeout: timeoutMs,
         keepaliveInterval: 15_000,
-        algorithms: { serverHostKey: preferredHostKeyAlgorithms(entries, hop.host, hop.port) as never },
+        algorithms: { serverHostKey: preferredHostKeyAlgorithms(entries, keyHost, keyPort) as never },
         authHandler: methods as never,
         hostVerifier: (key: Buffer): boolean => {
-          const v = checkHostKey(entries, hop.host, hop.port, key);
+          const v = checkHostKey(entries, keyHost, keyPort, key);
           const fp = fingerprint(key);
-          const where = `${hostField(hop.host, hop.port)} (${keyTypeOf(key)} ${fp})`;
+          const name = hostField(keyHost, keyPort);
+          const where = `${hostField(hop.host, hop.port)}${hk.hostKeyAlias !== undefined ? ` (HostKeyAlias ${hk.hostKeyAlias})` : ''} (${keyTypeOf(key)} ${fp})`;
           switch (v.kind) {
             case 'known': return true;
             case 'revoked':
-              hostKeyError = new ConnectError('host-key', `REFUSED: the host key of ${where} is marked @revoked in ${spec.knownHostsFile}:${v.line}`, hop.label);
+              hostKeyError = new ConnectError('host-key', `REFUSED: the host key of ${where} is marked @revoked in ${v.file ?? hk.knownHostsFile}:${v.line}`, hop.label);
               return false;
-            case 'changed':
+            case 'changed': {
+              const file = v.file ?? hk.knownHostsFile;
               hostKeyError = new ConnectError('host-key',
-                `@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\n  The ${v.keyType} host key of ${hostField(hop.host, hop.port)} is now ${fp}, but ${spec.knownHostsFile}:${v.line} has ${v.expected}.\n  Someone could be eavesdropping on you (man-in-the-middle), or the host was reinstalled. flanprov refuses to connect.`,
-                hop.label, `if the change is expected: ssh-keygen -f ${spec.knownHostsFile} -R '${hostField(hop.host, hop.port)}', then connect again`);
+                `@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\n  The ${v.keyType} host key of ${name} is now ${fp}, but ${file}:${v.line} has ${v.expected}.\n  Someone could be eavesdropping on you (man-in-the-middle), or the host was reinstalled. flanprov refuses to connect.`,
+                hop.label, `if the change is expected: ssh-keygen -f ${file} -R '${name}', then connect again`);
               return false;
+            }
             case 'unknown':
-              if (acceptNew) {
-                appendKnownHost(spec.knownHostsFile, hop.host, hop.port, key);
-                debug(`${hop.label}: added host key ${where} to ${spec.knownHostsFile}`);
+              if (acceptNew && hk.knownHostsFile !== '/dev/null') {
+                appendKnownHost(hk.knownHostsFile, keyHost, keyPort, key, hk.hashKnownHosts);
+                debug(`${hop.label}: added host key ${where} to ${hk.knownHostsFile}${hk.hashKnownHosts ? ' (hashed)' : ''}`);
                 return true;
               }
+              if (acceptNew) return true; // UserKnownHostsFile /dev/null or none: nothing to record, as ssh
               hostKeyError = new ConnectError('host-key',
-                `unknown host key for ${where}${v.knownTypes.length ? ` (known_hosts has only ${v.knownTypes.join(', ')} keys for it)` : ''}: not in ${spec.knownHostsFile}`,
+                `unknown host key for ${where}${v.knownTypes.length ? ` (known_hosts has only ${v.knownTypes.join(', ')} keys for it)` : ''}: not in ${fileList}${jumpNote}`,
                 hop.label, `check the fingerprint ${fp} with the host's administrator, then rerun with --accept-new-host-keys (or -o StrictHostKeyChecking=accept-new in ansible_ssh_common_args)`);
               return false;
           }
@@ -295,14 +364,18 @@ export class SshRemoteHost implements RemoteHost {
   }
 
   private checkSudo(r: RunResult): RunResult {
-    if (r.code === SUDO_BAD_PASSWORD_EXIT && r.stderr.includes('sudo rejected the become password')) {
-      throw new StepFailedError('sudo rejected the become password (ansible_become_password)', this.name);
-    }
-    if (r.code === 1 && /^sudo: (a password is required|a terminal is required)/m.test(r.stderr)) {
-      throw new StepFailedError(`sudo needs a password for ${this.spec.user}`, this.name,
-        "set ansible_become_password: \"{{ lookup('env', 'SUDO_PASSWORD') }}\" (or export FLANPROV_BECOME_PASSWORD), or allow passwordless sudo");
-    }
+    const refused = sudoRefusal(r, this.name, this.spec.user, this.spec.becomeUser);
+    if (refused) throw refused;
     return r;
+  }
+
+  /**
+   * With ansible_become as a user other than root, sudo is tried once at connect, so a wrong become password
+   * (or a sudo that refuses the user) is an authentication failure of the connect phase, before any step.
+   */
+  async checkBecome(): Promise<void> {
+    if (!needsSudo(this.priv(true))) return;
+    await this.run('true', { sudo: true });
   }
 
   async runChecked(script: string, opts: RunOptions & { what?: string } = {}): Promise<RunResult> {

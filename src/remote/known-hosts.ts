@@ -16,6 +16,8 @@ export interface KnownHostEntry {
   key: Buffer;
   /** 1-based line number */
   line: number;
+  /** the file it was read from (readKnownHostsFiles) */
+  file?: string;
 }
 
 /** Parse known_hosts text; malformed lines are skipped (as OpenSSH does). */
@@ -85,20 +87,22 @@ export function fingerprint(blob: Buffer): string {
 }
 
 export type HostKeyVerdict =
-  | { kind: 'known'; line: number }
+  | { kind: 'known'; line: number; file?: string }
   | { kind: 'unknown'; knownTypes: string[] }
-  | { kind: 'changed'; line: number; keyType: string; expected: string }
-  | { kind: 'revoked'; line: number };
+  | { kind: 'changed'; line: number; file?: string; keyType: string; expected: string }
+  | { kind: 'revoked'; line: number; file?: string };
+
+const at = (e: KnownHostEntry): { line: number; file?: string } => ({ line: e.line, ...(e.file !== undefined ? { file: e.file } : {}) });
 
 /** Check a presented host key against known_hosts entries (OpenSSH's order: revoked, match, changed). */
 export function checkHostKey(entries: KnownHostEntry[], host: string, port: number, key: Buffer): HostKeyVerdict {
   const type = keyTypeOf(key);
-  for (const e of entries) if (e.marker === 'revoked' && e.key.equals(key)) return { kind: 'revoked', line: e.line };
+  for (const e of entries) if (e.marker === 'revoked' && e.key.equals(key)) return { kind: 'revoked', ...at(e) };
   const mine = entries.filter((e) => !e.marker && hostMatches(e.hosts, host, port));
   const same = mine.find((e) => e.key.equals(key));
-  if (same) return { kind: 'known', line: same.line };
+  if (same) return { kind: 'known', ...at(same) };
   const sameType = mine.find((e) => e.keyType === type);
-  if (sameType) return { kind: 'changed', line: sameType.line, keyType: type, expected: fingerprint(sameType.key) };
+  if (sameType) return { kind: 'changed', ...at(sameType), keyType: type, expected: fingerprint(sameType.key) };
   return { kind: 'unknown', knownTypes: [...new Set(mine.map((e) => e.keyType))] };
 }
 
@@ -110,9 +114,9 @@ export function preferredHostKeyAlgorithms(entries: KnownHostEntry[], host: stri
   return [...all.filter(isKnown), ...all.filter((a) => !isKnown(a))];
 }
 
-/** The line accept-new appends (plain host field; OpenSSH's HashKnownHosts is off by default on upstream). */
-export function knownHostsLine(host: string, port: number, key: Buffer): string {
-  return `${hostField(host, port)} ${keyTypeOf(key)} ${key.toString('base64')}`;
+/** The line accept-new appends: the host field plain, or hashed with HashKnownHosts (off by default upstream, on in Debian's ssh_config). */
+export function knownHostsLine(host: string, port: number, key: Buffer, hash = false): string {
+  return `${hash ? hashedHostField(host, port) : hostField(host, port)} ${keyTypeOf(key)} ${key.toString('base64')}`;
 }
 
 /** A hashed host field, as `ssh-keygen -H` writes it (for tests and users who want hashing). */
@@ -127,8 +131,13 @@ export function readKnownHosts(file: string): KnownHostEntry[] {
   return parseKnownHosts(readFileSync(file, 'utf8'));
 }
 
-/** Append a host key (creating ~/.ssh 0700 and the file 0600 when absent). */
-export function appendKnownHost(file: string, host: string, port: number, key: Buffer): void {
+/** Read several known_hosts files (UserKnownHostsFile, then GlobalKnownHostsFile), each entry naming its file. */
+export function readKnownHostsFiles(files: readonly string[]): KnownHostEntry[] {
+  return files.flatMap((file) => readKnownHosts(file).map((e) => ({ ...e, file })));
+}
+
+/** Append a host key (creating ~/.ssh 0700 and the file 0600 when absent); hashed with HashKnownHosts. */
+export function appendKnownHost(file: string, host: string, port: number, key: Buffer, hash = false): void {
   if (file === '/dev/null') return;
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   let prefix = '';
@@ -136,5 +145,5 @@ export function appendKnownHost(file: string, host: string, port: number, key: B
     const text = readFileSync(file, 'utf8');
     if (!text.endsWith('\n')) prefix = '\n';
   }
-  appendFileSync(file, `${prefix}${knownHostsLine(host, port, key)}\n`, { mode: 0o600 });
+  appendFileSync(file, `${prefix}${knownHostsLine(host, port, key, hash)}\n`, { mode: 0o600 });
 }

@@ -10,8 +10,9 @@ import { connect as netConnect, createServer, type Server } from 'node:net';
 import { StepFailedError } from '../util/errors.js';
 import type { ConnectionSpec } from '../inventory/types.js';
 import {
-  envPrelude, scriptCommand, scriptWithInputCommand, wholeScript, SUDO_BAD_PASSWORD_EXIT, type PrivilegeSpec,
+  envPrelude, needsSudo, scriptCommand, scriptWithInputCommand, wholeScript, type PrivilegeSpec,
 } from './command.js';
+import { sudoRefusal } from './sudo.js';
 import { receiveScript, sha256Of, sha256OfFile, tempNameFor } from './upload.js';
 import type { PutFileOptions, PutFileResult, RemoteHost, RemoteSession, RunOptions, RunResult, Tunnel } from './types.js';
 
@@ -61,10 +62,14 @@ export class LocalRemoteHost implements RemoteHost {
     });
   }
 
+  /** sudo tried once at connect (as SshRemoteHost.checkBecome): a refusal is exit 3 before any step. */
+  async checkBecome(): Promise<void> {
+    if (needsSudo(this.priv(true))) await this.run('true', { sudo: true });
+  }
+
   private checkSudo(r: RunResult): RunResult {
-    if (r.code === SUDO_BAD_PASSWORD_EXIT && r.stderr.includes('sudo rejected the become password')) {
-      throw new StepFailedError('sudo rejected the become password (ansible_become_password)', this.name);
-    }
+    const refused = sudoRefusal(r, this.name, this.localUser, this.spec.becomeUser);
+    if (refused) throw refused;
     return r;
   }
 

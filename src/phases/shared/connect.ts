@@ -7,9 +7,11 @@ export const connectPhase: Phase = {
   title: 'Connect',
   readOnly: true,
   async run(ctx) {
+    // -v shows each hop (jump hosts first), keys skipped and host keys recorded
+    const connect = { debug: (m: string) => ctx.log('debug', m), ...ctx.options.connect };
     await ctx.forEachHost(async (h) => {
       if (h.conn) return;
-      h.conn = await connectHost(h.name, h.spec.connection, ctx.options.connect);
+      h.conn = await connectHost(h.name, h.spec.connection, connect);
     });
   },
 };

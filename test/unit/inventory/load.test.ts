@@ -7,7 +7,9 @@ import { ExitCode } from '../../../src/util/errors.js';
 
 const F = '/inv/inventory.yml';
 const load = (text: string, env: NodeJS.ProcessEnv = {}, limit?: string) =>
-  loadInventoryText(text, F, { env, home: '/home/u', localUser: 'u', ...(limit ? { limit } : {}) });
+  loadInventoryText(text, F, { env, home: '/home/u', localUser: 'u', systemSshConfig: null, ...(limit ? { limit } : {}) });
+/** where a hop goes and as whom */
+const hopOf = (j: { host: string; port: number; user: string }) => ({ host: j.host, port: j.port, user: j.user });
 const errorOf = (text: string, env: NodeJS.ProcessEnv = {}): InventoryError => {
   try { load(text, env); } catch (e) { assert.ok(e instanceof InventoryError, String(e)); return e; }
   assert.fail('expected an InventoryError');
@@ -144,7 +146,7 @@ test('ssh args: ProxyJump, known hosts file, strict checking; ansible_port wins 
 `);
   const [n1, n2] = c.hosts;
   // a jump host without a user logs in as the local user (or its ssh_config User), as OpenSSH's -J does
-  assert.deepEqual(n1!.connection.proxyJump, [{ host: 'bastion', port: 2222, user: 'jump' }, { host: '10.0.0.1', port: 22, user: 'u' }]);
+  assert.deepEqual(n1!.connection.proxyJump.map(hopOf), [{ host: 'bastion', port: 2222, user: 'jump' }, { host: '10.0.0.1', port: 22, user: 'u' }]);
   assert.equal(n1!.connection.knownHostsFile, '/inv/kh');
   assert.equal(n1!.connection.strictHostKeyChecking, 'accept-new');
   assert.deepEqual(n1!.connection.identityFiles, ['/home/u/.ssh/lab']);
@@ -188,15 +190,16 @@ test('--limit: names, groups, globs, exclusions', () => {
 
 test('the example inventories load', () => {
   const dir = join(__dirname, '../../../inventories');
-  const v = loadInventory(join(dir, 'vxlan-3-nodes.yml'), { env: {} });
+  const opts = { env: {}, home: '/home/u', localUser: 'u', systemSshConfig: null };
+  const v = loadInventory(join(dir, 'vxlan-3-nodes.yml'), opts);
   assert.deepEqual(v.hosts.map((h) => h.name), ['node1', 'node2', 'node3']);
   assert.equal(v.etcd.endpoints.length, 3);
   assert.deepEqual(v.networkConfig, { Network: '10.244.0.0/16', SubnetLen: 24, Backend: { Type: 'vxlan', VNI: 1, Port: 8472, DirectRouting: false } });
   assert.ok(v.hosts[2]!.agentFlags.includes('-iface-regex=^(eth|ens)1$'));
-  const g = loadInventory(join(dir, 'host-gw-2-nodes.yml'), { env: {} });
+  const g = loadInventory(join(dir, 'host-gw-2-nodes.yml'), opts);
   assert.equal(g.etcd.prefix, '/docker-test/network');
   assert.equal(g.network.backend, 'host-gw');
-  assert.deepEqual(g.hosts.map((h) => h.connection.proxyJump[0]), [{ host: 'bastion.example.com', port: 2222, user: 'ops' }, { host: 'bastion.example.com', port: 2222, user: 'ops' }]);
+  assert.deepEqual(g.hosts.map((h) => hopOf(h.connection.proxyJump[0]!)), [{ host: 'bastion.example.com', port: 2222, user: 'ops' }, { host: 'bastion.example.com', port: 2222, user: 'ops' }]);
   assert.ok(g.hosts[0]!.agentFlags.includes('-etcd-prefix=/docker-test/network'));
 });
 

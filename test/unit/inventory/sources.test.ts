@@ -16,7 +16,7 @@ function tree(files: Record<string, string>): string {
   }
   return d;
 }
-const opts = { env: { PW: 'sekret', SUDO: 's2' }, home: '/home/u', localUser: 'u' };
+const opts = { env: { PW: 'sekret', SUDO: 's2' }, home: '/home/u', localUser: 'u', systemSshConfig: null };
 const refusal = (sources: string[], re: RegExp): void => {
   assert.throws(() => loadInventory(sources, opts), (e: unknown) => {
     assert.ok(e instanceof FlanprovError, String(e));

@@ -32,5 +32,7 @@ test('bad input is refused with a reason', () => {
   assert.throws(() => parseSshArgs('--frobnicate'), /unsupported ssh argument/);
   assert.equal(parseSshArgs('-o StrictHostKeyChecking=ask').strictHostKeyChecking, 'yes');
   assert.equal(parseSshArgs('-o StrictHostKeyChecking=accept-new').strictHostKeyChecking, 'accept-new');
-  assert.equal(parseSshArgs('-o UserKnownHostsFile="/a /b"').knownHostsFile, '/a');
+  assert.deepEqual(parseSshArgs('-o UserKnownHostsFile="/a /b"').knownHostsFiles, ['/a', '/b']);
+  assert.equal(parseSshArgs('-o HashKnownHosts=yes -o HostKeyAlias=k').hashKnownHosts, true);
+  assert.throws(() => parseSshArgs('-o HashKnownHosts=maybe'), /HashKnownHosts: "maybe" is not yes or no/);
 });

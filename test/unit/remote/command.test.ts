@@ -52,7 +52,7 @@ exit 1
     const bad = run('wrong', 'echo SHOULD-NOT-RUN\n');
     assert.equal(bad.status, SUDO_BAD_PASSWORD_EXIT);
     assert.doesNotMatch(bad.stdout, /SHOULD-NOT-RUN/);
-    assert.match(bad.stderr, /sudo rejected the become password/);
+    assert.match(bad.stderr, /sudo rejected the become password: Sorry, try again\./); // sudo's last line passed on
     const nopw = run('whatever', 'echo nopasswd-ok\n', { NOPASSWD: '1' });
     assert.equal(nopw.stdout, 'nopasswd-ok\n');
     // input after the password reaches the command (runWithInput)

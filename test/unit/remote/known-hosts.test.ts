@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   appendKnownHost, checkHostKey, fingerprint, hashedHostField, hostMatches, keyTypeOf, parseKnownHosts, preferredHostKeyAlgorithms,
+  readKnownHostsFiles,
 } from '../../../src/remote/known-hosts.js';
 
 /** An ssh-ed25519 public key blob (SSH wire format) from a fresh key. */
@@ -81,4 +82,26 @@ test('appendKnownHost writes OpenSSH lines (creating the file 0600) and they mat
     const e = parseKnownHosts(text);
     assert.equal(checkHostKey(e, '10.0.0.2', 2222, k2).kind, 'known');
   } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('several known_hosts files (UserKnownHostsFile a b, GlobalKnownHostsFile): all read, a verdict names its file; HashKnownHosts writes hashed', () => {
+  const d = mkdtempSync(join(tmpdir(), 'fp-kh-many-'));
+  try {
+    const first = join(d, 'first');
+    const second = join(d, 'second');
+    const global = join(d, 'global');
+    writeFileSync(second, `# user file 2\nweb1 ssh-ed25519 ${b64(k1)}\n`);
+    writeFileSync(global, `[web2]:2222 ssh-ed25519 ${b64(k1)}\n`);
+    const entries = readKnownHostsFiles([first, second, global]);
+    assert.deepEqual(checkHostKey(entries, 'web1', 22, k1), { kind: 'known', line: 2, file: second });
+    assert.deepEqual(checkHostKey(entries, 'web2', 2222, k2), { kind: 'changed', line: 1, file: global, keyType: 'ssh-ed25519', expected: fingerprint(k1) });
+    assert.equal(checkHostKey(entries, 'web3', 22, k2).kind, 'unknown');
+    appendKnownHost(first, 'web3', 22, k2, true);
+    const line = readFileSync(first, 'utf8');
+    assert.match(line, /^\|1\|[^ ]+ ssh-ed25519 /);
+    assert.ok(!line.includes('web3'));
+    assert.deepEqual(checkHostKey(readKnownHostsFiles([first, second]), 'web3', 22, k2), { kind: 'known', line: 1, file: first });
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });
