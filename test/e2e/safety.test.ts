@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lab, ROOT, flanprov, jsonEvents, sh } from './up-helpers.js';
+import { Lab, ROOT, UNIT_STATE, flanprov, jsonEvents, parseUnitState, sh } from './up-helpers.js';
 
 /** A flanprov run as a child process; `whenEvent` resolves at the first JSON event that matches. */
 function start(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -130,6 +130,25 @@ describe('safe to run twice, safe to interrupt (3-host lab)', { timeout: 900_000
       }
     });
   }
+
+  it('a config that only writes flannel\'s defaults out: no agent restart, no pending change, up says no change', async () => {
+    const before = new Map([...(await lab.sshAll(UNIT_STATE))].map(([h, o]) => [h, parseUnitState(o.stdout).flanneld]));
+    const explicit = JSON.stringify({ Network: '10.244.0.0/16', SubnetLen: 24, EnableIPv4: true, Backend: { Type: 'vxlan', VNI: 1, Port: 8472, DirectRouting: false } });
+    const put = await sh('etcdctl', ['--endpoints', lab.etcdEndpoint(), 'put', '/coreos.com/network/config', explicit]);
+    assert.equal(put.code, 0, put.stderr);
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const [h, o] of await lab.sshAll('exec 3<>/dev/tcp/127.0.0.1/8471; printf "GET /status HTTP/1.0\\r\\n\\r\\n" >&3; cat <&3')) {
+      const st = JSON.parse(o.stdout.slice(o.stdout.indexOf('{'))) as { pendingConfigChange: string | null; activeBackends: string[] };
+      assert.equal(st.pendingConfigChange, null, `${h}: the agent sees no change that needs a restart`);
+      assert.deepEqual(st.activeBackends, ['vxlan']);
+    }
+    const inv = lab.variant((i) => { i.all.vars.flannel_vni = 1; i.all.vars.flannel_port = 8472; });
+    const r = await flanprov('up', inv, '--output', 'json');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.ok(jsonEvents(r.stdout).some((e) => e.event === 'log' && /no change/.test(e.message)), 'up: no change');
+    const after = new Map([...(await lab.sshAll(UNIT_STATE))].map(([h, o]) => [h, parseUnitState(o.stdout).flanneld]));
+    assert.deepEqual(after, before, 'no agent was restarted');
+  });
 
   it('every run left a JSON run log under ~/.cache/flanprov/runs (no secret in it); a failed run prints its path', async () => {
     const dir = join(home, '.cache', 'flanprov', 'runs');
