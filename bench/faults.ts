@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   }, 5000);
   await measured('a lease-holding agent restarted while etcd is frozen', remotes, async () => {
     process.kill(state().etcd.pid, 'SIGSTOP');
-    await remotes[0]!.run('systemctl restart flanneld.service');
+    await remotes[0]!.run('systemctl restart --no-block flanneld.service');
     await sleep(10_000);
     process.kill(state().etcd.pid, 'SIGCONT');
   }, 8000);
