@@ -35,7 +35,7 @@ function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<
 }
 const flanprov = (...a: string[]) => run(process.execPath, [join(ROOT, 'dist', 'flanprov.cjs'), ...a]);
 
-interface Row { fault: string; sent: number; lost: number; longestGapMs: number; after: string }
+interface Row { fault: string; sent: number; lost: number; longestGapMs: number; maxSilenceMs: number; after: string }
 
 async function main(): Promise<void> {
   await flanprov('lab', 'down', '--name', name);
@@ -62,8 +62,9 @@ async function main(): Promise<void> {
       res = await m.stop();
     }
     const check = await flanprov('check', '-i', inventory);
-    rows.push({ fault, sent: res.totalSent, lost: res.totalLost, longestGapMs: Math.round(res.worst?.longestGapMs ?? 0), after: check.code === 0 ? 'check green' : `check exit ${check.code}` });
-    console.log(`# ${fault}: ${res.totalLost} of ${res.totalSent} lost, longest gap ${Math.round(res.worst?.longestGapMs ?? 0)} ms; ${rows.at(-1)!.after}`);
+    const maxSilenceMs = Math.round(Math.max(0, ...res.pairs.map((p) => p.maxSilenceMs)));
+    rows.push({ fault, sent: res.totalSent, lost: res.totalLost, longestGapMs: Math.round(res.worst?.longestGapMs ?? 0), maxSilenceMs, after: check.code === 0 ? 'check green' : `check exit ${check.code}` });
+    console.log(`# ${fault}: ${res.totalLost} of ${res.totalSent} lost, longest gap ${Math.round(res.worst?.longestGapMs ?? 0)} ms, longest silence ${maxSilenceMs} ms; ${rows.at(-1)!.after}`);
   }
 
   for (const r of remotes) {
@@ -105,9 +106,9 @@ async function main(): Promise<void> {
     }
   });
 
-  console.log('\nfault | packets sent | lost | longest gap | afterwards');
-  console.log('---|---|---|---|---');
-  for (const r of rows) console.log(`${r.fault} | ${r.sent.toLocaleString('en')} | ${r.lost} | ${r.longestGapMs} ms | ${r.after}`);
+  console.log('\nfault | packets sent | lost | longest gap (lost run) | longest silence | afterwards');
+  console.log('---|---|---|---|---|---');
+  for (const r of rows) console.log(`${r.fault} | ${r.sent.toLocaleString('en')} | ${r.lost} | ${r.longestGapMs} ms | ${r.maxSilenceMs} ms | ${r.after}`);
   await Promise.allSettled(remotes.map((r) => r.close()));
   if (!args.includes('--keep')) await flanprov('lab', 'down', '--name', name);
 }
