@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '../util/errors.js';
 import { loadInventory } from '../inventory/load.js';
 import { collectSources, inventorySources } from './output/options.js';
-import { renderHostFiles, renderNetworkConfig } from '../inventory/host-files.js';
+import { agentBinary, cniPluginLink, renderHostFiles, renderNetworkConfig } from '../inventory/host-files.js';
 import { configKey } from '../etcd/keys.js';
 
 export interface RenderOpts { inventory?: string[]; host?: string; limit?: string; showSecrets?: boolean }
@@ -22,7 +22,7 @@ export function renderText(opts: RenderOpts): string {
   out.push(`### etcd ${configKey(cluster.etcd.prefix)} (written once by \`up\` when absent)`, renderNetworkConfig(cluster));
   for (const h of hosts) {
     // flannel_docker auto: shown as configured (whether docker.service exists is only known on the host).
-    const docker = h.flannel.docker !== false;
+    const docker = h.flannel.docker !== false && h.flannel.runtime !== 'cni';
     for (const f of renderHostFiles({ host: h, docker })) {
       const note = f.role !== 'docker-dropin' ? ''
         : `; dockerd's command line is Debian's default here, \`up\` uses the host's own${h.flannel.docker === 'auto' ? '; only if docker.service exists: flannel_docker is auto' : ''}`;
@@ -31,6 +31,7 @@ export function renderText(opts: RenderOpts): string {
       else if (f.role === 'agent-env' && !opts.showSecrets) out.push(f.content.replace(/^([A-Z_]+)=.*$/gm, '$1=<secret, from the environment>'));
       else out.push(f.content);
     }
+    if (h.flannel.runtime === 'cni') out.push(`### ${h.name}: ${cniPluginLink(h)} -> ${agentBinary(h)} (symlink: the agent binary is flannel's CNI plugin)\n`);
   }
   return out.join('\n');
 }

@@ -15,11 +15,12 @@ import { seedEtcdPhase } from '../phases/up/seed-etcd.js';
 import { pushAgentPhase } from '../phases/up/push-agent.js';
 import { installUnitsPhase } from '../phases/up/install-units.js';
 import { startPhase } from '../phases/up/start.js';
+import { cniNetworkPhase } from '../phases/up/cni-network.js';
 import { verifyPhase } from '../phases/shared/verify.js';
 import { reportPhase } from '../phases/up/report.js';
 
 export const UP_PHASES: Phase[] = [
-  connectPhase, lockPhase('exclusive'), factsPhase, preflightPhase, seedEtcdPhase, pushAgentPhase, installUnitsPhase, startPhase, verifyPhase, reportPhase,
+  connectPhase, lockPhase('exclusive'), factsPhase, preflightPhase, seedEtcdPhase, pushAgentPhase, installUnitsPhase, startPhase, cniNetworkPhase, verifyPhase, reportPhase,
 ];
 
 export function defineUp(c: Command): void {

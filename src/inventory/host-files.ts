@@ -9,14 +9,17 @@
  *   `ExecStart=` reset then the host's own dockerd command line + --bip/--mtu (a fact gathered on the host;
  *   `flanprov render` without SSH uses Debian's default and says so in its header, not in the file, so
  *   the file it prints is byte for byte the one `up` writes on a Debian host);
+ * - /etc/cni/net.d/10-flannel.conflist on `flannel_runtime: cni` hosts (network/cni.ts), which get no
+ *   Docker drop-in; the plugin itself is a link to the agent binary (cniPluginLink), not a file;
  * - /etc/flannel/flanneld.env (only when there is a secret) and the etcd TLS files (mode 0600).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Handlebars from 'handlebars';
 import { RemotePaths, type ClusterSpec, type HostSpec } from './types.js';
+import { CNI_PLUGIN_TYPE, renderConflist } from '../network/cni.js';
 
-export type FileRole = 'agent-unit' | 'docker-dropin' | 'agent-env' | 'agent-tls' | 'other';
+export type FileRole = 'agent-unit' | 'docker-dropin' | 'cni-conf' | 'agent-env' | 'agent-tls' | 'other';
 
 export interface RenderedFile {
   path: string;
@@ -68,6 +71,11 @@ export function agentBinary(h: Pick<HostSpec, 'flannel'>): string {
   return `${h.flannel.binDir.replace(/\/+$/, '')}/flanneld`;
 }
 
+/** Where the CNI plugin goes on a `cni` host: a symlink to the agent (a push renames a new binary in; the link follows). */
+export function cniPluginLink(h: Pick<HostSpec, 'flannel'>): string {
+  return `${h.flannel.cni.binDir.replace(/\/+$/, '')}/${CNI_PLUGIN_TYPE}`;
+}
+
 export function renderFlanneldUnit(inp: RenderHostInput): string {
   const h = inp.host;
   return renderTemplate('flanneld.service.hbs', {
@@ -99,6 +107,9 @@ export function renderHostFiles(inp: RenderHostInput): RenderedFile[] {
   const h = inp.host;
   const files: RenderedFile[] = [{ path: RemotePaths.flanneldUnit, content: renderFlanneldUnit(inp), mode: 0o644, role: 'agent-unit' }];
   if (inp.docker) files.push({ path: RemotePaths.dockerDropIn, content: renderDockerDropIn(inp), mode: 0o644, role: 'docker-dropin' });
+  if (h.flannel.runtime === 'cni') {
+    files.push({ path: RemotePaths.cniConflist, content: renderConflist({ network: h.flannel.cni.network, cniVersion: h.flannel.cni.version }), mode: 0o644, role: 'cni-conf' });
+  }
   const env = Object.entries(h.agentEnv);
   if (env.length) {
     files.push({ path: RemotePaths.agentEnvFile, content: `# Written by flanprov: secrets for flanneld (mode 0600)\n${env.map(([k, v]) => envFileLine(k, v)).join('')}`, mode: 0o600, role: 'agent-env' });

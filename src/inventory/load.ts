@@ -29,9 +29,10 @@ import { connectionFor, effectiveVar, CONNECTION_VARS, SECRET_VARS } from './con
 import { AGENT_STATUS_PORT } from '../network/agent-status.js';
 import { BACKEND_TYPES, type BackendType } from '../network/backends.js';
 import { agentFlags, agentEnv } from './agent-flags.js';
+import { CNI_DEFAULT_BIN_DIR, CNI_DEFAULT_CONFLIST_VERSION, CNI_DEFAULT_NETWORK, type CniConflistVersion } from '../network/cni.js';
 import {
   formatPos, type ClusterNetworkSettings, type ClusterSpec, type EtcdSpec,
-  type HostFlannelSettings, type HostSpec, type IfaceSelector, type SourcePos, type TransferMode,
+  type FlannelRuntime, type HostFlannelSettings, type HostSpec, type IfaceSelector, type SourcePos, type TransferMode,
 } from './types.js';
 
 export interface LoadOptions {
@@ -250,10 +251,19 @@ function buildCluster(inv: Inventory, file: string, opts: LoadOptions): ClusterS
       ipMasq: v<boolean>('flannel_ip_masq') ?? true,
       docker: v<'auto' | boolean>('flannel_docker') ?? 'auto',
       binDir: (v<string>('flannel_bin_dir') ?? DEFAULTS.binDir).replace(/\/+$/, '') || '/',
+      runtime: v<FlannelRuntime>('flannel_runtime') ?? 'docker',
+      cni: {
+        binDir: (v<string>('flannel_cni_bin_dir') ?? CNI_DEFAULT_BIN_DIR).replace(/\/+$/, '') || '/',
+        network: v<string>('flannel_cni_network') ?? CNI_DEFAULT_NETWORK,
+        version: v<CniConflistVersion>('flannel_cni_version') ?? CNI_DEFAULT_CONFLIST_VERSION,
+      },
       healthzPort: v<number>('flannel_healthz_port') ?? DEFAULTS.healthzPort,
       transfer: tc === undefined ? opts.defaultTransfer ?? DEFAULTS.transfer : tc === true || tc === 'gzip' ? 'gzip' : tc === 'sftp' ? 'sftp' : 'plain',
     };
     if (v('flannel_public_ip') !== undefined) flannel.publicIp = v<string>('flannel_public_ip');
+    if (flannel.runtime === 'cni' && flannel.docker === true) {
+      issues.add('flannel_docker', 'is true on a host with flannel_runtime: cni, which gets a CNI network and no Docker drop-in; remove one of them', pos('flannel_docker'));
+    }
     const ca = fileVar('flannel_etcd_cafile'); if (ca) flannel.etcdCaFile = ca;
     const cert = fileVar('flannel_etcd_certfile'); if (cert) flannel.etcdCertFile = cert;
     const key = fileVar('flannel_etcd_keyfile'); if (key) flannel.etcdKeyFile = key;

@@ -3,6 +3,7 @@
  * Ansible's others) are left alone, except `flannel_*` names that are not ours: those are typos.
  */
 import { BACKEND_TYPES } from '../network/backends.js';
+import { CNI_CONFLIST_VERSIONS, CNI_NETWORK_NAME_RE } from '../network/cni.js';
 import Ajv, { type ErrorObject } from 'ajv';
 
 const ipv4 = '^(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}$';
@@ -61,6 +62,10 @@ export const hostVarsSchema = {
     flannel_ip_masq: { type: 'boolean' },
     flannel_docker: { anyOf: [{ type: 'boolean' }, { const: 'auto' }] },
     flannel_bin_dir: absPath,
+    flannel_runtime: { enum: ['docker', 'cni'] },
+    flannel_cni_bin_dir: absPath,
+    flannel_cni_network: { type: 'string', pattern: CNI_NETWORK_NAME_RE.source },
+    flannel_cni_version: { enum: [...CNI_CONFLIST_VERSIONS] },
     flannel_healthz_port: port,
     flannel_transfer_compression: { anyOf: [{ type: 'boolean' }, { enum: ['gzip', 'none', 'sftp'] }] },
   },
@@ -126,6 +131,10 @@ const EXPECT: Record<string, string> = {
   flannel_etcd_prefix: 'an absolute etcd key prefix without a trailing slash, e.g. /coreos.com/network',
   flannel_bin_dir: 'an absolute directory, e.g. /usr/local/bin',
   flannel_docker: 'auto, true or false',
+  flannel_runtime: 'docker or cni',
+  flannel_cni_bin_dir: 'an absolute directory, e.g. /opt/cni/bin',
+  flannel_cni_network: 'a CNI network name: a letter or digit, then letters, digits, _ . -',
+  flannel_cni_version: `one of ${CNI_CONFLIST_VERSIONS.join(', ')}`,
   flannel_transfer_compression: 'gzip, none or sftp',
   flannel_etcd_endpoints: 'a URL or a list of URLs (a comma-separated string works too)',
   flannel_iface: 'an interface name, an IPv4 address, /regex/, or a list of those',

@@ -6,6 +6,7 @@
  */
 import type { BackendType } from '../network/backends.js';
 import { DEFAULT_SUBNET_FILE } from '../network/subnet-env.js';
+import { CNI_CONFLIST_PATH, type CniConflistVersion } from '../network/cni.js';
 
 /** A place in an inventory file (1-based line and column), for error messages "file:line:col". */
 export interface SourcePos {
@@ -95,6 +96,23 @@ export type IfaceSelector =
   | { kind: 'ip'; value: string }
   | { kind: 'regex'; value: string };
 
+/**
+ * What the host's containers run on: `docker` (flanprov points Docker's bridge at the host's subnet) or
+ * `cni` (no Docker drop-in: a CNI network for Podman, containerd, CRI-O, kubelet, served by the agent
+ * binary as flannel's CNI plugin).
+ */
+export type FlannelRuntime = 'docker' | 'cni';
+
+/** The CNI side of a `cni` host. */
+export interface CniSettings {
+  /** where the plugin's link goes (flannel_cni_bin_dir, default /opt/cni/bin); Debian's /usr/lib/cni is searched too */
+  binDir: string;
+  /** the network's name (flannel_cni_network, default flannel) */
+  network: string;
+  /** the conflist's cniVersion (flannel_cni_version, default 1.0.0) */
+  version: CniConflistVersion;
+}
+
 /** How the agent binary travels: gzip -1 stream over exec, plain stream over exec, or SFTP. */
 export type TransferMode = 'gzip' | 'plain' | 'sftp';
 
@@ -105,6 +123,8 @@ export interface HostFlannelSettings {
   ipMasq: boolean;
   /** configure Docker: auto = only when docker.service exists on the host */
   docker: 'auto' | boolean;
+  runtime: FlannelRuntime;
+  cni: CniSettings;
   binDir: string;
   healthzPort: number;
   transfer: TransferMode;
@@ -183,4 +203,6 @@ export const RemotePaths = {
   subnetEnv: DEFAULT_SUBNET_FILE,
   /** the network config as rendered, kept on the host for review (not read by the agent) */
   networkConfigCopy: '/etc/flannel/network-config.json',
+  /** the CNI network of `cni` hosts */
+  cniConflist: CNI_CONFLIST_PATH,
 } as const;

@@ -25,6 +25,8 @@ export const CNI_CONFLIST_PATH = `${CNI_CONF_DIR}/${CNI_CONFLIST_NAME}`;
 export const CNI_STATE_DIR = '/var/lib/cni/flannel';
 /** host-local's default store: one directory per network name, one file per allocated address. */
 export const CNI_HOST_LOCAL_DIR = '/var/lib/cni/networks';
+/** libcni's cache of the results it got (`<network>-<containerid>-<ifname>`), what runtimes hand back at DEL. */
+export const CNI_RESULTS_DIR = '/var/lib/cni/results';
 /** The bridge the delegate puts containers on (the bridge plugin's default name, flannel's and kube-flannel's). */
 export const CNI_BRIDGE = 'cni0';
 

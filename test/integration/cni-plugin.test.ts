@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { bundleAgent } from './agent-harness.js';
 import { CNI_DEBIAN_BIN_DIR, CNI_HOST_LOCAL_DIR } from '../../src/network/cni.js';
+import { cniMtuScript, describeCniMtu, parseCniMtu } from '../../src/phases/shared/cni-mtu.js';
 
 const ID = `fpc${process.pid % 10000}`;
 const HOST = `${ID}h`;
@@ -27,7 +28,7 @@ const MTU = 1400;
 let bundle = '';
 
 function sh(script: string): string {
-  return execFileSync('bash', ['-euo', 'pipefail', '-c', script], { encoding: 'utf8' });
+  return execFileSync('bash', ['-euo', 'pipefail', '-c', script], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 interface Call { status: number | null; json?: Record<string, unknown>; stdout: string; stderr: string }
@@ -101,6 +102,36 @@ describe('flannel CNI plugin with Debian\'s bridge and host-local', { skip: !exi
     sh(`ip netns exec ${ID}c3 ping -c 2 -W 2 -M do -s ${MTU - 28} ${addr('c1')}`);
     sh(`ip netns exec ${ID}c2 ping -c 1 -W 2 10.251.3.1`);
     assert.throws(() => sh(`ip netns exec ${ID}c1 ping -c 1 -W 1 -M do -s ${MTU - 27} ${addr('c2')}`), 'a packet above the MTU does not pass with DF');
+  });
+
+  it('the MTU changes in place (switch-backend): bridge, veths and containers, both ways; what cannot change is named', () => {
+    const addr = (c: string) => (results.get(c)!.ips as { address: string }[])[0]!.address.split('/')[0]!;
+    const mtuOf = (ns: string, dev: string) => JSON.parse(sh(`ip -n ${ns} -j link show ${dev}`))[0].mtu as number;
+    const veths = () => (JSON.parse(sh(`ip -n ${HOST} -j link show master ${BR}`)) as { ifname: string; mtu: number }[]);
+    // a veth on the bridge that no container of the plugin owns, and a record whose netns is gone
+    sh(`ip -n ${HOST} link add ${ID}o mtu ${MTU} type veth peer name ${ID}p mtu ${MTU}; ip -n ${HOST} link set ${ID}o master ${BR} up`);
+    writeFileSync(join(DATA_DIR, '.sandbox', 'ghost'), JSON.stringify({ netns: `/run/netns/${ID}none`, ifname: 'eth0', network: ID }));
+    for (const to of [1450, 1350]) {
+      const r = spawnSync('ip', ['netns', 'exec', HOST, 'bash', '-s'], { input: cniMtuScript(to, { dataDir: DATA_DIR, bridge: BR }), encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const rep = parseCniMtu(r.stdout, to);
+      assert.deepEqual(rep.bridge, { from: to === 1450 ? MTU : 1450, to });
+      const ok = rep.containers.filter((c) => !c.error);
+      assert.deepEqual(ok.map((c) => c.id).sort(), CONTAINERS.map((c) => `${ID}-${c}`));
+      assert.ok(ok.every((c) => c.veth && c.from === (to === 1450 ? MTU : 1450)), JSON.stringify(ok));
+      assert.deepEqual(rep.containers.filter((c) => c.error).map((c) => [c.id, /is gone/.test(c.error!)]), [['ghost', true]]);
+      assert.deepEqual(rep.orphans.map((o) => [o.name, o.error]), [[`${ID}o`, undefined]]);
+      const d = describeCniMtu(rep);
+      assert.equal(d.problems.length, 2, d.problems.join('; '));
+      for (const c of CONTAINERS) assert.equal(mtuOf(`${ID}${c}`, 'eth0'), to);
+      assert.ok(veths().every((v) => v.mtu === to), JSON.stringify(veths()));
+      assert.equal(mtuOf(HOST, BR), to);
+      for (const c of CONTAINERS) assert.equal(JSON.parse(readFileSync(join(DATA_DIR, `${ID}-${c}`), 'utf8')).mtu, to, 'the kept delegate config says the new MTU');
+      sh(`ip netns exec ${ID}c1 ping -c 2 -W 2 -M do -s ${to - 28} ${addr('c2')}`);
+      sh(`ip netns exec ${ID}c2 ping -c 2 -W 2 -M do -s ${to - 28} ${addr('c3')}`);
+    }
+    sh(`ip -n ${HOST} link del ${ID}o`);
+    rmSync(join(DATA_DIR, '.sandbox', 'ghost'));
   });
 
   it('CHECK (0.4.0, 1.0.0) with the prevResult passes; the bridge really checks (a removed address fails it)', () => {

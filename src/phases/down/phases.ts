@@ -13,6 +13,8 @@ import { agentPath } from '../shared/gather-facts.js';
 import { withEtcd } from '../shared/etcd-session.js';
 import { gathered, networkConfig } from '../shared/host-state.js';
 import { downScript } from './script.js';
+import { cniPluginLink } from '../../inventory/host-files.js';
+import { CNI_BRIDGE } from '../../network/cni.js';
 import type { Ipv4Net } from '../../network/types.js';
 
 declare module '../framework/types.js' {
@@ -31,12 +33,16 @@ export const teardownPhase: Phase = {
       for (const p of f.files.keys()) rec.changed(`would remove ${p}`);
       if (f.agent.sha256) rec.changed(`would remove ${agentPath(h)}`);
       for (const l of f.vxlanLinks) if (l.ifname.startsWith('flannel')) rec.changed(`would delete device ${l.ifname}`);
+      const cni = h.facts.cni;
+      if (cni?.link?.kind === 'symlink' && cni.link.target === agentPath(h)) rec.changed(`would remove ${cniPluginLink(h.spec)} (the CNI plugin link)`);
+      if (cni?.bridge) rec.changed(`would delete device ${CNI_BRIDGE}${cni.ports.length ? ` (${cni.ports.length} container interface(s) on it)` : ''}, the CNI plugin's state and host-local's addresses`);
     });
   },
   async run(ctx) {
     const net = networkConfig(ctx).network;
     await ctx.forEachHost(async (h, rec) => {
-      const r = await h.remote().run(downScript({ agentPath: agentPath(h), network: net, docker: dockerManaged(h.spec, gathered(h)) || !!gathered(h).docker.unit }), { timeoutMs: 120_000 });
+      const cni = h.spec.flannel.runtime === 'cni' ? { link: cniPluginLink(h.spec), network: h.spec.flannel.cni.network } : undefined;
+      const r = await h.remote().run(downScript({ agentPath: agentPath(h), network: net, docker: dockerManaged(h.spec, gathered(h)) || !!gathered(h).docker.unit, ...(cni ? { cni } : {}) }), { timeoutMs: 120_000 });
       for (const line of r.stdout.split('\n')) if (line.startsWith('removed ')) rec.changed(line.slice(8));
       if (r.code !== 0) throw new StepFailedError(`teardown failed: ${r.stderr.trim()}`, h.name);
       const d0 = jsonOr<{ addr_info?: { family: string; local: string; prefixlen: number }[] }[]>(section(parseSections(r.stdout), 'docker0')?.body, []);

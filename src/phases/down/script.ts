@@ -2,23 +2,45 @@
  * The teardown script run on each host by `down`: stop and disable the agent, remove everything `up`
  * installed, and every piece of kernel state flannel leaves behind (it deliberately tears nothing down on
  * exit): flannel devices, routes inside the Network, the FLANNEL-POSTRTG / FLANNEL-FWD chains and the rules
- * that jump to them, subnet.env. Prints what it removed, one `removed` line each.
+ * that jump to them, subnet.env; on `flannel_runtime: cni` hosts also the conflist, the plugin link (only
+ * when it points to our agent), the plugin's state, host-local's addresses and the runtimes' cached
+ * results for the network, and the cni0 bridge. Prints what it removed, one `removed` line each.
  */
 import { RemotePaths } from '../../inventory/types.js';
 import { formatNet } from '../../network/ipv4.js';
 import type { Ipv4Net } from '../../network/types.js';
 import { shq } from '../../remote/sections.js';
 import { AGENT_SHA_CACHE, MANAGED_FILES } from '../shared/facts.js';
+import { CNI_BRIDGE, CNI_HOST_LOCAL_DIR, CNI_RESULTS_DIR, CNI_STATE_DIR } from '../../network/cni.js';
 
 export interface DownScriptInput {
   agentPath: string;
   network: Ipv4Net;
   /** restart Docker so it is back on its default bridge */
   docker: boolean;
+  /** a `cni` host: its plugin link and network name */
+  cni?: { link: string; network: string };
+}
+
+/** The CNI part (runs after the files are gone, before the routes: cni0's own route goes with it). */
+export function cniTeardown(c: { link: string; network: string }, agentPath: string): string {
+  const store = shq(`${CNI_HOST_LOCAL_DIR}/${c.network}`);
+  return `l=${shq(c.link)}
+if [ -L "$l" ] && [ "$(readlink "$l")" = ${shq(agentPath)} ]; then rm -f "$l" && say "$l (the CNI plugin link)"; fi
+if [ -d ${CNI_STATE_DIR} ]; then n=$(ls ${CNI_STATE_DIR} | wc -l); rm -rf ${CNI_STATE_DIR} && say "${CNI_STATE_DIR} (the CNI plugin's state, $n container(s))"; fi
+if [ -d ${store} ]; then rm -rf ${store} && say ${store}" (host-local's addresses)"; fi
+for f in ${CNI_RESULTS_DIR}/${shq(c.network)}-*; do [ -e "$f" ] && rm -f "$f" && say "$f (a runtime's cached CNI result)"; done
+rmdir "\${l%/*}" 2>/dev/null
+if [ -d /sys/class/net/${CNI_BRIDGE} ]; then
+  # the veths of containers still running go too (their other end, the container's interface, with them)
+  n=0; for p in $(ip -o link show master ${CNI_BRIDGE} | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do ip link del "$p" && n=$((n + 1)); done
+  ip link del ${CNI_BRIDGE} && if [ "$n" -gt 0 ]; then say "device ${CNI_BRIDGE} and the veths of $n container(s) still on it (those containers have no network now)"; else say "device ${CNI_BRIDGE}"; fi
+fi
+`;
 }
 
 export function downScript(inp: DownScriptInput): string {
-  const files = [...MANAGED_FILES, RemotePaths.subnetEnv, inp.agentPath, AGENT_SHA_CACHE];
+  const files = [...MANAGED_FILES, ...(inp.cni ? [RemotePaths.cniConflist] : []), RemotePaths.subnetEnv, inp.agentPath, AGENT_SHA_CACHE];
   const net = formatNet(inp.network);
   return `export LC_ALL=C
 say() { echo "removed $*"; }
@@ -32,7 +54,7 @@ for f in ${files.map(shq).join(' ')}; do
 done
 rmdir /etc/flannel /run/flannel /etc/systemd/system/docker.service.d 2>/dev/null
 systemctl daemon-reload
-# flannel devices (vxlan flannel.<VNI>, flannel-v6.<VNI>, legacy flannel0 / flannel.ipip / flannel-wg)
+${inp.cni ? cniTeardown(inp.cni, inp.agentPath) : ''}# flannel devices (vxlan flannel.<VNI>, flannel-v6.<VNI>, legacy flannel0 / flannel.ipip / flannel-wg)
 for d in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^flannel([.-]|0$)'); do
   ip link del "$d" && say "device $d"
 done

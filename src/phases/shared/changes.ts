@@ -9,7 +9,7 @@ import type { PreviousSubnetEnv } from '../../network/subnet-env.js';
 import { firstHost, formatIpv4 } from '../../network/ipv4.js';
 
 /** What a file is for; decides what a change to it restarts. */
-export type FileRole = 'agent-unit' | 'docker-dropin' | 'agent-env' | 'agent-tls' | 'other';
+export type FileRole = 'agent-unit' | 'docker-dropin' | 'cni-conf' | 'agent-env' | 'agent-tls' | 'other';
 
 export interface DesiredFile {
   path: string;

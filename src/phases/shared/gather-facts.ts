@@ -11,6 +11,7 @@ import { MANAGED_FILES, buildFactsScript, parseEtcdEndpoint, parseFacts, type Et
 import { chooseInterface } from './iface.js';
 import { SEC_FN, jsonOr, parseSections, sectionsNamed, shq } from '../../remote/sections.js';
 import { gathered } from './host-state.js';
+import { cniFactsScript, parseCniFacts } from './cni-facts.js';
 import { removeEarlyProbes, startEarlyProbes } from './verify.js';
 import { closeEtcd, startEtcdDirect } from './etcd-session.js';
 
@@ -33,14 +34,22 @@ function candidatePeers(ctx: PhaseContext, self: HostState): string[] {
 export async function gatherFacts(ctx: PhaseContext, hosts?: HostState[]): Promise<void> {
   await ctx.forEachHost(async (h) => {
     const peers = [...new Set(candidatePeers(ctx, h))];
+    const cni = h.spec.flannel.runtime === 'cni';
+    // a cni host's own facts come from a second script on its own channel, at the same time
+    const cniRun = cni ? h.remote().run(cniFactsScript(h.spec), { timeoutMs: 30_000 }) : undefined;
     const script = buildFactsScript({
-      agentPath: agentPath(h), files: MANAGED_FILES, peers,
+      agentPath: agentPath(h), files: cni ? [...MANAGED_FILES, RemotePaths.cniConflist] : MANAGED_FILES, peers,
       etcd: etcdEndpoints(ctx), healthzPort: h.spec.flannel.healthzPort,
     });
     const r = await h.remote().run(script, { timeoutMs: 30_000 });
     if (r.code !== 0) throw new StepFailedError(`facts script failed (exit ${r.code}): ${r.stderr.trim()}`, h.name);
     const f = parseFacts(h.name, r.stdout, RemotePaths.dockerDropIn, peers);
     h.facts.gathered = f;
+    if (cniRun) {
+      const c = await cniRun;
+      if (c.code !== 0) throw new StepFailedError(`CNI facts script failed (exit ${c.code}): ${c.stderr.trim()}`, h.name);
+      h.facts.cni = parseCniFacts(c.stdout);
+    }
     const sel = chooseInterface(f.interfaces, f.defaultRoute?.dev, h.spec.flannel.iface, h.spec.flannel.publicIp);
     if (sel.ok) {
       h.facts.iface = sel.iface;

@@ -5,6 +5,7 @@
  * diagnosis live here; the verify phase only runs them.
  */
 import { PROBE_IMAGE, PROBE_NAME } from '../../network/probe.js';
+import { CNI_DEFAULT_NETWORK } from '../../network/cni.js';
 import type { VerifyMatrix } from '../framework/events.js';
 import { firstHost, formatIpv4, parseCidr, sizeOf } from '../../network/ipv4.js';
 import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq } from '../../remote/sections.js';
@@ -12,7 +13,8 @@ import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq } from '../.
 /** host side of the netns probe's veth (≤ 15 chars); the namespace side is renamed eth0 */
 export const PROBE_VETH = 'fpprobe0';
 
-export type ProbeKind = 'docker' | 'netns';
+/** docker: a Docker container; podman: a Podman container on the host's CNI network; netns: a bare namespace */
+export type ProbeKind = 'docker' | 'podman' | 'netns';
 
 export interface Probe {
   kind: ProbeKind;
@@ -27,7 +29,8 @@ export interface Probe {
  * docker: a container from the probe image; netns: a namespace with a veth into the host's flannel subnet
  * (the namespace takes the subnet's last host address, the host side the subnet's first, as docker0 would).
  */
-export function probeStartScript(kind: ProbeKind, opts: { image?: string; subnet?: string; mtu?: number } = {}): string {
+export function probeStartScript(kind: ProbeKind, opts: { image?: string; subnet?: string; mtu?: number; network?: string } = {}): string {
+  if (kind === 'podman') return podmanProbeScript(opts.image ?? PROBE_IMAGE, opts.network ?? CNI_DEFAULT_NETWORK);
   if (kind === 'docker') {
     const image = shq(opts.image ?? PROBE_IMAGE);
     // No json-file log (nothing to write), and `docker rm -f` only when a leftover probe is in the way.
@@ -79,6 +82,24 @@ sec probe; ip -n ${PROBE_NAME} -j -4 addr show eth0
 `;
 }
 
+/**
+ * A Podman container on the CNI network (`podman run --network flannel`: the runtime calls the agent
+ * binary as flannel's CNI plugin, which puts it on cni0 at subnet.env's MTU). A leftover probe in the way
+ * is removed and the start retried, as for Docker; the last attempt's error is the step's.
+ */
+function podmanProbeScript(image: string, network: string): string {
+  const run = `podman run -d --rm --log-driver none --network ${shq(network)} --name ${PROBE_NAME} ${shq(image)} sleep 3600`;
+  return `${SEC_FN}
+id=$(${run} 2>/dev/null) || for i in 1 2 3 4 5; do
+  podman rm -f -t 0 ${PROBE_NAME} >/dev/null 2>&1
+  if [ $i = 5 ]; then id=$(${run}) || exit 1; else id=$(${run} 2>/dev/null) && break; sleep 0.3; fi
+done
+pid=$(podman inspect -f '{{.State.Pid}}' ${PROBE_NAME}) || exit 1
+sec probe; nsenter -t "$pid" -n ip -j -4 addr show eth0
+sec exec; echo "nsenter -t $pid -n"
+`;
+}
+
 export function parseProbe(kind: ProbeKind, stdout: string): Probe | undefined {
   const body = section(parseSections(stdout), 'probe')?.body;
   const j = jsonOr<{ mtu: number; addr_info?: { family: string; local: string }[] }[]>(body, []);
@@ -96,6 +117,8 @@ export function parseProbe(kind: ProbeKind, stdout: string): Probe | undefined {
 export function probeRemoveScript(kind: ProbeKind, opts: { background?: boolean } = {}): string {
   if (kind === 'docker' && opts.background) return `setsid sh -c 'docker rm -f ${PROBE_NAME}' >/dev/null 2>&1 < /dev/null &\ntrue\n`;
   if (kind === 'docker') return `docker rm -f ${PROBE_NAME} >/dev/null 2>&1; true\n`;
+  if (kind === 'podman' && opts.background) return `setsid sh -c 'podman rm -f -t 0 ${PROBE_NAME}' >/dev/null 2>&1 < /dev/null &\ntrue\n`;
+  if (kind === 'podman') return `podman rm -f -t 0 ${PROBE_NAME} >/dev/null 2>&1; true\n`;
   return `ip netns del ${PROBE_NAME} 2>/dev/null; ip link del ${PROBE_VETH} 2>/dev/null; true\n`;
 }
 

@@ -23,6 +23,7 @@ export function preflightHosts(ctx: PhaseContext): PreflightHost[] {
     spec: h.spec,
     facts: gathered(h),
     iface: h.facts.iface ? { ok: true as const, iface: h.facts.iface } : { ok: false as const, error: h.facts.ifaceError ?? 'no interface chosen' },
+    ...(h.facts.cni ? { cni: h.facts.cni } : {}),
   }));
 }
 

@@ -12,6 +12,9 @@ import { isOnLink } from '../../network/iproute2-json.js';
 import type { HostFacts } from './facts.js';
 import type { InterfaceChoice } from './iface.js';
 import { conflictingDockerdFlags } from './docker-unit.js';
+import type { CniFacts } from './cni-facts.js';
+import { cniProblems } from './cni-preflight.js';
+import { agentBinary } from '../../inventory/host-files.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -28,6 +31,8 @@ export interface PreflightHost {
   spec: HostSpec;
   facts: HostFacts;
   iface: InterfaceChoice;
+  /** a `cni` host's CNI facts */
+  cni?: CniFacts;
 }
 
 export interface PreflightInput {
@@ -44,8 +49,12 @@ export interface PreflightInput {
 /** Minimum MTU a container interface should get (IPv4 hosts must accept 576-byte datagrams). */
 export const MIN_MTU = 576;
 
-/** Whether flanprov configures Docker on this host (flannel_docker: true | false | auto = when installed). */
+/**
+ * Whether flanprov configures Docker on this host (flannel_docker: true | false | auto = when installed);
+ * never on a `flannel_runtime: cni` host.
+ */
 export function dockerManaged(spec: HostSpec, facts: HostFacts): boolean {
+  if (spec.flannel.runtime === 'cni') return false;
   if (spec.flannel.docker === 'auto') return facts.docker.installed && !!facts.docker.unit;
   return spec.flannel.docker;
 }
@@ -123,6 +132,8 @@ export function preflight(inp: PreflightInput): Problem[] {
       if (flags.length) err('docker', [n], `dockerd's own command line already has ${flags.join(', ')} (${f.docker.execStart}): remove ${flags.length > 1 ? 'them' : 'it'} so flannel's --bip/--mtu/--ip-masq=false apply`);
       if (!f.docker.execStart) err('docker', [n], "cannot read dockerd's ExecStart from docker.service (systemctl cat docker.service)");
     }
+
+    if (h.spec.flannel.runtime === 'cni') out.push(...cniProblems(h.spec, agentBinary(h.spec), h.cni));
 
     // etcd reachability from the host
     const eps = [...f.etcdReach.entries()];

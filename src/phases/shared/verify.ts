@@ -1,6 +1,6 @@
 /**
- * Phase 8 — Verify: a probe on every host (a container from flanprov-probe:1, or a network namespace where
- * Docker is not managed), all-pairs pings between the probes plus one full-MTU don't-fragment ping per
+ * Phase 8 — Verify: a probe on every host (a container from flanprov-probe:1 — Docker's, or on a
+ * `flannel_runtime: cni` host Podman's on the CNI network — or a network namespace where neither runs), all-pairs pings between the probes plus one full-MTU don't-fragment ping per
  * pair, printed as a matrix. Failures name the pair and the likely cause; probes are removed afterwards,
  * also when verification fails. Exit code 5 when any pair fails.
  */
@@ -26,6 +26,7 @@ declare module '../framework/types.js' {
 }
 
 function probeKind(h: HostState): ProbeKind {
+  if (h.spec.flannel.runtime === 'cni' && h.facts.cni?.podman) return 'podman';
   return dockerManaged(h.spec, gathered(h)) ? 'docker' : 'netns';
 }
 
@@ -37,7 +38,7 @@ function probeKind(h: HostState): ProbeKind {
 export function startEarlyProbes(ctx: PhaseContext): void {
   if (ctx.state.verify !== true || ctx.options.dryRun) return;
   for (const h of ctx.hosts) {
-    if (h.failed || !h.conn || h.spec.flannel.docker === false) continue;
+    if (h.failed || !h.conn || h.spec.flannel.docker === false || h.spec.flannel.runtime === 'cni') continue;
     const script = `command -v docker >/dev/null && systemctl is-active -q docker.service || exit 3\n${probeStartScript('docker')}`;
     h.facts.earlyProbe = h.conn.run(script, { timeoutMs: 60_000 }).catch(() => undefined);
   }
@@ -93,7 +94,7 @@ export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
         return;
       }
       // No usable early probe (Docker restarted, subnet changed, no Docker): start one now (replaces a stale one).
-      const r = await h.remote().run(probeStartScript(kind, { ...(subnet ? { subnet } : {}), ...(se?.mtu ? { mtu: se.mtu } : {}) }), { timeoutMs: 60_000 });
+      const r = await h.remote().run(probeStartScript(kind, { ...(subnet ? { subnet } : {}), ...(se?.mtu ? { mtu: se.mtu } : {}), network: h.spec.flannel.cni.network }), { timeoutMs: 60_000 });
       if (!started.includes(h)) started.push(h);
       const p = parseProbe(kind, r.stdout);
       if (r.code !== 0 || !p) throw new StepFailedError(`starting the ${kind} probe failed: ${r.stderr.trim() || 'no address'}`, h.name);

@@ -3,7 +3,9 @@
  * (--mtu=${FLANNEL_MTU}), so once the agent has written the new backend's MTU, Docker is restarted where
  * it runs with a different one — always when the MTU shrinks (host-gw → vxlan: full-size packets would
  * be dropped), and when it grows (vxlan → host-gw) only with --raise-mtu: otherwise the smaller MTU is kept
- * (it works, it only wastes 50 bytes a packet) and the run says so.
+ * (it works, it only wastes 50 bytes a packet) and the run says so. On `flannel_runtime: cni` hosts nothing
+ * restarts: cni0, the veths and the running containers' interfaces take the new MTU in place, both ways
+ * (shared/cni-mtu.ts), and each one that cannot is named with why.
  */
 import type { HostRecorder, HostState, Phase, PhaseContext } from '../framework/types.js';
 import { StepFailedError } from '../../util/errors.js';
@@ -17,6 +19,8 @@ import { dockerRestartScript, dockerStateScript, parseDockerState } from '../sha
 import { gathered } from '../shared/host-state.js';
 import { containerMtu } from '../../network/backends.js';
 import { mtuAction } from './plan.js';
+import { CNI_BRIDGE } from '../../network/cni.js';
+import { cniMtuScript, describeCniMtu, parseCniMtu } from '../shared/cni-mtu.js';
 import { planned, switchRun } from './state.js';
 
 /** How long the agent may take to write the new MTU to subnet.env after reporting the new backend. */
@@ -40,10 +44,29 @@ function parseState(stdout: string): DockerMtuState {
   return { ...(se?.trim() ? { env: parseSubnetEnv(se) } : {}), docker: parseDockerState(stdout) };
 }
 
+/** A cni host: once subnet.env says the new MTU, the bridge and its containers follow in place. */
+async function updateCniHost(ctx: PhaseContext, h: HostState, rec: HostRecorder, wanted: number): Promise<void> {
+  const br = h.facts.cni?.bridge;
+  if (ctx.options.dryRun) {
+    if (br && br.mtu !== wanted) rec.changed(`would set ${CNI_BRIDGE}, its veths and its ${h.facts.cni!.ports.length} container(s) to MTU ${wanted} in place`);
+    return;
+  }
+  const r = await h.remote().run(`${readScript(wanted)}\nif grep -qx 'FLANNEL_MTU=${wanted}' ${RemotePaths.subnetEnv}; then\n${cniMtuScript(wanted)}\nfi\n`, { timeoutMs: (SUBNET_ENV_WAIT_S + 60) * 1000 });
+  const st = parseState(r.stdout);
+  if (st.env?.mtu !== wanted) {
+    throw new StepFailedError(`${RemotePaths.subnetEnv} says FLANNEL_MTU=${st.env?.mtu ?? '(none)'} ${SUBNET_ENV_WAIT_S} s after the agent reported the new backend, expected ${wanted}; the containers' MTU was not changed`, h.name);
+  }
+  h.facts.subnetEnv = st.env;
+  const d = describeCniMtu(parseCniMtu(r.stdout, wanted));
+  for (const c of d.changed) rec.changed(c);
+  for (const p of d.problems) ctx.log('warn', `${h.name}: ${p}`);
+}
+
 async function updateHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Promise<void> {
   const run = switchRun(ctx);
   const cfg = planned(run).target.config;
   const f = gathered(h);
+  if (h.spec.flannel.runtime === 'cni') return updateCniHost(ctx, h, rec, containerMtu(cfg, h.facts.iface?.mtu ?? 1500));
   if (!dockerManaged(h.spec, f)) {
     rec.skip('Docker is not managed by flanprov on this host');
     return;

@@ -39,7 +39,8 @@ sec ready; echo $ready
 sec active; systemctl is-active flanneld.service
 sec subnet_env; cat /run/flannel/subnet.env 2>/dev/null
 sec status; ${agentStatusCommand(port)}
-${dockerStateScript()}`;
+${dockerStateScript()}true
+`;
 }
 
 /** The agent commands the plan asks for (empty when nothing is to be done). */

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderHostFiles, renderDockerDropIn, systemdWord, renderNetworkConfig } from '../../../src/inventory/host-files.js';
+import { cniPluginLink, renderHostFiles, renderDockerDropIn, systemdWord, renderNetworkConfig } from '../../../src/inventory/host-files.js';
 import type { HostSpec } from '../../../src/inventory/types.js';
 
 const host = (over: Partial<HostSpec['flannel']> = {}, env: Record<string, string> = {}): Pick<HostSpec, 'name' | 'flannel' | 'agentFlags' | 'agentEnv'> => ({
   name: 'n1',
-  flannel: { iface: [], ipMasq: true, docker: 'auto', binDir: '/usr/local/bin', healthzPort: 8471, transfer: 'gzip', ...over },
+  flannel: { iface: [], ipMasq: true, docker: 'auto', binDir: '/usr/local/bin', runtime: 'docker', cni: { binDir: '/opt/cni/bin', network: 'flannel', version: '1.0.0' }, healthzPort: 8471, transfer: 'gzip', ...over },
   agentFlags: ['-etcd-endpoints=http://10.0.0.1:2379', '-etcd-prefix=/coreos.com/network', '-iface-regex=^eth[0-9]+$', '-ip-masq=true'],
   agentEnv: env,
 });
@@ -73,4 +73,19 @@ test('systemd quoting of ExecStart words; network config JSON', () => {
   assert.equal(systemdWord('100%'), '100%%');
   assert.equal(systemdWord('$x'), '$$x');
   assert.equal(renderNetworkConfig({ networkConfig: { Network: '10.244.0.0/16', Backend: { Type: 'vxlan' } } }), '{\n  "Network": "10.244.0.0/16",\n  "Backend": {\n    "Type": "vxlan"\n  }\n}\n');
+});
+
+test('a cni host: the conflist (network name and version from the inventory), no Docker drop-in; the plugin link beside the agent', () => {
+  const h = host({ runtime: 'cni', cni: { binDir: '/opt/cni/bin', network: 'pods', version: '0.4.0' } });
+  const files = renderHostFiles({ host: h, docker: false });
+  assert.deepEqual(files.map((f) => [f.path, f.role, f.mode]), [
+    ['/etc/systemd/system/flanneld.service', 'agent-unit', 0o644],
+    ['/etc/cni/net.d/10-flannel.conflist', 'cni-conf', 0o644],
+  ]);
+  const list = JSON.parse(files[1]!.content);
+  assert.equal(list.name, 'pods');
+  assert.equal(list.cniVersion, '0.4.0');
+  assert.deepEqual(list.plugins.map((p: { type: string }) => p.type), ['flannel', 'portmap']);
+  assert.equal(cniPluginLink(h), '/opt/cni/bin/flannel');
+  assert.equal(renderHostFiles({ host: host(), docker: true }).some((f) => f.role === 'cni-conf'), false);
 });

@@ -230,3 +230,45 @@ all:
   assert.deepEqual(t, { n1: 'plain', n2: 'plain', n3: 'gzip', w1: 'gzip', w2: 'sftp' });
   assert.match(errorOf('all:\n  vars: { flannel_network: 10.244.0.0/16, flannel_etcd_endpoints: http://e:2379, flannel_transfer_compression: zstd }\n  hosts: { n1: }\n').message, /flannel_transfer_compression/);
 });
+
+test('flannel_runtime: docker by default, cni per host or group with the CNI settings; contradictions and bad values refused', () => {
+  const c = load(`
+all:
+  vars: { flannel_network: 10.244.0.0/16, flannel_etcd_endpoints: http://e:2379 }
+  children:
+    podman:
+      vars: { flannel_runtime: cni, flannel_cni_network: pods, flannel_cni_version: 0.4.0 }
+      hosts: { n2: , n3: { flannel_cni_bin_dir: /usr/libexec/cni/ } }
+    rest:
+      hosts: { n1: }
+`);
+  const h = Object.fromEntries(c.hosts.map((x) => [x.name, x.flannel]));
+  assert.equal(h.n1!.runtime, 'docker');
+  assert.deepEqual(h.n1!.cni, { binDir: '/opt/cni/bin', network: 'flannel', version: '1.0.0' });
+  assert.equal(h.n2!.runtime, 'cni');
+  assert.deepEqual(h.n2!.cni, { binDir: '/opt/cni/bin', network: 'pods', version: '0.4.0' });
+  assert.equal(h.n3!.cni.binDir, '/usr/libexec/cni');
+  const e = errorOf(`
+all:
+  vars: { flannel_network: 10.244.0.0/16, flannel_etcd_endpoints: http://e:2379 }
+  hosts:
+    n1: { flannel_runtime: containerd }
+    n2: { flannel_runtime: cni, flannel_docker: true }
+    n3: { flannel_cni_network: "-x", flannel_cni_version: 0.2.0, flannel_cni_bin_dir: opt/cni }
+`);
+  assert.equal(e.exitCode, ExitCode.INVALID_INPUT);
+  assert.match(e.message, /flannel_runtime: must be docker or cni; got "containerd"/);
+  assert.match(e.message, /flannel_cni_network: must be a CNI network name/);
+  assert.match(e.message, /flannel_cni_version: must be one of 0.3.1, 0.4.0, 1.0.0; got "0.2.0"/);
+  assert.match(e.message, /flannel_cni_bin_dir: must be an absolute directory/);
+});
+
+test('flannel_docker: true on a cni host names both', () => {
+  const e = errorOf(`
+all:
+  vars: { flannel_network: 10.244.0.0/16, flannel_etcd_endpoints: http://e:2379 }
+  hosts:
+    n1: { flannel_runtime: cni, flannel_docker: true }
+`);
+  assert.match(e.message, /inventory.yml:\d+:\d+: flannel_docker: is true on a host with flannel_runtime: cni/);
+});

@@ -12,7 +12,7 @@ export function hostSpec(name: string, over: Partial<HostSpec['flannel']> = {}):
       knownHostsFile: '/dev/null', strictHostKeyChecking: 'yes', proxyJump: [], connectTimeoutMs: 1000,
       become: false, becomeUser: 'root',
     },
-    flannel: { iface: [], ipMasq: true, docker: 'auto', binDir: '/usr/local/bin', healthzPort: 8471, transfer: 'plain', ...over },
+    flannel: { iface: [], ipMasq: true, docker: 'auto', binDir: '/usr/local/bin', runtime: 'docker', cni: { binDir: '/opt/cni/bin', network: 'flannel', version: '1.0.0' }, healthzPort: 8471, transfer: 'plain', ...over },
     agentFlags: [],
     agentEnv: {},
     varPos: {},
@@ -93,4 +93,15 @@ export function factsOutput(h: FakeHost): string {
 
 export function facts(name: string, h: FakeHost): HostFacts {
   return parseFacts(name, factsOutput(h), RemotePaths.dockerDropIn, Object.keys(h.routeGet ?? {}));
+}
+
+/** CNI facts script output (cni-facts.ts) as a Podman lab host prints it. */
+export function cniOutput(o: { link?: string; plugins?: string[]; confs?: string[]; podman?: boolean; bridge?: object; ports?: object[] } = {}): string {
+  const sec = (name: string, body: string) => `\n::fp:: ${name}\n${body}\n`;
+  return sec('cni_link', o.link ?? '')
+    + sec('cni_plugins', (o.plugins ?? ['/usr/lib/cni/bridge', '/usr/lib/cni/host-local', '/usr/lib/cni/portmap']).join('\n'))
+    + sec('cni_confs', (o.confs ?? ['10-flannel.conflist', '87-podman-bridge.conflist']).join('\n'))
+    + sec('cni_podman', o.podman === false ? '' : '/usr/bin/podman')
+    + sec('cni_bridge', o.bridge ? JSON.stringify([o.bridge]) : '')
+    + sec('cni_ports', JSON.stringify(o.ports ?? []));
 }

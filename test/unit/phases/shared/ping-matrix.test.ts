@@ -77,3 +77,14 @@ test('scripts: DF size is MTU − 28, probes parse, netns probe uses the subnet'
   assert.match(n, /route add default via 10\.244\.7\.1 dev eth0/);
   assert.throws(() => probeStartScript('netns', {}));
 });
+
+test('podman probe: a container on the host\'s CNI network, entered with nsenter; removal by name without waiting', () => {
+  const s = probeStartScript('podman', { network: 'pods' });
+  assert.match(s, /podman run -d --rm --log-driver none --network 'pods' --name flanprov-probe 'flanprov-probe:1' sleep 3600/);
+  assert.match(s, /pid=\$\(podman inspect -f '\{\{\.State\.Pid\}\}' flanprov-probe\)/);
+  assert.match(s, /sec probe; nsenter -t "\$pid" -n ip -j -4 addr show eth0/);
+  const p = parseProbe('podman', '\n::fp:: probe\n[{"ifname":"eth0","mtu":1450,"addr_info":[{"family":"inet","local":"10.244.7.3","prefixlen":24}]}]\n::fp:: exec\nnsenter -t 42 -n\n');
+  assert.deepEqual(p, { kind: 'podman', ip: '10.244.7.3', mtu: 1450, exec: 'nsenter -t 42 -n' });
+  assert.match(probeRemoveScript('podman'), /^podman rm -f -t 0 flanprov-probe/);
+  assert.match(probeRemoveScript('podman', { background: true }), /^setsid sh -c 'podman rm -f -t 0 flanprov-probe' .*&/);
+});

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { preflight, errors, formatProblems, type PreflightHost } from '../../../../src/phases/shared/preflight.js';
 import { validateNetworkConfig } from '../../../../src/network/config.js';
 import { chooseInterface } from '../../../../src/phases/shared/iface.js';
-import { cluster, facts, hostSpec, type FakeHost } from './fixtures.js';
+import { cluster, cniOutput, facts, hostSpec, type FakeHost } from './fixtures.js';
+import { parseCniFacts } from '../../../../src/phases/shared/cni-facts.js';
 import type { HostSpec } from '../../../../src/inventory/types.js';
 
 function hosts(defs: Record<string, FakeHost>, over: Partial<HostSpec['flannel']> = {}): PreflightHost[] {
@@ -104,4 +105,13 @@ test('flannel_docker: true without Docker; auto without Docker is fine', () => {
   const a = hosts({ h1: noDocker });
   a[0]!.facts.docker.unit = undefined;
   assert.deepEqual(errors(run(a)), []);
+});
+
+test('a cni host gets the CNI checks (and no Docker ones: daemon.json with bip is not its business)', () => {
+  const hs = hosts({ h1: { ...good(0), daemonJson: '{"bip":"10.1.0.1/24"}' }, h2: good(1), h3: good(2) }, { runtime: 'cni' });
+  hs[0]!.cni = parseCniFacts(cniOutput({ link: 'symlink /usr/local/bin/flanneld', plugins: ['/usr/lib/cni/bridge'] }));
+  hs[1]!.cni = parseCniFacts(cniOutput({ link: 'symlink /usr/local/bin/flanneld' }));
+  const p = errors(run(hs));
+  assert.deepEqual(p.map((x) => [x.check, x.hosts]), [['cni-plugins', ['h1']], ['cni', ['h3']]]);
+  assert.match(p[0]!.message, /host-local, portmap not found/);
 });

@@ -1,0 +1,99 @@
+/**
+ * Phase — CNI network (after Start, on `flannel_runtime: cni` hosts): the agent binary linked as the
+ * flannel CNI plugin (<flannel_cni_bin_dir>/flannel, a symlink: a push renames a new binary in and the
+ * link follows it; never a second copy); a cni0 bridge left with an address from an earlier lease removed
+ * (the bridge plugin would refuse every new container: "cni0 already has an IP address different from …"),
+ * or, when containers are still on it, named as a failure; running containers brought to subnet.env's MTU
+ * in place (cni-mtu.ts). Decided from the facts: a host with nothing to do costs no round trip.
+ */
+import type { HostRecorder, HostState, Phase, PhaseContext } from '../framework/types.js';
+import { StepFailedError } from '../../util/errors.js';
+import { cniPluginLink } from '../../inventory/host-files.js';
+import { CNI_BRIDGE } from '../../network/cni.js';
+import { firstHost, formatIpv4, netContains, parseCidr } from '../../network/ipv4.js';
+import { shq } from '../../remote/sections.js';
+import { agentPath } from '../shared/gather-facts.js';
+import { gathered, networkConfig } from '../shared/host-state.js';
+import type { CniFacts } from '../shared/cni-facts.js';
+import { cniMtuScript, describeCniMtu, parseCniMtu } from '../shared/cni-mtu.js';
+import type { PreviousSubnetEnv } from '../../network/subnet-env.js';
+import type { Ipv4Net } from '../../network/types.js';
+
+export interface CniPlan {
+  /** make the plugin link: [link, target] */
+  link?: [string, string];
+  /** cni0 carries these addresses of the flannel network that are not its gateway: delete it */
+  resetBridge?: string[];
+  /** containers and bridge to this MTU */
+  mtu?: number;
+}
+
+/** What this host needs (pure): facts, the subnet.env the agent wrote, the flannel network. */
+export function planCni(link: string, target: string, cni: CniFacts, env: PreviousSubnetEnv | undefined, network: Ipv4Net): CniPlan {
+  const plan: CniPlan = {};
+  if (cni.link?.kind !== 'symlink' || cni.link.target !== target) plan.link = [link, target];
+  if (!cni.bridge || !env?.subnet) return plan;
+  const gw = `${formatIpv4(firstHost(env.subnet))}/${env.subnet.prefixLen}`;
+  const stale = cni.bridge.addrs.filter((a) => {
+    const n = parseCidr(a);
+    return a !== gw && !!n && netContains(network, n.ip);
+  });
+  if (stale.length) plan.resetBridge = stale;
+  else if (env.mtu !== undefined && (cni.bridge.mtu !== env.mtu || cni.ports.some((p) => p.mtu !== env.mtu))) plan.mtu = env.mtu;
+  return plan;
+}
+
+export function linkScript(link: string, target: string): string {
+  const dir = link.slice(0, link.lastIndexOf('/')) || '/';
+  const tmp = `${dir}/.flannel.flanprov-tmp`;
+  return `install -d -m 0755 ${shq(dir)}\nln -sfn ${shq(target)} ${shq(tmp)} && mv -Tf ${shq(tmp)} ${shq(link)}\n`;
+}
+
+function hostPlan(ctx: PhaseContext, h: HostState): CniPlan | undefined {
+  const cni = h.facts.cni;
+  if (h.spec.flannel.runtime !== 'cni' || !cni) return undefined;
+  return planCni(cniPluginLink(h.spec), agentPath(h), cni, h.facts.subnetEnv ?? gathered(h).subnetEnv, networkConfig(ctx).network);
+}
+
+async function cniHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Promise<void> {
+  const plan = hostPlan(ctx, h);
+  if (!plan) {
+    rec.skip('not a flannel_runtime: cni host');
+    return;
+  }
+  const ports = h.facts.cni?.ports ?? [];
+  if (plan.resetBridge && ports.length) {
+    throw new StepFailedError(`${CNI_BRIDGE} still has ${plan.resetBridge.join(', ')} from an earlier lease, and ${ports.length} container interface(s) are on it (${ports.map((p) => p.name).join(', ')}): new containers would be refused. Stop those containers, then run up again (it removes the old bridge)`, h.name);
+  }
+  if (!plan.link && !plan.resetBridge && plan.mtu === undefined) {
+    rec.skip('plugin linked, bridge on the host\'s subnet and MTU');
+    return;
+  }
+  if (ctx.options.dryRun) {
+    if (plan.link) rec.changed(`would link ${plan.link[0]} -> ${plan.link[1]}`);
+    if (plan.resetBridge) rec.changed(`would delete ${CNI_BRIDGE} (it has ${plan.resetBridge.join(', ')} from an earlier lease)`);
+    if (plan.mtu !== undefined) rec.changed(`would set ${CNI_BRIDGE} and its containers to MTU ${plan.mtu} in place`);
+    return;
+  }
+  const parts = ['set -e'];
+  if (plan.link) parts.push(linkScript(...plan.link));
+  if (plan.resetBridge) parts.push(`ip link del ${CNI_BRIDGE}`);
+  parts.push('set +e');
+  if (plan.mtu !== undefined) parts.push(cniMtuScript(plan.mtu));
+  const r = await h.remote().run(parts.join('\n'), { timeoutMs: 60_000 });
+  if (r.code !== 0) throw new StepFailedError(`setting up the CNI network failed: ${r.stderr.trim() || `exit ${r.code}`}`, h.name);
+  if (plan.link) rec.changed(`linked ${plan.link[0]} -> ${plan.link[1]}`);
+  if (plan.resetBridge) rec.changed(`deleted ${CNI_BRIDGE} (it had ${plan.resetBridge.join(', ')} from an earlier lease; the next container recreates it)`);
+  if (plan.mtu !== undefined) {
+    const d = describeCniMtu(parseCniMtu(r.stdout, plan.mtu));
+    for (const c of d.changed) rec.changed(c);
+    for (const p of d.problems) ctx.log('warn', `${h.name}: ${p}`);
+  }
+}
+
+export const cniNetworkPhase: Phase = {
+  title: 'CNI network',
+  shouldRun: (ctx) => ctx.hosts.some((h) => h.spec.flannel.runtime === 'cni'),
+  dryRun: (ctx) => ctx.forEachHost((h, rec) => cniHost(ctx, h, rec)),
+  run: (ctx) => ctx.forEachHost((h, rec) => cniHost(ctx, h, rec)),
+};
