@@ -18,9 +18,10 @@ import { startPhase } from '../phases/up/start.js';
 import { cniNetworkPhase } from '../phases/up/cni-network.js';
 import { verifyPhase } from '../phases/shared/verify.js';
 import { reportPhase } from '../phases/up/report.js';
+import { ETCD_UP_PHASES, etcdFactsPhase } from '../phases/etcd/up.js';
 
 export const UP_PHASES: Phase[] = [
-  connectPhase, lockPhase('exclusive'), factsPhase, preflightPhase, seedEtcdPhase, pushAgentPhase, installUnitsPhase, startPhase, cniNetworkPhase, verifyPhase, reportPhase,
+  connectPhase, lockPhase('exclusive'), etcdFactsPhase, factsPhase, preflightPhase, ...ETCD_UP_PHASES, seedEtcdPhase, pushAgentPhase, installUnitsPhase, startPhase, cniNetworkPhase, verifyPhase, reportPhase,
 ];
 
 export function defineUp(c: Command): void {
@@ -28,8 +29,9 @@ export function defineUp(c: Command): void {
   addCommonOptions(c)
     .option('--no-verify', 'skip the ping matrix')
     .option('--raise-mtu', 'restart Docker where its MTU is smaller than the network\'s (e.g. kept after vxlan → host-gw); default: keep it and say so')
-    .action(async (inventory: string | undefined, opts: CommonOpts & { verify: boolean; raiseMtu?: boolean }) => {
+    .option('-y, --yes', 'remove etcd members whose hosts left the etcd group (never when it would cost the cluster its quorum)')
+    .action(async (inventory: string | undefined, opts: CommonOpts & { verify: boolean; raiseMtu?: boolean; yes?: boolean }) => {
       if (inventory) opts.inventory = [inventory, ...(opts.inventory ?? [])];
-      process.exitCode = await runCommand({ command: 'up', opts, phases: UP_PHASES, state: { verify: opts.verify !== false, raiseMtu: !!opts.raiseMtu } });
+      process.exitCode = await runCommand({ command: 'up', opts, phases: UP_PHASES, state: { verify: opts.verify !== false, raiseMtu: !!opts.raiseMtu, etcdAllowRemove: !!opts.yes } });
     });
 }

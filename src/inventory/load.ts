@@ -30,6 +30,7 @@ import { AGENT_STATUS_PORT } from '../network/agent-status.js';
 import { BACKEND_TYPES, type BackendType } from '../network/backends.js';
 import { agentFlags, agentEnv } from './agent-flags.js';
 import { CNI_DEFAULT_BIN_DIR, CNI_DEFAULT_CONFLIST_VERSION, CNI_DEFAULT_NETWORK, type CniConflistVersion } from '../network/cni.js';
+import { agentTlsFiles, controllerTlsFiles, finishManagedEtcd, managedEndpoints, readManagedEtcd, type ManagedEtcdDraft } from './managed-etcd.js';
 import {
   formatPos, type ClusterNetworkSettings, type ClusterSpec, type EtcdSpec,
   type FlannelRuntime, type HostFlannelSettings, type HostSpec, type IfaceSelector, type SourcePos, type TransferMode,
@@ -200,17 +201,24 @@ function buildCluster(inv: Inventory, file: string, opts: LoadOptions): ClusterS
   // etcd
   const endpointsDef = cv('flannel_etcd_endpoints');
   let endpoints: string[];
+  let managed: ManagedEtcdDraft | undefined;
   if (endpointsDef) {
     endpoints = splitEndpoints(endpointsDef.value as string | string[]);
     for (const e of endpoints) if (!/^https?:\/\/[^/\s]+(:\d+)?\/?$/.test(e)) issues.add('flannel_etcd_endpoints', `"${e}" is not an etcd URL (http://host:2379 or https://host:2379)`, endpointsDef.pos);
+  } else if (inv.groups.has(DEFAULTS.etcdGroup)) {
+    // An `etcd` group without endpoints: flanprov runs the etcd cluster on its hosts (managed-etcd.ts).
+    managed = readManagedEtcd({
+      memberNames: inv.groupHosts(DEFAULTS.etcdGroup), resolved, refVars, inventoryFile: file, issues,
+      expand: (p) => expandPath(p, home, baseDir), groupPos: inv.groups.get(DEFAULTS.etcdGroup)?.pos,
+    }, baseDir);
+    endpoints = managedEndpoints(managed);
   } else {
-    // The tutorial layout: an `etcd` group of members, client port 2379.
-    const members = inv.groupHosts(DEFAULTS.etcdGroup);
-    const tls = !!(cv('flannel_etcd_certfile') || cv('flannel_etcd_cafile'));
-    endpoints = members.map((m) => `${tls ? 'https' : 'http'}://${hostAddr(String(effectiveVar(resolved.get(m)!, 'host') ?? m))}:2379`);
-    if (!endpoints.length) issues.add('flannel_etcd_endpoints', 'is required (e.g. [http://10.0.0.10:2379]) when the inventory has no "etcd" group', inv.groups.get('all')?.pos ?? { file, line: 1, col: 1 });
+    endpoints = [];
+    issues.add('flannel_etcd_endpoints', 'is required (e.g. [http://10.0.0.10:2379]) unless the inventory has an "etcd" group for flanprov to run etcd on', inv.groups.get('all')?.pos ?? { file, line: 1, col: 1 });
   }
   const etcd: EtcdSpec = { endpoints, prefix: val<string>('flannel_etcd_prefix') ?? DEFAULTS.etcdPrefix };
+  const controllerTls = managed && controllerTlsFiles(managed);
+  if (controllerTls) etcd.controllerTls = controllerTls;
   if (val<string>('flannel_etcd_username')) {
     etcd.username = val<string>('flannel_etcd_username');
     const pw = val<string>('flannel_etcd_password') ?? env.FLANPROV_ETCD_PASSWORD;
@@ -218,9 +226,10 @@ function buildCluster(inv: Inventory, file: string, opts: LoadOptions): ClusterS
     else etcd.password = pw;
   }
 
-  // Hosts
+  // Hosts: the agent hosts, then etcd members that are not among them (they need connection settings too)
   const hosts: HostSpec[] = [];
-  for (const name of selected) {
+  const memberOnly: HostSpec[] = [];
+  for (const name of [...selected, ...(managed?.members.map((m) => m.name).filter((m) => !selected.includes(m)) ?? [])]) {
     const vars = resolved.get(name)!;
     const v = <T>(k: string): T | undefined => vars.get(k)?.value as T | undefined;
     const pos = (k: string): SourcePos => vars.get(k)?.pos ?? inv.hosts.get(name)!.pos;
@@ -268,6 +277,7 @@ function buildCluster(inv: Inventory, file: string, opts: LoadOptions): ClusterS
     const cert = fileVar('flannel_etcd_certfile'); if (cert) flannel.etcdCertFile = cert;
     const key = fileVar('flannel_etcd_keyfile'); if (key) flannel.etcdKeyFile = key;
     if (!!cert !== !!key) issues.add(cert ? 'flannel_etcd_certfile' : 'flannel_etcd_keyfile', 'flannel_etcd_certfile and flannel_etcd_keyfile go together', pos(cert ? 'flannel_etcd_certfile' : 'flannel_etcd_keyfile'));
+    if (managed) Object.assign(flannel, agentTlsFiles(managed, name));
     const varPos: Record<string, SourcePos> = {};
     for (const [k, d] of vars) varPos[k] = d.pos;
     const spec: HostSpec = {
@@ -281,7 +291,11 @@ function buildCluster(inv: Inventory, file: string, opts: LoadOptions): ClusterS
     };
     spec.agentFlags = agentFlags(spec, etcd);
     spec.agentEnv = agentEnv(etcd);
-    hosts.push(spec);
+    (selected.includes(name) ? hosts : memberOnly).push(spec);
+  }
+  if (managed) {
+    const specs = [...hosts, ...memberOnly];
+    etcd.managed = finishManagedEtcd(managed, (n) => specs.find((h) => h.name === n)!, (n) => resolved.get(n)!, (p) => expandPath(p, home, baseDir), issues, env);
   }
   issues.throwIfAny();
   return { inventoryFile: file, hosts, allHostNames: hostOrder, network, networkConfig, etcd };
@@ -326,10 +340,6 @@ function normalizeClusterValue(key: string, v: unknown): unknown {
   if (v === undefined || v === null) return undefined;
   if (key === 'flannel_etcd_endpoints') return splitEndpoints(v as string | string[]);
   return v;
-}
-
-function hostAddr(h: string): string {
-  return h.includes(':') && !h.startsWith('[') ? `[${h}]` : h;
 }
 
 function safeUser(): string {

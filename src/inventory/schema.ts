@@ -57,6 +57,11 @@ export const hostVarsSchema = {
     flannel_etcd_keyfile: str,
     flannel_etcd_username: str,
     flannel_etcd_password: { type: 'string' },
+    flannel_etcd_tls: { type: 'boolean' },
+    flannel_etcd_pki_dir: str,
+    flannel_etcd_address: { type: 'string', pattern: ipv4 },
+    flannel_etcd_install: { enum: ['auto', 'package', 'push'] },
+    flannel_etcd_binary: str,
     flannel_iface: strOrList,
     flannel_public_ip: { type: 'string', pattern: ipv4 },
     flannel_ip_masq: { type: 'boolean' },
@@ -77,7 +82,7 @@ export const KNOWN_FLANNEL_VARS = Object.keys(hostVarsSchema.properties).filter(
 export const CLUSTER_WIDE_VARS = [
   'flannel_network', 'flannel_subnet_len', 'flannel_subnet_min', 'flannel_subnet_max', 'flannel_backend',
   'flannel_vni', 'flannel_port', 'flannel_mtu', 'flannel_direct_routing',
-  'flannel_etcd_endpoints', 'flannel_etcd_prefix', 'flannel_etcd_username', 'flannel_etcd_password',
+  'flannel_etcd_endpoints', 'flannel_etcd_prefix', 'flannel_etcd_username', 'flannel_etcd_password', 'flannel_etcd_tls', 'flannel_etcd_pki_dir',
 ] as const;
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -128,6 +133,7 @@ const EXPECT: Record<string, string> = {
   flannel_subnet_min: 'an IPv4 address, e.g. 10.244.1.0',
   flannel_subnet_max: 'an IPv4 address, e.g. 10.244.254.0',
   flannel_public_ip: 'an IPv4 address',
+  flannel_etcd_address: 'an IPv4 address (the etcd member listens on it)',
   flannel_etcd_prefix: 'an absolute etcd key prefix without a trailing slash, e.g. /coreos.com/network',
   flannel_bin_dir: 'an absolute directory, e.g. /usr/local/bin',
   flannel_docker: 'auto, true or false',

@@ -142,6 +142,37 @@ export interface EtcdSpec {
   username?: string;
   /** from the environment only */
   password?: string;
+  /** set when flanprov runs the etcd cluster itself (group `etcd`, no flannel_etcd_endpoints): docs/etcd.md */
+  managed?: ManagedEtcdSpec;
+  /** the controller's own client certificate for a managed etcd (the agents' are per host) */
+  controllerTls?: { caFile: string; certFile: string; keyFile: string };
+}
+
+/** How a member gets its etcd binary: `auto` = the host's package manager when it offers etcd, else pushed. */
+export type EtcdInstallMode = 'auto' | 'package' | 'push';
+
+/** One member of the etcd cluster flanprov runs: a host of the `etcd` group. */
+export interface EtcdMemberSpec {
+  /** the inventory host name, also the member's etcd name */
+  name: string;
+  /** the IPv4 address the member listens on and advertises (flannel_etcd_address, else ansible_host) */
+  address: string;
+  /** the host (connection settings; the same object as in ClusterSpec.hosts when it is also a node) */
+  host: HostSpec;
+  install: EtcdInstallMode;
+  /** the controller's binary to push (flannel_etcd_binary, default `etcd` on the controller's PATH); undefined: none found */
+  binary?: string;
+  /** where a pushed binary goes on the member: <flannel_bin_dir>/etcd */
+  binPath: string;
+}
+
+export interface ManagedEtcdSpec {
+  /** in inventory order */
+  members: EtcdMemberSpec[];
+  /** peer and client TLS (flannel_etcd_tls, default true) */
+  tls: boolean;
+  /** the controller's directory (0700) with the CA, the certificates and the cluster record (flannel_etcd_pki_dir) */
+  pkiDir: string;
 }
 
 /** One inventory host that runs the agent. */

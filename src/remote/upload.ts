@@ -22,6 +22,8 @@ export interface UploadTarget {
   bytes: number;
   /** sha256 hex of the (decoded) content */
   sha256: string;
+  /** user (and group of the same name) to own it; default: whoever writes it (root) */
+  owner?: string;
 }
 
 export function sha256Of(content: string | Buffer): string {
@@ -69,6 +71,7 @@ export function verifyAndInstall(t: UploadTarget, tmpVar = 'tmp', gotVar?: strin
     `sum=${got}`,
     `if [ "$sum" != ${t.sha256} ]; then rm -f -- ${tmp}; echo "upload of ${t.path} corrupted: sha256 $sum, expected ${t.sha256}; the old file is untouched" >&2; exit ${UPLOAD_INCOMPLETE_EXIT}; fi`,
     `chmod ${t.mode.toString(8).padStart(4, '0')} ${tmp}`,
+    ...(t.owner ? [`chown ${shq(`${t.owner}:${t.owner}`)} ${tmp}`] : []),
     `mv -f -- ${tmp} ${shq(t.path)}`,
   ].join('\n');
 }
@@ -102,6 +105,8 @@ export interface InlineFile {
   path: string;
   mode: number;
   content: string | Buffer;
+  /** owning user (and group of the same name), e.g. etcd's files */
+  owner?: string;
 }
 
 /**
@@ -113,9 +118,10 @@ export function writeFilesScript(files: readonly InlineFile[], random: () => str
   const lines = ['set -e', 'umask 077', 'tmps=()', 'trap \'rm -f -- "${tmps[@]}"\' EXIT'];
   for (const f of files) {
     const body = Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content);
-    const t: UploadTarget = { path: f.path, mode: f.mode, bytes: body.length, sha256: sha256Of(body) };
+    const t: UploadTarget = { path: f.path, mode: f.mode, bytes: body.length, sha256: sha256Of(body), ...(f.owner ? { owner: f.owner } : {}) };
     lines.push(
-      `install -d -m 0755 ${shq(dirOf(f.path))}`,
+      // an existing directory keeps its mode (etcd's 0700 PKI directory)
+      `[ -d ${shq(dirOf(f.path))} ] || install -d -m 0755 ${shq(dirOf(f.path))}`,
       `tmp=${shq(tempNameFor(f.path, random()))}; tmps+=("$tmp")`,
       `printf '%s' ${shq(body.toString('base64'))} | base64 -d > "$tmp"`,
       verifyAndInstall(t),

@@ -32,6 +32,8 @@ const PHASE_PARTS: Record<string, readonly string[]> = {
   up: ['framework', 'shared'],
   switch: ['framework', 'shared'],
   down: ['framework', 'shared'],
+  // a managed etcd's phases, used by up, status, check and down (wired in cli/)
+  etcd: ['framework', 'shared'],
 };
 
 function sources(dir: string): string[] {

@@ -3,7 +3,7 @@
  * changes, stops at the first phase in which a host failed, supports dry-run, calls cleanUp hooks.
  */
 import { ExitCode, FlanprovError, InterruptedError, exitCodeOf } from '../../util/errors.js';
-import type { ClusterSpec } from '../../inventory/types.js';
+import type { ClusterSpec, HostSpec } from '../../inventory/types.js';
 import type { HostPhaseResult, HostStatus, HostSummary, PhaseStatus, Reporter } from './events.js';
 import { Limiter } from './limit.js';
 import type {
@@ -37,18 +37,21 @@ export function errorMessage(err: unknown, host?: string): string {
 
 /** Creates the per-host state objects for a cluster. */
 export function makeHostStates(cluster: ClusterSpec): HostState[] {
-  return cluster.hosts.map((spec) => {
-    const st: HostState = {
-      name: spec.name,
-      spec,
-      facts: {},
-      remote() {
-        if (!st.conn) throw new Error(`internal: no connection to ${spec.name} (the connect phase has not run)`);
-        return st.conn;
-      },
-    };
-    return st;
-  });
+  return cluster.hosts.map(makeHostState);
+}
+
+/** The state of one host (also for hosts a command adds to the run, e.g. etcd members that run no agent). */
+export function makeHostState(spec: HostSpec): HostState {
+  const st: HostState = {
+    name: spec.name,
+    spec,
+    facts: {},
+    remote() {
+      if (!st.conn) throw new Error(`internal: no connection to ${spec.name} (the connect phase has not run)`);
+      return st.conn;
+    },
+  };
+  return st;
 }
 
 interface HostAcc { status: HostStatus; changes: string[]; ms: number; failedPhase?: string; message?: string }
@@ -76,6 +79,7 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
   const acc = new Map<string, HostAcc>(hosts.map((h) => [h.name, { status: 'ok', changes: [], ms: 0 }]));
   const report: RunReport = { ok: true, dryRun: options.dryRun, ms: 0, hosts: [], phases: [] };
   const ran: { phase: Phase; ctx: PhaseContext }[] = [];
+  const extra: HostState[] = [];
   const t0 = Date.now();
   reporter.emit({ event: 'run.start', command, hosts: hosts.map((h) => h.name), dryRun: options.dryRun });
 
@@ -191,6 +195,8 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
             }
             results.set(h.name, result);
             reporter.emit({ event: 'host.result', phase: title, ...result });
+            // a host a phase added to the run (forEachHost's `hosts`) gets its summary row too
+            if (!acc.has(h.name)) { acc.set(h.name, { status: 'ok', changes: [], ms: 0 }); extra.push(h); }
             const a = acc.get(h.name)!;
             a.ms += Date.now() - ht0;
             a.changes.push(...result.changes.slice(prev?.changes.length ?? 0));
@@ -215,7 +221,7 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
     }
   }
   report.ms = Date.now() - t0;
-  report.hosts = hosts.map((h): HostSummary => {
+  report.hosts = [...hosts, ...extra].map((h): HostSummary => {
     const a = acc.get(h.name)!;
     return { host: h.name, status: a.status, changes: a.changes, ms: a.ms,
       ...(a.failedPhase ? { failedPhase: a.failedPhase } : {}), ...(a.message ? { message: a.message } : {}) };

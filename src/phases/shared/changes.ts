@@ -9,13 +9,15 @@ import type { PreviousSubnetEnv } from '../../network/subnet-env.js';
 import { firstHost, formatIpv4 } from '../../network/ipv4.js';
 
 /** What a file is for; decides what a change to it restarts. */
-export type FileRole = 'agent-unit' | 'docker-dropin' | 'cni-conf' | 'agent-env' | 'agent-tls' | 'other';
+export type FileRole = 'agent-unit' | 'docker-dropin' | 'cni-conf' | 'agent-env' | 'agent-tls' | 'etcd-unit' | 'etcd-tls' | 'etcd-bootstrap' | 'other';
 
 export interface DesiredFile {
   path: string;
   content: string;
   mode: number;
   role: FileRole;
+  /** user (and group of the same name) that owns it; default: root */
+  owner?: string;
 }
 
 
@@ -30,7 +32,7 @@ export function planFiles(desired: readonly DesiredFile[], remote: ReadonlyMap<s
   const unchanged: DesiredFile[] = [];
   for (const d of desired) {
     const r = remote.get(d.path);
-    if (!r || r.sha256 !== sha256Of(d.content) || r.mode !== d.mode) write.push(d);
+    if (!r || r.sha256 !== sha256Of(d.content) || r.mode !== d.mode || (r.owner !== undefined && r.owner !== (d.owner ?? 'root'))) write.push(d);
     else unchanged.push(d);
   }
   return { write, unchanged };

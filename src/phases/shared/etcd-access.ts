@@ -19,6 +19,8 @@ export interface EtcdAccess {
 }
 
 function tlsOf(cluster: ClusterSpec): { caFile?: string; certFile?: string; keyFile?: string } {
+  // a managed etcd: the controller's own client certificate (the hosts' are per host)
+  if (cluster.etcd.controllerTls) return cluster.etcd.controllerTls;
   const f = cluster.hosts[0]?.flannel;
   return {
     ...(f?.etcdCaFile ? { caFile: f.etcdCaFile } : {}),

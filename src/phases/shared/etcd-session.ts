@@ -8,6 +8,7 @@ import { isEtcdUnavailable } from '../../etcd/errors.js';
 import { UnreachableError } from '../../util/errors.js';
 import { openEtcd, openEtcdDirect, type EtcdAccess } from './etcd-access.js';
 import { gathered } from './host-state.js';
+import { managedEtcd, memberTunnels } from './etcd-members.js';
 
 declare module '../framework/types.js' {
   interface RunState {
@@ -22,7 +23,8 @@ declare module '../framework/types.js' {
 export async function etcdFor(ctx: PhaseContext): Promise<EtcdAccess> {
   let p = ctx.state.etcd;
   if (!p) {
-    const via = ctx.hosts
+    // a managed etcd is reached through its members' own SSH connections; another through hosts that reach it
+    const via = managedEtcd(ctx) ? memberTunnels(ctx) : ctx.hosts
       .filter((h) => h.conn && h.facts.gathered)
       .map((h) => ({ remote: h.remote(), reachable: [...gathered(h).etcdReach].filter(([, ok]) => ok).map(([ep]) => ep) }));
     const direct = ctx.state.etcdDirect;
@@ -59,6 +61,8 @@ export async function withEtcd<T>(ctx: PhaseContext, what: string, fn: (client: 
 
 /** Starts the direct etcd attempt now (it needs no facts); etcdFor() takes it over. */
 export function startEtcdDirect(ctx: PhaseContext): void {
+  // a managed etcd may not run yet: its session is opened once it does (etcd phases)
+  if (managedEtcd(ctx)) return;
   if (!ctx.state.etcd && !ctx.state.etcdDirect) {
     ctx.state.etcdDirect = openEtcdDirect(ctx.cluster, { timeoutMs: Math.min(1500, ctx.options.etcdTimeoutMs), callTimeoutMs: ctx.options.etcdTimeoutMs }).catch(() => undefined);
   }

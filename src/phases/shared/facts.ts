@@ -9,7 +9,7 @@ import { normaliseDst } from '../../network/iproute2-json.js';
 import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
 import { RemotePaths } from '../../inventory/types.js';
 import { effectiveExecStart, splitSystemctlCat } from './docker-unit.js';
-import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq } from '../../remote/sections.js';
+import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq, type Section } from '../../remote/sections.js';
 
 export interface EtcdEndpointAddr {
   /** as written in the inventory */
@@ -57,9 +57,7 @@ export function buildFactsScript(inp: FactsScriptInput): string {
   const peers = inp.peers.length
     ? `sec routegets; printf '%s\\n' ${inp.peers.map((p) => shq(`route get ${p}`)).join(' ')} | ip -force -j -batch - 2>&1`
     : '';
-  const files = inp.files
-    .map((f) => `sec file ${shq(f)}; if [ -f ${shq(f)} ]; then printf '%s %s %s\\n' "$(sha256sum < ${shq(f)} | cut -d' ' -f1)" "$(stat -c %a ${shq(f)})" "$(base64 -w0 < ${shq(f)})"; fi`)
-    .join('\n');
+  const files = inp.files.map((f) => fileFactsCommand(f)).join('\n');
   // Every section runs at once in its own subshell (a dozen systemctl/ip/iptables calls of 10-20 ms each
   // one after another were most of the script's time) into a numbered file, printed in order after `wait`.
   // A line may hold several sections (docker_show feeds docker_cmdline: one systemctl call less).
@@ -96,6 +94,25 @@ true
 `;
 }
 
+/**
+ * A `file` section for one managed file: "sha256 mode[:owner] base64-content" (owner and content only when
+ * asked: a private key need not travel back to be compared).
+ */
+export function fileFactsCommand(path: string, o: { owner?: boolean; content?: boolean } = {}): string {
+  const p = shq(path);
+  return `sec file ${p}; if [ -f ${p} ]; then printf '%s %s %s\\n' "$(sha256sum < ${p} | cut -d' ' -f1)" "$(stat -c ${o.owner ? '%a:%U' : '%a'} ${p})" "${o.content === false ? '' : `$(base64 -w0 < ${p})`}"; fi`;
+}
+
+/** The `file` sections of a script's output, by path. */
+export function parseFileSections(sections: readonly Section[]): Map<string, RemoteFile> {
+  const files = new Map<string, RemoteFile>();
+  for (const sec of sectionsNamed(sections, 'file')) {
+    const m = /^([0-9a-f]{64}) ([0-7]{3,4})(?::(\S+))? ?(\S*)$/.exec(sec.body.trim());
+    if (m) files.set(sec.arg, { sha256: m[1]!, mode: parseInt(m[2]!, 8), content: Buffer.from(m[4] ?? '', 'base64').toString('utf8'), ...(m[3] ? { owner: m[3] } : {}) });
+  }
+  return files;
+}
+
 /** Every file `up` may manage (read by the facts script so unchanged ones are not rewritten; removed by `down`). */
 export const MANAGED_FILES = [
   RemotePaths.flanneldUnit, RemotePaths.dockerDropIn, RemotePaths.agentEnvFile, RemotePaths.etcdCa,
@@ -111,8 +128,14 @@ export const AGENT_SHA_CACHE = '/var/lib/flanprov/agent.sha256';
  * reused while they match.
  */
 export function agentShaCommand(path: string): string {
+  return cachedShaCommand(path, AGENT_SHA_CACHE);
+}
+
+/** The sha256 of an executable on the host, cached in `cacheFile` with its size, mtime and inode (see agentShaCommand). */
+export function cachedShaCommand(path: string, cacheFile: string): string {
   const b = shq(path);
-  return `if [ -f ${b} ]; then st=$(stat -c '%s %Y %i' ${b}); c=$(cat ${AGENT_SHA_CACHE} 2>/dev/null); if [ -n "$c" ] && [ "\${c#* }" = "$st" ]; then echo "\${c%% *}"; else h=$(sha256sum < ${b} | cut -d' ' -f1); mkdir -p ${AGENT_SHA_CACHE.slice(0, AGENT_SHA_CACHE.lastIndexOf('/'))} && echo "$h $st" > ${AGENT_SHA_CACHE}; echo "$h"; fi; fi`;
+  const c = shq(cacheFile);
+  return `if [ -f ${b} ]; then st=$(stat -c '%s %Y %i' ${b}); c=$(cat ${c} 2>/dev/null); if [ -n "$c" ] && [ "\${c#* }" = "$st" ]; then echo "\${c%% *}"; else h=$(sha256sum < ${b} | cut -d' ' -f1); mkdir -p ${shq(cacheFile.slice(0, cacheFile.lastIndexOf('/')))} && echo "$h $st" > ${c}; echo "$h"; fi; fi`;
 }
 
 /**
@@ -139,6 +162,8 @@ export interface RemoteFile {
   /** permission bits, e.g. 0o644 */
   mode: number;
   content: string;
+  /** the owning user, when the script asked for it (fileFactsCommand with owner) */
+  owner?: string;
 }
 
 export interface HostFacts {
@@ -195,7 +220,8 @@ function kv(text: string): Map<string, string> {
   return m;
 }
 
-function unitState(text: string | undefined): UnitState | undefined {
+/** `systemctl show -p LoadState -p ActiveState ...` output; undefined when the unit is unknown. */
+export function parseUnitState(text: string | undefined): UnitState | undefined {
   if (!text) return undefined;
   const m = kv(text);
   const load = m.get('LoadState');
@@ -268,14 +294,10 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
   const etcdReach = new Map<string, boolean>();
   for (const sec of sectionsNamed(s, 'etcd')) etcdReach.set(sec.arg, sec.body.trim() === 'ok');
 
-  const files = new Map<string, RemoteFile>();
-  for (const sec of sectionsNamed(s, 'file')) {
-    const m = /^([0-9a-f]{64}) ([0-7]{3,4}) ?(\S*)$/.exec(sec.body.trim());
-    if (m) files.set(sec.arg, { sha256: m[1]!, mode: parseInt(m[2]!, 8), content: Buffer.from(m[3] ?? '', 'base64').toString('utf8') });
-  }
+  const files = parseFileSections(s);
 
   const tools = new Set(body('tools').split('\n').map((x) => x.trim()).filter(Boolean));
-  const dockerUnit = unitState(body('docker_show'));
+  const dockerUnit = parseUnitState(body('docker_show'));
   const unitText = body('docker_unit');
   const execStart = unitText ? effectiveExecStart(splitSystemctlCat(unitText), [dropInPath]) : undefined;
   const djText = body('daemon_json');
@@ -329,7 +351,7 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
   if (sysv) facts.systemdVersion = Number(sysv[1]);
   const sha = body('agent_sha').trim();
   if (/^[0-9a-f]{64}$/.test(sha)) facts.agent.sha256 = sha;
-  const au = unitState(body('agent_show'));
+  const au = parseUnitState(body('agent_show'));
   if (au?.loaded) facts.agent.unit = au;
   if (agentStatus.status) facts.agent.status = agentStatus.status;
   else if (au?.loaded) facts.agent.statusError = agentStatus.error;

@@ -20,6 +20,8 @@ export function agentPath(h: HostState): string {
 }
 
 export function etcdEndpoints(ctx: PhaseContext): EtcdEndpointAddr[] {
+  // a managed etcd's members are checked by the etcd phases (they may not run yet)
+  if (ctx.cluster.etcd.managed) return [];
   return ctx.cluster.etcd.endpoints.flatMap((u) => parseEtcdEndpoint(u) ?? []);
 }
 

@@ -10,6 +10,7 @@ import { errors, preflight, unameMachine, type Problem, type PreflightHost } fro
 import { compareConfigs, formatConfigDiff } from './config-compare.js';
 import { withEtcd } from './etcd-session.js';
 import { gathered } from './host-state.js';
+import './etcd-members.js'; // RunState.etcdServing
 
 declare module '../framework/types.js' {
   interface RunState {
@@ -31,7 +32,9 @@ export function preflightHosts(ctx: PhaseContext): PreflightHost[] {
 export async function runPreflight(ctx: PhaseContext, mode: 'up' | 'check'): Promise<Problem[]> {
   const config = validateNetworkConfig(ctx.cluster.networkConfig);
   const problems = preflight({ cluster: ctx.cluster, config, hosts: preflightHosts(ctx), agentMachine: unameMachine(), mode });
-  if (config.ok && !errors(problems).length) {
+  // A managed etcd that does not answer yet holds no config; seeding checks it once the cluster runs.
+  if (ctx.cluster.etcd.managed && !ctx.state.etcdServing) ctx.state.storedConfig = null;
+  else if (config.ok && !errors(problems).length) {
     const stored = await withEtcd(ctx, 'reading the network config', (c) => readConfig(c, ctx.cluster.etcd.prefix));
     ctx.state.storedConfig = stored ?? null;
     if (stored) {

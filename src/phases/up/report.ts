@@ -4,6 +4,7 @@
  */
 import type { Phase } from '../framework/types.js';
 import { clusterChanges } from '../shared/cluster-changes.js';
+import { etcdChanges } from '../shared/etcd-members.js';
 
 export const reportPhase: Phase = {
   title: 'Report',
@@ -12,7 +13,7 @@ export const reportPhase: Phase = {
     const written = ctx.hosts.reduce((n, h) => n + (h.facts.written?.length ?? 0), 0);
     const pushed = ctx.hosts.filter((h) => h.facts.binaryChanged).length;
     const restarted = ctx.hosts.filter((h) => h.facts.startPlan?.restartAgent).length;
-    const cluster = clusterChanges(ctx);
+    const cluster = [...clusterChanges(ctx), ...etcdChanges(ctx)];
     const verb = ctx.options.dryRun ? 'would be ' : '';
     if (!written && !pushed && !restarted && !cluster.length) {
       ctx.log('info', ctx.options.dryRun ? 'dry run: nothing would change' : 'no change: every host was already as the inventory says');

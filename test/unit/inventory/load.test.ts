@@ -49,17 +49,18 @@ all:
   assert.deepEqual(h.n2!.groups, ['all', 'alpha', 'dc', 'rack']);
 });
 
-test('nodes group selects agent hosts; etcd endpoints derived from the etcd group', () => {
+test('nodes group selects agent hosts; an etcd group without endpoints is an etcd flanprov runs', () => {
   const c = load(`
 all:
   vars: { flannel_network: 10.244.0.0/16 }
   children:
-    etcd: { hosts: { e1: { ansible_host: 10.1.0.1 }, e2: } }
+    etcd: { hosts: { e1: { ansible_host: 10.1.0.1 }, e2: { flannel_etcd_address: 10.1.0.2 } } }
     nodes: { hosts: { n1: , n2: } }
 `);
   assert.deepEqual(c.hosts.map((h) => h.name), ['n1', 'n2']);
   assert.deepEqual(c.allHostNames, ['e1', 'e2', 'n1', 'n2']);
-  assert.deepEqual(c.etcd.endpoints, ['http://10.1.0.1:2379', 'http://e2:2379']);
+  assert.deepEqual(c.etcd.endpoints, ['https://10.1.0.1:2379', 'https://10.1.0.2:2379']);
+  assert.deepEqual(c.etcd.managed?.members.map((m) => [m.name, m.address, m.host.connection.host]), [['e1', '10.1.0.1', '10.1.0.1'], ['e2', '10.1.0.2', 'e2']]);
   assert.equal(c.etcd.prefix, '/coreos.com/network');
   assert.deepEqual(c.networkConfig, { Network: '10.244.0.0/16', Backend: { Type: 'vxlan' } });
 });

@@ -1,0 +1,200 @@
+/**
+ * etcd start: carries out the member plan, then restarts what changed, so that at the end every member
+ * answers `endpoint health`.
+ *
+ * 1. a bootstrap starts every member at once (each waits for the others: etcd is ready only with a quorum),
+ *    then the cluster's ID and member IDs are recorded; members that have their data and do not run are
+ *    started the same way;
+ * 2. membership changes, one at a time, each finished before the next: `member remove`; or `member add`,
+ *    the joiner's ETCD_INITIAL_CLUSTER from the member list etcd returns, start with state=existing, wait
+ *    until it is healthy;
+ * 3. members whose binary, unit or certificates changed and that were not just started restart one at a
+ *    time, each only while every member is healthy, and each waits until it is healthy again.
+ * A member "starts" with `systemctl start --no-block` and a wait on the host until the unit is active —
+ * Type=notify: etcd tells systemd READY=1 once it serves as a member — so one round trip per member.
+ */
+import type { HostState, Phase, PhaseContext } from '../framework/types.js';
+import { StepFailedError } from '../../util/errors.js';
+import { addMember, listMembers, removeMember } from '../../etcd/cluster-admin.js';
+import { writeClusterRecord, type ClusterRecord } from '../../etcd/cluster-record.js';
+import { EtcdRemotePaths, peerUrl } from '../../etcd/member-layout.js';
+import { joinInitialCluster, type MemberStep } from '../../etcd/member-plan.js';
+import { pkiLayout } from '../../etcd/pki-store.js';
+import { renderBootstrapEnv } from '../../inventory/etcd-files.js';
+import { shq } from '../../remote/sections.js';
+import { writeFilesScript } from '../../remote/upload.js';
+import { etcdFor } from '../shared/etcd-session.js';
+import { etcdChange, etcdMembers, managedEtcd, type EtcdMemberHost } from '../shared/etcd-members.js';
+import { healthOf, observeCluster } from './health.js';
+import { MEMBER_FILES } from './member-facts.js';
+import { etcdFacts } from './state.js';
+
+/** Seconds a member may take to become active (a bootstrap waits for its peers). */
+const ACTIVE_TIMEOUT_S = 120;
+
+/**
+ * (Re)starts etcd.service without blocking and waits on the host until it is active; fails with the journal's
+ * tail when it fails or restarts. `prelude` runs first (daemon-reload, bootstrap file, moving a data dir aside).
+ */
+export function startScript(verb: 'start' | 'restart', prelude: string[] = []): string {
+  return `set -e
+${prelude.join('\n')}
+systemctl enable -q etcd.service
+systemctl reset-failed etcd.service 2>/dev/null || true
+r0=$(systemctl show -p NRestarts --value etcd.service)
+systemctl ${verb} --no-block etcd.service
+end=$((SECONDS + ${ACTIVE_TIMEOUT_S})); s=unknown
+while [ $SECONDS -lt $end ]; do
+  s=$(systemctl is-active etcd.service || true)
+  [ "$s" = active ] && break
+  [ "$s" = failed ] && break
+  [ "$(systemctl show -p NRestarts --value etcd.service)" != "$r0" ] && { s=restarting; break; }
+  sleep 0.1
+done
+if [ "$s" != active ]; then echo "etcd.service is $s after ${verb}:" >&2; journalctl -u etcd.service -n 15 --no-pager -o cat >&2 || true; exit 3; fi
+`;
+}
+
+function setAsideCommand(): string {
+  const d = shq(EtcdRemotePaths.dataDir);
+  return `if [ -e ${d} ]; then mv ${d} ${d}${EtcdRemotePaths.setAsideSuffix}$(date +%Y%m%dT%H%M%S); echo "set aside ${EtcdRemotePaths.dataDir}"; fi`;
+}
+
+function wroteUnit(h: HostState): boolean {
+  return (h.facts.etcdWritten ?? []).some((f) => f.role === 'etcd-unit');
+}
+
+async function runOn(ctx: PhaseContext, members: readonly EtcdMemberHost[], what: string, script: (m: EtcdMemberHost) => string): Promise<void> {
+  await ctx.forEachHost(async (h, rec) => {
+    const m = members.find((x) => x.host === h)!;
+    const r = await h.remote().run(script(m), { timeoutMs: (ACTIVE_TIMEOUT_S + 30) * 1000 });
+    if (r.code !== 0) throw new StepFailedError(`${what} failed:\n    ${r.stderr.trim().split('\n').join('\n    ')}`, h.name);
+    for (const line of r.stdout.split('\n').filter((l) => l.startsWith('set aside '))) rec.changed(line);
+    rec.changed(`etcd ${what}`);
+    etcdChange(ctx, `${m.spec.name}: etcd ${what}`);
+  }, { hosts: members.map((m) => m.host) });
+}
+
+/** Waits until each member answers `endpoint health` (it is active already: this is the controller's own check). */
+async function waitHealthy(ctx: PhaseContext, members: readonly EtcdMemberHost[], timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  await Promise.all(members.map(async (m) => {
+    for (;;) {
+      const h = await healthOf(ctx, m, 2000);
+      if (h.healthy) return;
+      if (Date.now() > end) throw new StepFailedError(`etcd is active but not healthy after ${timeoutMs / 1000} s: ${h.error ?? ''}`, m.spec.name);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }));
+}
+
+/** Re-reads the member list and records it (the record says which data dirs are ours). */
+async function record(ctx: PhaseContext): Promise<ClusterRecord> {
+  const managed = managedEtcd(ctx)!;
+  const { client } = await etcdFor(ctx);
+  const list = await listMembers(client);
+  const token = ctx.state.etcdRecord?.token ?? ctx.state.etcdPlan!.token;
+  const rec = writeClusterRecord(pkiLayout(managed.pkiDir).record, {
+    token, clusterId: list.clusterId, members: list.members.map((m) => ({ name: m.name, id: m.id, peerUrl: m.peerUrls[0] ?? '' })),
+  });
+  ctx.state.etcdRecord = rec;
+  return rec;
+}
+
+async function join(ctx: PhaseContext, step: Extract<MemberStep, { op: 'join' }>, m: EtcdMemberHost): Promise<void> {
+  const managed = managedEtcd(ctx)!;
+  const { client } = await etcdFor(ctx);
+  if (step.removeId) {
+    await removeMember(client, step.removeId);
+    ctx.log('info', `etcd: removed ${m.spec.name}'s old member entry ${step.removeId}`);
+  }
+  const added = await addMember(client, peerUrl(m.spec, managed.tls));
+  ctx.log('info', `etcd: member add ${m.spec.name} (${added.id})`);
+  const env = renderBootstrapEnv({ initialCluster: joinInitialCluster(added.members, added.id, m.spec.name), state: 'existing', token: ctx.state.etcdRecord!.token });
+  const bootstrapFile = writeFilesScript([{ path: EtcdRemotePaths.bootstrapEnv, content: env, mode: 0o600 }]);
+  await runOn(ctx, [m], `joined as member ${added.id}`, () => startScript('start', [
+    ...(step.setAside || step.removeId ? [setAsideCommand()] : []), bootstrapFile, 'systemctl daemon-reload',
+  ]));
+  await waitHealthy(ctx, [m]);
+  await record(ctx);
+}
+
+/** A member no longer in the group: `member remove`; where its host is one of ours, etcd is stopped there and its data set aside. */
+async function remove(ctx: PhaseContext, step: Extract<MemberStep, { op: 'remove' }>): Promise<void> {
+  const { client } = await etcdFor(ctx);
+  await removeMember(client, step.id);
+  etcdChange(ctx, `member remove ${step.member}`);
+  ctx.log('info', `etcd: member remove ${step.member} (${step.id})`);
+  await record(ctx);
+  const host = ctx.hosts.find((h) => h.name === step.member && h.conn);
+  if (!host) {
+    ctx.log('warn', `etcd: ${step.member} is not a host of this inventory: stop etcd there yourself (systemctl disable --now etcd)`);
+    return;
+  }
+  await ctx.forEachHost(async (h, rec) => {
+    const r = await h.remote().run(`systemctl disable --now -q etcd.service 2>/dev/null || true\n${setAsideCommand()}\nrm -f ${MEMBER_FILES.map(shq).join(' ')}\nsystemctl daemon-reload\n`, { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new StepFailedError(`stopping the removed etcd member failed: ${r.stderr.trim()}`, h.name);
+    rec.changed('etcd stopped and disabled (no longer a member); its data dir set aside');
+  }, { hosts: [host] });
+}
+
+async function start(ctx: PhaseContext): Promise<void> {
+  const plan = ctx.state.etcdPlan!;
+  const members = etcdMembers(ctx);
+  const byName = (n: string): EtcdMemberHost => members.find((m) => m.spec.name === n)!;
+  const started = new Set<string>();
+  const reload = (m: EtcdMemberHost): string[] => (wroteUnit(m.host) || !etcdFacts(m.host).unit ? ['systemctl daemon-reload'] : []);
+
+  if (ctx.options.dryRun) {
+    for (const s of plan.members.steps) etcdChange(ctx, s.op === 'bootstrap' ? `would bootstrap ${s.members.join(', ')}` : `would ${s.op} ${s.member}`);
+    return;
+  }
+  // 1. bootstrap, or start members that have their data
+  const boot = plan.members.steps.find((s): s is Extract<MemberStep, { op: 'bootstrap' }> => s.op === 'bootstrap');
+  const starts = plan.members.steps.flatMap((s) => (s.op === 'start' ? [byName(s.member)] : []));
+  const first = boot ? boot.members.map(byName) : starts;
+  if (first.length) {
+    await runOn(ctx, first, boot ? 'bootstrapped' : 'started', (m) => startScript('start', reload(m)));
+    for (const m of first) started.add(m.spec.name);
+    await waitHealthy(ctx, first);
+    ctx.state.etcdServing = true;
+    if (boot) {
+      const rec = await record(ctx);
+      ctx.log('info', `etcd: cluster ${rec.clusterId} bootstrapped (${rec.members.map((x) => `${x.name} ${x.id}`).join(', ')})`);
+    }
+  }
+  // 2. membership changes, one at a time
+  for (const s of plan.members.steps) {
+    if (s.op === 'join') { await join(ctx, s, byName(s.member)); started.add(s.member); }
+    if (s.op === 'remove') await remove(ctx, s);
+  }
+  // 3. rolling restarts of what changed
+  const changed = members.filter((m) => !started.has(m.spec.name) && (m.host.facts.etcdBinaryChanged || (m.host.facts.etcdWritten ?? []).some((f) => f.role === 'etcd-unit' || f.role === 'etcd-tls')));
+  for (const m of changed) {
+    const view = await observeCluster(ctx);
+    const sick = members.filter((x) => !view.health.get(x.spec.name)?.healthy).map((x) => x.spec.name);
+    if (sick.length) throw new StepFailedError(`not restarting etcd on ${m.spec.name} (its binary, unit or certificates changed): ${sick.join(', ')} ${sick.length > 1 ? 'are' : 'is'} not healthy, and a restart now could cost the cluster its quorum`, m.spec.name);
+    const why = m.host.facts.etcdBinaryChanged ? 'binary changed' : wroteUnit(m.host) ? 'unit changed' : 'certificates changed';
+    await runOn(ctx, [m], `restarted (${why})`, () => startScript('restart', reload(m)));
+    await waitHealthy(ctx, [m]);
+  }
+  // 4. every member: enabled, and healthy (ready = `endpoint health` on every member)
+  const notEnabled = members.filter((m) => !started.has(m.spec.name) && etcdFacts(m.host).unit?.unitFileState !== 'enabled' && etcdFacts(m.host).unit);
+  if (notEnabled.length) {
+    await ctx.forEachHost(async (h, rec) => {
+      const r = await h.remote().run('systemctl enable -q etcd.service', { timeoutMs: 30_000 });
+      if (r.code !== 0) throw new StepFailedError(`systemctl enable etcd failed: ${r.stderr.trim()}`, h.name);
+      rec.changed('etcd enabled');
+    }, { hosts: notEnabled.map((m) => m.host) });
+  }
+  const unconfirmed = members.filter((m) => !started.has(m.spec.name) && !changed.includes(m) && !m.host.facts.etcdHealth?.healthy);
+  if (unconfirmed.length) await waitHealthy(ctx, unconfirmed, 10_000);
+  ctx.state.etcdServing = true;
+}
+
+export const etcdStartPhase: Phase = {
+  title: 'etcd: start',
+  shouldRun: (ctx) => !!managedEtcd(ctx),
+  dryRun: start,
+  run: start,
+};

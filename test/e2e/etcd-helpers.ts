@@ -1,0 +1,51 @@
+/**
+ * Helpers for the e2e tests of an etcd that flanprov runs itself: a lab inventory turned into one with an
+ * `etcd` group and no flannel_etcd_endpoints (until `lab up --no-etcd` is on main; the lab's own etcd
+ * namespace then just sits there unused), etcdctl with the controller's client certificate, and the unit
+ * state that proves "not restarted".
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { pkiLayout } from '../../src/etcd/pki-store.js';
+import { LABS, sh, type Lab, type Out } from './up-helpers.js';
+
+/** Where a lab's managed-etcd inventory is written (inside the lab's dir: `lab down` removes it with its PKI dir). */
+export function managedInventory(lab: Lab): string {
+  return join(LABS, lab.name, 'managed.yml');
+}
+
+export function pkiDirOf(lab: Lab): string {
+  return join(LABS, lab.name, 'managed.etcd-pki');
+}
+
+/**
+ * Writes the lab's inventory with `etcd` = `members` and `nodes` = `nodes` (default: every lab host), and no
+ * flannel_etcd_endpoints; `edit` may change more. Always the same file, so the PKI dir stays the same.
+ */
+export function writeManaged(lab: Lab, members: string[], o: { nodes?: string[]; edit?: (inv: any) => void } = {}): string {
+  const inv = parse(readFileSync(lab.inventory, 'utf8'));
+  delete inv.all.vars.flannel_etcd_endpoints;
+  const all = inv.all.children.nodes.hosts as Record<string, { ansible_host: string }>;
+  const nodes = o.nodes ?? Object.keys(all);
+  inv.all.children.nodes.hosts = Object.fromEntries(nodes.map((n) => [n, all[n]]));
+  inv.all.children.etcd = { hosts: Object.fromEntries(members.map((m) => [m, null])) };
+  o.edit?.(inv);
+  const file = managedInventory(lab);
+  writeFileSync(file, stringify(inv));
+  return file;
+}
+
+export function endpointsOf(lab: Lab, members: string[]): string {
+  return members.map((m) => `https://${lab.hosts.find((h) => h.name === m)!.ip}:2379`).join(',');
+}
+
+/** etcdctl (v3) from the controller with the controller's client certificate. */
+export function etcdctl(lab: Lab, members: string[], args: string[]): Promise<Out> {
+  const l = pkiLayout(pkiDirOf(lab));
+  return sh('etcdctl', [`--endpoints=${endpointsOf(lab, members)}`, `--cacert=${l.ca.cert}`, `--cert=${l.controller.cert}`, `--key=${l.controller.key}`,
+    '--dial-timeout=2s', '--command-timeout=5s', ...args], 30_000);
+}
+
+/** Per host: etcd, flanneld and docker as "ActiveEnterTimestampMonotonic MainPID" (a restart changes both). */
+export const ALL_UNITS_STATE = 'for u in etcd flanneld docker; do echo "$u $(systemctl show -p ActiveEnterTimestampMonotonic --value $u) $(systemctl show -p MainPID --value $u)"; done';
