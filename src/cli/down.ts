@@ -14,6 +14,8 @@ import { closeEtcd } from '../phases/shared/etcd-session.js';
 import { leasesPhase, teardownPhase } from '../phases/down/phases.js';
 import { runCommand } from './output/command.js';
 import { addCommonOptions, inventorySources, type CommonOpts } from './output/options.js';
+import { etcdFactsPhase } from '../phases/etcd/facts.js';
+import { etcdDownPhase } from '../phases/etcd/down.js';
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -27,20 +29,31 @@ async function confirm(question: string): Promise<boolean> {
 export function defineDown(c: Command): void {
   addCommonOptions(c)
     .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (opts: CommonOpts & { yes?: boolean }) => {
+    .option('--etcd', 'also take down the etcd cluster flanprov runs (its data dirs are kept)')
+    .option('--purge', 'with --etcd: delete the etcd data dirs too, and forget the cluster')
+    .action(async (opts: CommonOpts & { yes?: boolean; etcd?: boolean; purge?: boolean }) => {
+      if ((opts.purge && !opts.etcd) || (opts.etcd && opts.limit)) {
+        process.stderr.write(`flanprov down: ${opts.purge && !opts.etcd ? '--purge goes with --etcd' : '--etcd takes the whole etcd cluster down and cannot be combined with --limit'}\n`);
+        process.exitCode = ExitCode.INVALID_INPUT;
+        return;
+      }
       if (!opts.yes && !opts.dryRun) {
         if (!process.stdin.isTTY) {
           process.stderr.write('flanprov down: refusing to remove flannel without --yes (stdin is not a terminal)\n');
           process.exitCode = ExitCode.INVALID_INPUT;
           return;
         }
-        if (!(await confirm(`Remove flannel from every host of ${inventorySources(opts).join(', ')}${opts.limit ? ` (limit ${opts.limit})` : ''}? [y/N] `))) {
+        if (!(await confirm(`Remove flannel${opts.etcd ? ` and etcd${opts.purge ? ' with its data' : ''}` : ''} from every host of ${inventorySources(opts).join(', ')}${opts.limit ? ` (limit ${opts.limit})` : ''}? [y/N] `))) {
           process.stderr.write('flanprov down: cancelled\n');
           process.exitCode = ExitCode.INVALID_INPUT;
           return;
         }
       }
       const leases = { ...leasesPhase, cleanUp: closeEtcd };
-      process.exitCode = await runCommand({ command: 'down', opts, phases: [connectPhase, lockPhase('exclusive'), factsPhase, teardownPhase, leases] });
+      // etcd goes last: the leases are deleted through it
+      const phases = opts.etcd
+        ? [connectPhase, lockPhase('exclusive'), etcdFactsPhase, factsPhase, teardownPhase, leases, etcdDownPhase]
+        : [connectPhase, lockPhase('exclusive'), factsPhase, teardownPhase, leases];
+      process.exitCode = await runCommand({ command: 'down', opts, phases, state: { etcdPurge: !!opts.purge } });
     });
 }

@@ -32,12 +32,12 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'check', usage: '[options]',
-    description: 'read-only: preflight + agents healthy + leases + ping matrix',
+    description: 'read-only: preflight + agents healthy + leases + ping matrix; the quorum of an etcd flanprov runs',
     load: async () => (await import('./check.js')).defineCheck,
   },
   {
     name: 'status', usage: '[options]',
-    description: 'lease table from etcd (subnet, host, public IP, backend, expiry) + agent health',
+    description: 'lease table from etcd (subnet, host, public IP, backend, expiry) + agent health; the etcd members flanprov runs',
     load: async () => (await import('./status.js')).defineStatus,
   },
   {

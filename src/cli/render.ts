@@ -9,13 +9,14 @@ import { loadInventory } from '../inventory/load.js';
 import { collectSources, inventorySources } from './output/options.js';
 import { agentBinary, cniPluginLink, renderHostFiles, renderNetworkConfig } from '../inventory/host-files.js';
 import { configKey } from '../etcd/keys.js';
+import { renderEtcdMembers } from './render-etcd.js';
 
 export interface RenderOpts { inventory?: string[]; host?: string; limit?: string; showSecrets?: boolean }
 
 export function renderText(opts: RenderOpts): string {
   const cluster = loadInventory(inventorySources(opts), { ...(opts.limit ? { limit: opts.limit } : {}) });
   const hosts = opts.host ? cluster.hosts.filter((h) => h.name === opts.host) : cluster.hosts;
-  if (opts.host && !hosts.length) {
+  if (opts.host && !hosts.length && !cluster.etcd.managed?.members.some((m) => m.name === opts.host)) {
     throw new InvalidInputError(`--host ${opts.host}: no such agent host (hosts: ${cluster.hosts.map((h) => h.name).join(', ')})`);
   }
   const out: string[] = [];
@@ -23,16 +24,17 @@ export function renderText(opts: RenderOpts): string {
   for (const h of hosts) {
     // flannel_docker auto: shown as configured (whether docker.service exists is only known on the host).
     const docker = h.flannel.docker !== false && h.flannel.runtime !== 'cni';
-    for (const f of renderHostFiles({ host: h, docker })) {
+    for (const f of renderHostFiles({ host: h, docker, readTls: false })) {
       const note = f.role !== 'docker-dropin' ? ''
         : `; dockerd's command line is Debian's default here, \`up\` uses the host's own${h.flannel.docker === 'auto' ? '; only if docker.service exists: flannel_docker is auto' : ''}`;
       out.push(`### ${h.name}: ${f.path} (mode ${f.mode.toString(8).padStart(4, '0')}${note})`);
-      if (f.role === 'agent-tls') out.push(`# copied from ${localOf(h, f.path)}\n`);
+      if (f.role === 'agent-tls') out.push(`# ${cluster.etcd.managed ? 'issued by `up` as' : 'copied from'} ${localOf(h, f.path)}\n`);
       else if (f.role === 'agent-env' && !opts.showSecrets) out.push(f.content.replace(/^([A-Z_]+)=.*$/gm, '$1=<secret, from the environment>'));
       else out.push(f.content);
     }
     if (h.flannel.runtime === 'cni') out.push(`### ${h.name}: ${cniPluginLink(h)} -> ${agentBinary(h)} (symlink: the agent binary is flannel's CNI plugin)\n`);
   }
+  if (cluster.etcd.managed) out.push(...renderEtcdMembers(cluster.etcd.managed, opts.host));
   return out.join('\n');
 }
 

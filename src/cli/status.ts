@@ -13,6 +13,8 @@ import { gatherFacts } from '../phases/shared/gather-facts.js';
 import { closeEtcd, withEtcd } from '../phases/shared/etcd-session.js';
 import { runCommand } from './output/command.js';
 import { addCommonOptions, type CommonOpts } from './output/options.js';
+import { etcdFactsPhase } from '../phases/etcd/facts.js';
+import { etcdStatusPhase } from '../phases/etcd/status.js';
 
 export interface StatusRow {
   subnet: string;
@@ -64,6 +66,7 @@ const statusPhase: Phase = {
 export function defineStatus(c: Command): void {
   addCommonOptions(c, { dryRun: false })
     .action(async (opts: CommonOpts) => {
-      process.exitCode = await runCommand({ command: 'status', opts, phases: [connectPhase, lockPhase('shared'), statusPhase] });
+      // a managed etcd's member table first: it is what is left to see when etcd has lost its quorum
+      process.exitCode = await runCommand({ command: 'status', opts, phases: [connectPhase, lockPhase('shared'), etcdFactsPhase, etcdStatusPhase, statusPhase] });
     });
 }

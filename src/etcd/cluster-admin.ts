@@ -60,8 +60,16 @@ export async function memberHealth(client: Etcd3, ms = 2000): Promise<Health> {
   } catch (e) {
     const msg = (e as Error).message;
     if (/permission denied/i.test(msg)) return { healthy: true, ms: Date.now() - t0 };
-    return { healthy: false, error: msg.split('\n')[0]!, ms: Date.now() - t0 };
+    return { healthy: false, error: grpcReason(msg), ms: Date.now() - t0 };
   }
+}
+
+/** gRPC's error text, shortened: "14 UNAVAILABLE: No connection established. Last error: … Resolution note: …" → "unavailable: …". */
+export function grpcReason(msg: string): string {
+  const m = /^\d+ ([A-Z_]+): (.*?)(?: Resolution note:.*)?$/s.exec(msg.split('\n')[0]!.trim());
+  if (!m) return msg.split('\n')[0]!;
+  const last = /Last error: (?:Error: )?(.*?)\.?$/.exec(m[2]!)?.[1];
+  return `${m[1]!.toLowerCase().replace(/_/g, ' ')}: ${last ?? m[2]!.replace(/\.$/, '')}`;
 }
 
 export interface MemberStatus {

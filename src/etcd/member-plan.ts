@@ -97,7 +97,7 @@ export function planMembers(inp: PlanInput): MemberPlan {
       if (d.data.kind === 'absent') continue;
       const ours = pending && d.data.kind === 'wal' && inp.record!.members.some((m) => m.name === d.name);
       if (ours) continue;
-      refusals.push(`${d.name}: ${d.dataDir} ${d.data.kind === 'wal' ? `holds the data of etcd cluster ${d.data.clusterId} (member ${d.data.memberId})` : `is not empty (${d.data.detail})`}, and ${inp.recordPath} records no cluster of flanprov's: bootstrapping a new cluster over it is refused; if it is stale, move it away on ${d.name}`);
+      refusals.push(`${d.name}: ${d.dataDir} ${d.data.kind === 'wal' ? `holds the data of etcd cluster ${d.data.clusterId} (member ${d.data.memberId})` : `is not empty (${d.data.detail})`}, and ${inp.recordPath} records no cluster of flanprov's: bootstrapping a new cluster over it is refused; if it is stale, move it away on ${d.name}; if flanprov made it from another copy of this inventory, set flannel_etcd_pki_dir to that copy's PKI directory`);
     }
     if (pending) {
       const was = inp.record!.members.map((m) => m.name).sort().join(',');

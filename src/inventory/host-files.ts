@@ -37,6 +37,8 @@ export interface RenderHostInput {
   docker: boolean;
   /** the host's own dockerd command line (without flanprov's drop-in); undefined = Debian's default */
   dockerdCommand?: string;
+  /** false: the etcd TLS files are listed with empty content, not read (render: they may not exist yet) */
+  readTls?: boolean;
 }
 
 /** Where templates/ is: next to src/ in a checkout, next to dist/ in the bundled CLI. */
@@ -117,7 +119,7 @@ export function renderHostFiles(inp: RenderHostInput): RenderedFile[] {
   const tls: [string | undefined, string][] = [
     [h.flannel.etcdCaFile, RemotePaths.etcdCa], [h.flannel.etcdCertFile, RemotePaths.etcdCert], [h.flannel.etcdKeyFile, RemotePaths.etcdKey],
   ];
-  for (const [local, remote] of tls) if (local) files.push({ path: remote, content: readFileSync(local, 'utf8'), mode: 0o600, role: 'agent-tls' });
+  for (const [local, remote] of tls) if (local) files.push({ path: remote, content: inp.readTls === false ? '' : readFileSync(local, 'utf8'), mode: 0o600, role: 'agent-tls' });
   return files;
 }
 

@@ -65,7 +65,9 @@ export function readManagedEtcd(inp: ReadInput, baseDir: string): ManagedEtcdDra
   const seen = new Map<string, string>();
   for (const m of members) {
     const other = seen.get(m.address);
-    if (other) issues.add('flannel_etcd_address', `etcd members ${other} and ${m.name} have the same address ${m.address}`, inp.resolved.get(m.name)!.get('flannel_etcd_address')?.pos ?? inp.groupPos);
+    const vars = inp.resolved.get(m.name)!;
+    const from = vars.get('flannel_etcd_address') ? 'flannel_etcd_address' : 'ansible_host';
+    if (other) issues.add(from, `etcd members ${other} and ${m.name} have the same address ${m.address}`, vars.get(from)?.pos ?? inp.groupPos);
     seen.set(m.address, m.name);
   }
   return { tls, pkiDir, members };

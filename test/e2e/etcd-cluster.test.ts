@@ -12,6 +12,10 @@ import { X509Certificate } from 'node:crypto';
 import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pkiLayout } from '../../src/etcd/pki-store.js';
+import { createEtcdClient } from '../../src/etcd/client.js';
+import { LeaseStore } from '../../src/etcd/lease-store.js';
+import { agentStatusCommand } from '../../src/phases/shared/facts.js';
+import { AGENT_STATUS_PORT } from '../../src/network/agent-status.js';
 import { Lab, flanprov, jsonEvents, parseUnitState, sh } from './up-helpers.js';
 import { ALL_UNITS_STATE, endpointsOf, etcdctl, pkiDirOf, writeManaged } from './etcd-helpers.js';
 
@@ -82,5 +86,79 @@ describe('flanprov runs the etcd cluster (3-host lab, etcd group, no endpoints)'
     assert.ok(events.some((e) => e.event === 'log' && /no change/.test(e.message)));
     assert.deepEqual(events.at(-1)!.hosts.map((h: any) => [h.host, h.status]), MEMBERS.map((h) => [h, 'ok']));
     assert.deepEqual(await unitStates(), before);
+  });
+
+  it('one member stopped: the network keeps working, agents renew through the others, check names it, up brings it back', async () => {
+    await lab.ssh('h3', 'systemctl stop etcd');
+    /** seconds left on the etcd lease of `host`'s subnet (etcd3 keeps the int64 lease ID exact; JSON numbers would not) */
+    const leaseTtl = async (host: string): Promise<number> => {
+      const ip = lab.hosts.find((h) => h.name === host)!.ip;
+      const l = pkiLayout(pkiDirOf(lab));
+      const c = createEtcdClient({ endpoints: endpointsOf(lab, ['h1', 'h2']).split(','), caFile: l.ca.cert, certFile: l.controller.cert, keyFile: l.controller.key });
+      try {
+        const { leases } = await new LeaseStore(c, '/coreos.com/network').list({ withTtl: true });
+        const mine = leases.find((x) => x.attrs.PublicIP === ip)!;
+        return (mine.expiresAt! - Date.now()) / 1000;
+      } finally { c.close(); }
+    };
+    try {
+      const c = await flanprov('check', '-i', inv, '--output', 'json');
+      assert.equal(c.code, 5, c.stdout + c.stderr);
+      const ev = jsonEvents(c.stdout);
+      const m = ev.find((e) => e.event === 'verify.matrix')!;
+      m.cells.forEach((row: any[], i: number) => row.forEach((x, j) => (i === j ? assert.equal(x, null) : assert.ok(x.ok, `${i}->${j} with h3's member down`))));
+      const err = ev.find((e) => e.event === 'error')!;
+      assert.match(err.message, /etcd member h3 \(https:\/\/[\d.]+:2379\): UNHEALTHY: etcd\.service is inactive/);
+      assert.match(err.message, /quorum kept: 2 of 3 members healthy \(quorum 2\)/);
+      // agents renew their leases through the members left (h3's own agent too)
+      const before = await leaseTtl('h3');
+      for (const [h, o] of await lab.sshAll('systemctl restart flanneld && systemctl is-active flanneld')) assert.equal(o.stdout.trim(), 'active', `${h}: ${o.stdout}${o.stderr}`);
+      assert.ok(await leaseTtl('h3') > before, 'h3\'s lease was renewed');
+      for (const [h, o] of await lab.sshAll(agentStatusCommand(AGENT_STATUS_PORT))) assert.equal(JSON.parse(o.stdout).etcd.connected, true, `${h}: ${o.stdout}`);
+    } finally {
+      const r = await flanprov('up', inv);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /h3: etcd started/);
+    }
+    const health = await etcdctl(lab, MEMBERS, ['endpoint', 'health']);
+    assert.equal((health.stdout + health.stderr).match(/is healthy/g)?.length, 3, health.stdout + health.stderr);
+    const c = await flanprov('check', '-i', inv);
+    assert.equal(c.code, 0, c.stdout + c.stderr);
+  });
+
+  it('refusals (exit 2, nothing changed): a member removal that would cost the quorum, without --yes, mixed etcd versions', async () => {
+    // the quorum: h2's member is down, removing h3 would leave h1 alone of 2
+    await lab.ssh('h2', 'systemctl stop etcd');
+    try {
+      const before = await unitStates();
+      const shrunk = writeManaged(lab, ['h1', 'h2']);
+      const noYes = await flanprov('up', shrunk, '--output', 'json');
+      assert.equal(noYes.code, 2, noYes.stdout + noYes.stderr);
+      assert.match(noYes.stdout, /h3 \(https:\/\/[\d.]+:2380\) is a member of the etcd cluster but not in the etcd group: removing it needs `--yes`/);
+      const r = await flanprov('up', shrunk, '--yes', '--output', 'json');
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stdout, /removing h3 would leave 1 healthy member\(s\) of 2, below its quorum of 2: etcd would stop serving \(not healthy now: h2\)/);
+      for (const out of [noYes, r]) assert.deepEqual(jsonEvents(out.stdout).filter((e) => e.event === 'host.change'), []);
+      assert.deepEqual(await unitStates(), before, 'nothing restarted (h2 stays stopped: nothing changes on a refusal)');
+      assert.equal((await etcdctl(lab, ['h1', 'h3'], ['member', 'list'])).stdout.trim().split('\n').length, 3);
+    } finally {
+      writeManaged(lab, MEMBERS);
+      const r = await flanprov('up', inv);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    }
+    // mixed versions: h3 would get another etcd than h1 and h2
+    const fake = join(pkiDirOf(lab), '..', 'etcd-3.5.9');
+    writeFileSync(fake, '#!/bin/sh\necho "etcd Version: 3.5.9"\necho "Git SHA: e2e"\n');
+    chmodSync(fake, 0o755);
+    const mixed = writeManaged(lab, MEMBERS, { edit: (i) => { i.all.children.nodes.hosts.h3.flannel_etcd_binary = fake; } });
+    const before = await unitStates();
+    const r = await flanprov('up', mixed, '--output', 'json');
+    writeManaged(lab, MEMBERS);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /the etcd members would run different etcd versions: h1 3\.4\.\d+ \(pushed from \/usr\/bin\/etcd\), h2 3\.4\.\d+ \(pushed from \/usr\/bin\/etcd\), h3 3\.5\.9 \(pushed from [^)]*etcd-3\.5\.9\)/);
+    assert.deepEqual(jsonEvents(r.stdout).filter((e) => e.event === 'host.change'), []);
+    assert.deepEqual(await unitStates(), before);
+    const v = await lab.ssh('h3', '/usr/local/bin/etcd --version | head -1');
+    assert.match(v.stdout, /3\.4\./);
   });
 });

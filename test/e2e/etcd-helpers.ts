@@ -49,3 +49,20 @@ export function etcdctl(lab: Lab, members: string[], args: string[]): Promise<Ou
 
 /** Per host: etcd, flanneld and docker as "ActiveEnterTimestampMonotonic MainPID" (a restart changes both). */
 export const ALL_UNITS_STATE = 'for u in etcd flanneld docker; do echo "$u $(systemctl show -p ActiveEnterTimestampMonotonic --value $u) $(systemctl show -p MainPID --value $u)"; done';
+
+/**
+ * Leaves a real data dir of another etcd cluster at the managed data dir on `host`: the controller's etcd,
+ * copied there, run once on loopback-only ports (a one-member cluster of its own), then stopped.
+ */
+export async function makeForeignDataDir(lab: Lab, host: string): Promise<void> {
+  const ip = lab.hosts.find((h) => h.name === host)!.ip;
+  const dir = join(LABS, lab.name, 'ssh');
+  const cp = await sh('scp', ['-q', '-i', join(dir, 'id_ed25519'), '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '/usr/bin/etcd', `root@${ip}:/tmp/etcd-foreign`], 60_000);
+  if (cp.code !== 0) throw new Error(`scp: ${cp.stderr}`);
+  const r = await lab.ssh(host, `set -e; mkdir -p /var/lib/etcd; cd /tmp
+/tmp/etcd-foreign --name foreign --data-dir /var/lib/etcd/flanprov --listen-client-urls http://127.0.0.1:23790 --advertise-client-urls http://127.0.0.1:23790 \\
+  --listen-peer-urls http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 --initial-cluster foreign=http://127.0.0.1:23800 >/tmp/etcd-foreign.log 2>&1 &
+p=$!; for i in $(seq 100); do [ -e /var/lib/etcd/flanprov/member/wal ] && grep -q 'ready to serve' /tmp/etcd-foreign.log && break; sleep 0.1; done
+kill $p; wait $p || true; rm -f /tmp/etcd-foreign; ls /var/lib/etcd/flanprov/member/wal`);
+  if (r.code !== 0 || !/\.wal/.test(r.stdout)) throw new Error(`no foreign data dir on ${host}: ${r.stdout}${r.stderr}`);
+}

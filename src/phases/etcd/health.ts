@@ -6,7 +6,7 @@
 import type { PhaseContext } from '../framework/types.js';
 import { listMembers, memberHealth, type Health, type MemberList } from '../../etcd/cluster-admin.js';
 import type { LiveCluster } from '../../etcd/member-plan.js';
-import { etcdMembers, memberClient, type EtcdMemberHost } from '../shared/etcd-members.js';
+import { etcdMembers, memberClient, type EtcdMemberHost, type MemberEndpoint } from '../shared/etcd-members.js';
 
 export interface ClusterView {
   health: Map<string, Health>;
@@ -15,7 +15,7 @@ export interface ClusterView {
   live?: LiveCluster;
 }
 
-export async function healthOf(ctx: PhaseContext, m: EtcdMemberHost, ms = 2000): Promise<Health> {
+export async function healthOf(ctx: PhaseContext, m: MemberEndpoint, ms = 2000): Promise<Health> {
   try {
     return await memberHealth(await memberClient(ctx, m), ms);
   } catch (e) {
@@ -34,8 +34,15 @@ export async function observeCluster(ctx: PhaseContext, members: readonly EtcdMe
     } catch { /* the next healthy member */ }
   }
   if (view.list) {
-    // Health is checked through each group member's own host; a member outside the group counts as not
-    // healthy (conservative: membership changes are judged on the members known to serve).
+    // members outside the group whose host is one of this run's (a node leaving the etcd group): asked too
+    const others = view.list.members.flatMap((x): MemberEndpoint[] => {
+      const host = !health.has(x.name) && ctx.hosts.find((h) => h.name === x.name && h.conn);
+      const address = x.peerUrls[0] && /^https?:\/\/([^:/]+)/.exec(x.peerUrls[0])?.[1];
+      return host && address ? [{ spec: { name: x.name, address }, host }] : [];
+    });
+    for (const [n, h] of await Promise.all(others.map(async (o) => [o.spec.name, await healthOf(ctx, o)] as const))) health.set(n, h);
+    // A member no host of this run leads to counts as not healthy (conservative: membership changes are
+    // judged on the members known to serve).
     view.live = {
       clusterId: view.list.clusterId,
       members: view.list.members.map((x) => ({ id: x.id, name: x.name, peerUrls: x.peerUrls, healthy: health.get(x.name)?.healthy === true })),

@@ -6,7 +6,7 @@
  */
 import type { Phase, PhaseContext } from '../framework/types.js';
 import { InvalidInputError } from '../../util/errors.js';
-import { planMembers, type DesiredMember } from '../../etcd/member-plan.js';
+import { planMembers, type DesiredMember, type MemberStep } from '../../etcd/member-plan.js';
 import { newClusterToken } from '../../etcd/cluster-record.js';
 import { EtcdRemotePaths, peerUrl } from '../../etcd/member-layout.js';
 import { planPki, pkiLayout } from '../../etcd/pki-store.js';
@@ -55,8 +55,17 @@ export async function planEtcd(ctx: PhaseContext): Promise<void> {
   const versions = [...new Set([...binaries.values()].map((b) => `etcd ${b.version}`))];
   const sources = [...new Set([...binaries.values()].map((b) => b.source))];
   ctx.log('info', `${versions.join(', ')} on ${members.map((m) => m.spec.name).join(', ')} (${sources.join('; ')})`);
-  if (plan.steps.length) ctx.log('info', `etcd plan: ${plan.steps.map((s) => (s.op === 'bootstrap' ? `bootstrap ${s.members.join(', ')}` : `${s.op} ${s.member}`)).join('; ')}`);
+  if (plan.steps.length) ctx.log('info', `etcd plan: ${plan.steps.map(describeStep).join('; ')}`);
   ctx.state.etcdPlan = { members: plan, binaries, ...(pki ? { pki } : {}), token: record?.token ?? newClusterToken() };
+}
+
+export function describeStep(s: MemberStep): string {
+  switch (s.op) {
+    case 'bootstrap': return `bootstrap ${s.members.join(', ')}`;
+    case 'start': return `start ${s.member} (it has its data)`;
+    case 'remove': return `member remove ${s.member} (${s.id})`;
+    case 'join': return s.removeId ? `rejoin ${s.member} (no data of its own: member remove ${s.removeId}, then add)` : `join ${s.member} (member add${s.setAside ? ', its old data set aside' : ''})`;
+  }
 }
 
 export const etcdPlanPhase: Phase = {

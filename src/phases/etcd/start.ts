@@ -24,10 +24,11 @@ import { renderBootstrapEnv } from '../../inventory/etcd-files.js';
 import { shq } from '../../remote/sections.js';
 import { writeFilesScript } from '../../remote/upload.js';
 import { etcdFor } from '../shared/etcd-session.js';
-import { etcdChange, etcdMembers, managedEtcd, type EtcdMemberHost } from '../shared/etcd-members.js';
+import { etcdChange, etcdMembers, managedEtcd, resetMemberClient, type EtcdMemberHost } from '../shared/etcd-members.js';
 import { healthOf, observeCluster } from './health.js';
 import { MEMBER_FILES } from './member-facts.js';
 import { etcdFacts } from './state.js';
+import { describeStep } from './plan.js';
 
 /** Seconds a member may take to become active (a bootstrap waits for its peers). */
 const ACTIVE_TIMEOUT_S = 120;
@@ -69,6 +70,7 @@ async function runOn(ctx: PhaseContext, members: readonly EtcdMemberHost[], what
     const m = members.find((x) => x.host === h)!;
     const r = await h.remote().run(script(m), { timeoutMs: (ACTIVE_TIMEOUT_S + 30) * 1000 });
     if (r.code !== 0) throw new StepFailedError(`${what} failed:\n    ${r.stderr.trim().split('\n').join('\n    ')}`, h.name);
+    await resetMemberClient(ctx, m.spec.name);
     for (const line of r.stdout.split('\n').filter((l) => l.startsWith('set aside '))) rec.changed(line);
     rec.changed(`etcd ${what}`);
     etcdChange(ctx, `${m.spec.name}: etcd ${what}`);
@@ -146,7 +148,7 @@ async function start(ctx: PhaseContext): Promise<void> {
   const reload = (m: EtcdMemberHost): string[] => (wroteUnit(m.host) || !etcdFacts(m.host).unit ? ['systemctl daemon-reload'] : []);
 
   if (ctx.options.dryRun) {
-    for (const s of plan.members.steps) etcdChange(ctx, s.op === 'bootstrap' ? `would bootstrap ${s.members.join(', ')}` : `would ${s.op} ${s.member}`);
+    for (const s of plan.members.steps) { const d = `would ${describeStep(s)}`; etcdChange(ctx, d); ctx.log('info', `etcd: ${d}`); }
     return;
   }
   // 1. bootstrap, or start members that have their data

@@ -18,6 +18,8 @@ export interface DesiredFile {
   role: FileRole;
   /** user (and group of the same name) that owns it; default: root */
   owner?: string;
+  /** written, but what uses it keeps running (e.g. only the agent's etcd endpoint list grew: endpointsOnlyChange) */
+  keepsRunning?: boolean;
 }
 
 
@@ -57,7 +59,7 @@ export function planStart(inp: StartInput): StartPlan {
   const roles = new Set(inp.written.map((f) => f.role));
   const reasons: string[] = [];
   if (inp.binaryChanged) reasons.push('binary changed');
-  if (roles.has('agent-unit')) reasons.push('unit changed');
+  if (inp.written.some((f) => f.role === 'agent-unit' && !f.keepsRunning)) reasons.push('unit changed');
   if (roles.has('agent-env') || roles.has('agent-tls')) reasons.push('environment/TLS files changed');
   if (!reasons.length && inp.agent?.active !== 'active') reasons.push(`agent ${inp.agent?.active ?? 'not installed'}`);
   const plan: StartPlan = {
@@ -67,6 +69,22 @@ export function planStart(inp: StartInput): StartPlan {
   };
   if (reasons.length) plan.restartAgent = reasons.join(', ');
   return plan;
+}
+
+const ENDPOINTS = /-etcd-endpoints=([^\s"]+)/;
+
+/**
+ * Whether two flanneld.service texts differ only in -etcd-endpoints, with a member of the old list still in
+ * the new one: an etcd member joined or left a cluster flanprov runs. The running agent then keeps working
+ * (it reaches etcd through any member on its list) and is not restarted for it — a join restarts nothing
+ * elsewhere; the new list takes effect at the agent's next restart.
+ */
+export function endpointsOnlyChange(before: string, after: string): boolean {
+  const a = ENDPOINTS.exec(before)?.[1];
+  const b = ENDPOINTS.exec(after)?.[1];
+  if (!a || !b || a === b || before.replace(ENDPOINTS, '') !== after.replace(ENDPOINTS, '')) return false;
+  const next = new Set(b.split(','));
+  return a.split(',').some((e) => next.has(e));
 }
 
 /** `--flag=value` or `--flag value` from a command line. */

@@ -64,8 +64,11 @@ export async function closeMemberOnlyHosts(ctx: PhaseContext): Promise<void> {
   await Promise.allSettled(memberOnlyHosts(ctx).map((h) => h.conn?.close()));
 }
 
+/** A member to talk to: its name, its address, and the host whose SSH connection leads to it. */
+export type MemberEndpoint = { spec: Pick<EtcdMemberSpec, 'name' | 'address'>; host: HostState };
+
 /** A client bound to one member alone (health, status), through its host's SSH connection; one per member per run. */
-export function memberClient(ctx: PhaseContext, m: EtcdMemberHost): Promise<Etcd3> {
+export function memberClient(ctx: PhaseContext, m: MemberEndpoint): Promise<Etcd3> {
   const clients = (ctx.state.etcdMemberClients ??= new Map<string, Promise<MemberClient>>());
   let p = clients.get(m.spec.name);
   if (!p) {
@@ -80,6 +83,17 @@ export function memberClient(ctx: PhaseContext, m: EtcdMemberHost): Promise<Etcd
     p.catch(() => clients.delete(m.spec.name));
   }
   return p.then((c) => c.client);
+}
+
+/**
+ * Drops a member's client (after the member was (re)started): a gRPC channel that failed to connect backs
+ * off for seconds before it tries again, a new one connects at once.
+ */
+export async function resetMemberClient(ctx: PhaseContext, name: string): Promise<void> {
+  const p = ctx.state.etcdMemberClients?.get(name);
+  if (!p) return;
+  ctx.state.etcdMemberClients!.delete(name);
+  await p.then(async (c) => { c.client.close(); await c.tunnel.close(); }, () => undefined);
 }
 
 export async function closeMemberClients(ctx: PhaseContext): Promise<void> {

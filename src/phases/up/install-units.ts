@@ -7,7 +7,7 @@
 import type { HostState, Phase } from '../framework/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { renderHostFiles } from '../../inventory/host-files.js';
-import { planFiles, type DesiredFile } from '../shared/changes.js';
+import { endpointsOnlyChange, planFiles, type DesiredFile } from '../shared/changes.js';
 import { dockerManaged } from '../shared/preflight.js';
 import { writeFilesScript } from '../../remote/upload.js';
 import { gathered } from '../shared/host-state.js';
@@ -40,7 +40,13 @@ export const installUnitsPhase: Phase = {
   },
   async run(ctx) {
     await ctx.forEachHost(async (h, rec) => {
-      const { write } = planFiles(desired(h), gathered(h).files);
+      const files = gathered(h).files;
+      const write = planFiles(desired(h), files).write.map((f) => {
+        const before = f.role === 'agent-unit' ? files.get(f.path)?.content : undefined;
+        if (!before || !endpointsOnlyChange(before, f.content)) return f;
+        rec.info(`${f.path}: only the etcd endpoints changed; the running agent keeps its list (it reaches etcd through any member) until its next restart`);
+        return { ...f, keepsRunning: true };
+      });
       h.facts.written = write;
       if (!write.length) {
         rec.skip('all files up to date');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planFiles, planStart, dockerDecision, dockerRestartReason, flagValue, type DesiredFile } from '../../../../src/phases/shared/changes.js';
+import { planFiles, planStart, dockerDecision, dockerRestartReason, flagValue, endpointsOnlyChange, type DesiredFile } from '../../../../src/phases/shared/changes.js';
 import { sha256Of as sha256 } from '../../../../src/remote/upload.js';
 import { parseSubnetEnv } from '../../../../src/network/subnet-env.js';
 import { compareConfigs, formatConfigDiff } from '../../../../src/phases/shared/config-compare.js';
@@ -80,4 +80,17 @@ test('config comparison is semantic and points backend changes to switch-backend
   if (!n.equal) assert.deepEqual(n.diff.map((d) => d.field), ['Network', 'SubnetMin', 'SubnetMax']);
   const inv = compareConfigs({ Network: '10.244.0.0/16' }, 'not json');
   assert.equal(inv.equal, false);
+});
+
+test('an etcd member joining or leaving changes the agents\' endpoint list without restarting them', () => {
+  const u = (eps: string, masq = true): string => `[Service]\nExecStart=/usr/local/bin/flanneld -etcd-endpoints=${eps} -etcd-prefix=/coreos.com/network -ip-masq=${masq}\n`;
+  const three = 'https://a:2379,https://b:2379,https://c:2379';
+  assert.equal(endpointsOnlyChange(u(three), u(`${three},https://d:2379`)), true);
+  assert.equal(endpointsOnlyChange(u(three), u('https://a:2379,https://b:2379')), true);
+  assert.equal(endpointsOnlyChange(u(three), u('https://x:2379')), false, 'no old member left: the agent must restart');
+  assert.equal(endpointsOnlyChange(u(three), u(`${three},https://d:2379`, false)), false, 'another flag changed too');
+  assert.equal(endpointsOnlyChange(u(three), u(three)), false);
+  const written: DesiredFile = { ...unit, keepsRunning: true };
+  assert.equal(planStart({ written: [written], binaryChanged: false, agent: { active: 'active', unitFileState: 'enabled' } }).restartAgent, undefined);
+  assert.equal(planStart({ written: [written], binaryChanged: false, agent: { active: 'active', unitFileState: 'enabled' } }).daemonReload, true);
 });
