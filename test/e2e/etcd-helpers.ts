@@ -1,13 +1,14 @@
 /**
- * Helpers for the e2e tests of an etcd that flanprov runs itself: a lab inventory turned into one with an
- * `etcd` group and no flannel_etcd_endpoints (until `lab up --no-etcd` is on main; the lab's own etcd
- * namespace then just sits there unused), etcdctl with the controller's client certificate, and the unit
- * state that proves "not restarted".
+ * Helpers for the e2e tests of an etcd that flanprov runs itself, on labs made with `lab up --no-etcd` (no
+ * lab etcd; the inventory has an `etcd` group and no flannel_etcd_endpoints): inventory variants that share
+ * the lab inventory's PKI directory, etcdctl with the controller's client certificate, the unit state that
+ * proves "not restarted", and a real data dir of another cluster.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { pkiLayout } from '../../src/etcd/pki-store.js';
+import { defaultPkiDir } from '../../src/inventory/managed-etcd.js';
 import { LABS, sh, type Lab, type Out } from './up-helpers.js';
 
 /** Where a lab's managed-etcd inventory is written (inside the lab's dir: `lab down` removes it with its PKI dir). */
@@ -15,17 +16,19 @@ export function managedInventory(lab: Lab): string {
   return join(LABS, lab.name, 'managed.yml');
 }
 
+/** The lab inventory's PKI directory (inventory.yml → inventory.etcd-pki): every variant uses it too. */
 export function pkiDirOf(lab: Lab): string {
-  return join(LABS, lab.name, 'managed.etcd-pki');
+  return defaultPkiDir(lab.inventory, dirname(lab.inventory));
 }
 
 /**
- * Writes the lab's inventory with `etcd` = `members` and `nodes` = `nodes` (default: every lab host), and no
- * flannel_etcd_endpoints; `edit` may change more. Always the same file, so the PKI dir stays the same.
+ * Writes a variant of the lab's inventory with `etcd` = `members` and `nodes` = `nodes` (default: every lab
+ * host), the lab inventory's PKI directory; `edit` may change more. Always the same file.
  */
 export function writeManaged(lab: Lab, members: string[], o: { nodes?: string[]; edit?: (inv: any) => void } = {}): string {
   const inv = parse(readFileSync(lab.inventory, 'utf8'));
   delete inv.all.vars.flannel_etcd_endpoints;
+  inv.all.vars.flannel_etcd_pki_dir = pkiDirOf(lab);
   const all = inv.all.children.nodes.hosts as Record<string, { ansible_host: string }>;
   const nodes = o.nodes ?? Object.keys(all);
   inv.all.children.nodes.hosts = Object.fromEntries(nodes.map((n) => [n, all[n]]));

@@ -36,7 +36,9 @@ test('an INI inventory with ranges, group_vars/ and host_vars/, templates and IN
   });
   const c = loadInventory([join(d, 'hosts.ini')], opts);
   assert.deepEqual(c.hosts.map((h) => h.name), ['node1', 'node2', 'node3']);
-  assert.deepEqual(c.etcd.endpoints, ['http://10.0.0.10:2379']);
+  // an etcd group without flannel_etcd_endpoints: an etcd flanprov runs (TLS by default, docs/etcd.md)
+  assert.deepEqual(c.etcd.endpoints, ['https://10.0.0.10:2379']);
+  assert.deepEqual(c.etcd.managed?.members.map((m) => m.name), ['etcd1']);
   const [n1, n2, n3] = c.hosts;
   assert.equal(n1!.connection.user, 'root');
   assert.equal(n2!.connection.user, 'ops');
