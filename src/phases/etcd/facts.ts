@@ -1,24 +1,21 @@
 /**
- * etcd facts (read-only, `up`, `status`, `check`, `down --etcd`): connects the members that are not nodes,
- * runs one facts script per member host (member-facts.ts), and — when the PKI directory records a cluster —
- * asks the cluster itself: each member's health and the member list. A cluster that answers becomes the
- * run's etcd session (preflight reads the network config through it).
+ * etcd facts (read-only, `up`, `status`, `check`, `down --etcd`): one facts script per member host
+ * (member-facts.ts), and — when the PKI directory records a cluster — the cluster itself: each member's
+ * health and the member list. A cluster that answers is marked serving (preflight then reads the network
+ * config through it).
  */
 import type { Phase, PhaseContext } from '../framework/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { readClusterRecord, ClusterRecordError } from '../../etcd/cluster-record.js';
 import { pkiLayout } from '../../etcd/pki-store.js';
 import { InvalidInputError } from '../../util/errors.js';
-import {
-  closeMemberClients, closeMemberOnlyHosts, connectMemberOnlyHosts, etcdMembers, managedEtcd,
-} from '../shared/etcd-members.js';
+import { closeMemberClients, etcdMembers, managedEtcd } from '../shared/etcd-members.js';
 import { memberFactsScript, parseMemberFacts } from './member-facts.js';
 import { observeCluster } from './health.js';
 import './state.js';
 
 export async function gatherEtcdFacts(ctx: PhaseContext): Promise<void> {
   const managed = managedEtcd(ctx)!;
-  await connectMemberOnlyHosts(ctx);
   const members = etcdMembers(ctx);
   const byHost = new Map(members.map((m) => [m.host, m]));
   await ctx.forEachHost(async (h) => {
@@ -54,8 +51,5 @@ export const etcdFactsPhase: Phase = {
   readOnly: true,
   shouldRun: (ctx) => !!managedEtcd(ctx),
   run: gatherEtcdFacts,
-  async cleanUp(ctx) {
-    await closeMemberClients(ctx);
-    await closeMemberOnlyHosts(ctx);
-  },
+  cleanUp: closeMemberClients,
 };

@@ -23,7 +23,7 @@ import { pkiLayout } from '../../etcd/pki-store.js';
 import { renderBootstrapEnv } from '../../inventory/etcd-files.js';
 import { shq } from '../../remote/sections.js';
 import { writeFilesScript } from '../../remote/upload.js';
-import { etcdFor } from '../shared/etcd-session.js';
+import { withEtcd } from '../shared/etcd-session.js';
 import { etcdChange, etcdMembers, managedEtcd, resetMemberClient, type EtcdMemberHost } from '../shared/etcd-members.js';
 import { healthOf, observeCluster } from './health.js';
 import { MEMBER_FILES } from './member-facts.js';
@@ -93,8 +93,7 @@ async function waitHealthy(ctx: PhaseContext, members: readonly EtcdMemberHost[]
 /** Re-reads the member list and records it (the record says which data dirs are ours). */
 async function record(ctx: PhaseContext): Promise<ClusterRecord> {
   const managed = managedEtcd(ctx)!;
-  const { client } = await etcdFor(ctx);
-  const list = await listMembers(client);
+  const list = await withEtcd(ctx, 'listing the etcd members', (c) => listMembers(c));
   const token = ctx.state.etcdRecord?.token ?? ctx.state.etcdPlan!.token;
   const rec = writeClusterRecord(pkiLayout(managed.pkiDir).record, {
     token, clusterId: list.clusterId, members: list.members.map((m) => ({ name: m.name, id: m.id, peerUrl: m.peerUrls[0] ?? '' })),
@@ -105,12 +104,11 @@ async function record(ctx: PhaseContext): Promise<ClusterRecord> {
 
 async function join(ctx: PhaseContext, step: Extract<MemberStep, { op: 'join' }>, m: EtcdMemberHost): Promise<void> {
   const managed = managedEtcd(ctx)!;
-  const { client } = await etcdFor(ctx);
   if (step.removeId) {
-    await removeMember(client, step.removeId);
+    await withEtcd(ctx, `removing ${m.spec.name}'s old member entry`, (c) => removeMember(c, step.removeId!));
     ctx.log('info', `etcd: removed ${m.spec.name}'s old member entry ${step.removeId}`);
   }
-  const added = await addMember(client, peerUrl(m.spec, managed.tls));
+  const added = await withEtcd(ctx, `adding ${m.spec.name} as a member`, (c) => addMember(c, peerUrl(m.spec, managed.tls)));
   ctx.log('info', `etcd: member add ${m.spec.name} (${added.id})`);
   const env = renderBootstrapEnv({ initialCluster: joinInitialCluster(added.members, added.id, m.spec.name), state: 'existing', token: ctx.state.etcdRecord!.token });
   const bootstrapFile = writeFilesScript([{ path: EtcdRemotePaths.bootstrapEnv, content: env, mode: 0o600 }]);
@@ -123,8 +121,7 @@ async function join(ctx: PhaseContext, step: Extract<MemberStep, { op: 'join' }>
 
 /** A member no longer in the group: `member remove`; where its host is one of ours, etcd is stopped there and its data set aside. */
 async function remove(ctx: PhaseContext, step: Extract<MemberStep, { op: 'remove' }>): Promise<void> {
-  const { client } = await etcdFor(ctx);
-  await removeMember(client, step.id);
+  await withEtcd(ctx, `removing member ${step.member}`, (c) => removeMember(c, step.id));
   etcdChange(ctx, `member remove ${step.member}`);
   ctx.log('info', `etcd: member remove ${step.member} (${step.id})`);
   await record(ctx);

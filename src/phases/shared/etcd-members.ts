@@ -12,7 +12,6 @@ import type { Tunnel } from '../../remote/types.js';
 import { makeHostState } from '../framework/runner.js';
 import { createEtcdClient } from '../../etcd/client.js';
 import { ETCD_CLIENT_PORT } from '../../etcd/member-layout.js';
-import { connectHost } from '../../remote/connection.js';
 
 export interface EtcdMemberHost {
   spec: EtcdMemberSpec;
@@ -46,22 +45,9 @@ export function etcdMembers(ctx: PhaseContext): EtcdMemberHost[] {
   return ctx.state.etcdMembers;
 }
 
-/** Members that are not nodes: the etcd phases connect them (and close them at the end). */
+/** Members that are not nodes: the connect phase connects them too (and closes them at the end). */
 export function memberOnlyHosts(ctx: PhaseContext): HostState[] {
   return etcdMembers(ctx).filter((m) => !ctx.hosts.includes(m.host)).map((m) => m.host);
-}
-
-/** Connects the members that are not nodes (the nodes were connected by the connect phase). */
-export async function connectMemberOnlyHosts(ctx: PhaseContext): Promise<void> {
-  const hosts = memberOnlyHosts(ctx).filter((h) => !h.conn);
-  if (!hosts.length) return;
-  await ctx.forEachHost(async (h) => {
-    h.conn = await connectHost(h.name, h.spec.connection, ctx.options.connect);
-  }, { hosts });
-}
-
-export async function closeMemberOnlyHosts(ctx: PhaseContext): Promise<void> {
-  await Promise.allSettled(memberOnlyHosts(ctx).map((h) => h.conn?.close()));
 }
 
 /** A member to talk to: its name, its address, and the host whose SSH connection leads to it. */
