@@ -18,7 +18,7 @@ import { verifyPhase } from '../phases/shared/verify.js';
 import { gathered } from '../phases/shared/host-state.js';
 import { runCommand } from './output/command.js';
 import { addCommonOptions, type CommonOpts } from './output/options.js';
-import { etcdFactsPhase } from '../phases/etcd/facts.js';
+import { withEtcdFacts } from '../phases/etcd/up.js';
 import { etcdCheckPhase } from '../phases/etcd/status.js';
 
 const checkPreflight: Phase = {
@@ -55,7 +55,7 @@ export function defineCheck(c: Command): void {
   addCommonOptions(c, { dryRun: false })
     .action(async (opts: CommonOpts) => {
       process.exitCode = await runCommand({
-        command: 'check', opts, phases: [connectPhase, lockPhase('shared'), etcdFactsPhase, factsPhase, checkPreflight, agentHealth, verifyPhase, etcdCheckPhase], state: { verify: true },
+        command: 'check', opts, phases: [connectPhase, lockPhase('shared'), withEtcdFacts(factsPhase), checkPreflight, agentHealth, verifyPhase, etcdCheckPhase], state: { verify: true },
       });
     });
 }

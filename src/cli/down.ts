@@ -14,7 +14,7 @@ import { closeEtcd } from '../phases/shared/etcd-session.js';
 import { leasesPhase, teardownPhase } from '../phases/down/phases.js';
 import { runCommand } from './output/command.js';
 import { addCommonOptions, inventorySources, type CommonOpts } from './output/options.js';
-import { etcdFactsPhase } from '../phases/etcd/facts.js';
+import { withEtcdFacts } from '../phases/etcd/up.js';
 import { etcdDownPhase } from '../phases/etcd/down.js';
 
 async function confirm(question: string): Promise<boolean> {
@@ -52,7 +52,7 @@ export function defineDown(c: Command): void {
       const leases = { ...leasesPhase, cleanUp: closeEtcd };
       // etcd goes last: the leases are deleted through it
       const phases = opts.etcd
-        ? [connectPhase, lockPhase('exclusive'), etcdFactsPhase, factsPhase, teardownPhase, leases, etcdDownPhase]
+        ? [connectPhase, lockPhase('exclusive'), withEtcdFacts(factsPhase), teardownPhase, leases, etcdDownPhase]
         : [connectPhase, lockPhase('exclusive'), factsPhase, teardownPhase, leases];
       process.exitCode = await runCommand({ command: 'down', opts, phases, state: { etcdPurge: !!opts.purge } });
     });

@@ -18,10 +18,11 @@ import { startPhase } from '../phases/up/start.js';
 import { cniNetworkPhase } from '../phases/up/cni-network.js';
 import { verifyPhase } from '../phases/shared/verify.js';
 import { reportPhase } from '../phases/up/report.js';
-import { ETCD_UP_PHASES, etcdFactsPhase } from '../phases/etcd/up.js';
+import { ETCD_UP_PHASES, etcdReadyPhase, withEtcdFacts } from '../phases/etcd/up.js';
 
 export const UP_PHASES: Phase[] = [
-  connectPhase, lockPhase('exclusive'), etcdFactsPhase, factsPhase, preflightPhase, ...ETCD_UP_PHASES, seedEtcdPhase, pushAgentPhase, installUnitsPhase, startPhase, cniNetworkPhase, verifyPhase, reportPhase,
+  connectPhase, lockPhase('exclusive'), withEtcdFacts(factsPhase), preflightPhase, ...ETCD_UP_PHASES, pushAgentPhase, etcdReadyPhase, seedEtcdPhase,
+  installUnitsPhase, startPhase, cniNetworkPhase, verifyPhase, reportPhase,
 ];
 
 export function defineUp(c: Command): void {

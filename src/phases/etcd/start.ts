@@ -34,17 +34,24 @@ import { describeStep } from './plan.js';
 const ACTIVE_TIMEOUT_S = 120;
 
 /**
- * (Re)starts etcd.service without blocking and waits on the host until it is active; fails with the journal's
- * tail when it fails or restarts. `prelude` runs first (daemon-reload, bootstrap file, moving a data dir aside).
+ * (Re)starts etcd.service without blocking (`prelude` first: daemon-reload, bootstrap file, moving a data dir
+ * aside) and, unless `wait` is false, waits on the host until it is active (waitActiveScript). Prints
+ * `restarts=N` (NRestarts before the start) for a wait in a later round trip.
  */
-export function startScript(verb: 'start' | 'restart', prelude: string[] = []): string {
+export function startScript(verb: 'start' | 'restart', prelude: string[] = [], wait = true): string {
   return `set -e
 ${prelude.join('\n')}
 systemctl enable -q etcd.service
 systemctl reset-failed etcd.service 2>/dev/null || true
 r0=$(systemctl show -p NRestarts --value etcd.service)
+echo "restarts=$r0"
 systemctl ${verb} --no-block etcd.service
-end=$((SECONDS + ${ACTIVE_TIMEOUT_S})); s=unknown
+${wait ? waitActiveScript(verb) : ''}`;
+}
+
+/** Waits until etcd.service is active; fails with the journal's tail when it fails, restarts (NRestarts ≠ $r0) or times out. */
+export function waitActiveScript(after: string, r0?: number): string {
+  return `${r0 === undefined ? '' : `r0=${r0}\n`}end=$((SECONDS + ${ACTIVE_TIMEOUT_S})); s=unknown
 while [ $SECONDS -lt $end ]; do
   s=$(systemctl is-active etcd.service || true)
   [ "$s" = active ] && break
@@ -52,7 +59,7 @@ while [ $SECONDS -lt $end ]; do
   [ "$(systemctl show -p NRestarts --value etcd.service)" != "$r0" ] && { s=restarting; break; }
   sleep 0.1
 done
-if [ "$s" != active ]; then echo "etcd.service is $s after ${verb}:" >&2; journalctl -u etcd.service -n 15 --no-pager -o cat >&2 || true; exit 3; fi
+if [ "$s" != active ]; then echo "etcd.service is $s after ${after}:" >&2; journalctl -u etcd.service -n 15 --no-pager -o cat >&2 || true; exit 3; fi
 `;
 }
 
@@ -65,16 +72,22 @@ function wroteUnit(h: HostState): boolean {
   return (h.facts.etcdWritten ?? []).some((f) => f.role === 'etcd-unit');
 }
 
-async function runOn(ctx: PhaseContext, members: readonly EtcdMemberHost[], what: string, script: (m: EtcdMemberHost) => string): Promise<void> {
+/** Runs a script on each member; records `what` as a change (unless undefined); returns each member's NRestarts before its start. */
+async function runOn(ctx: PhaseContext, members: readonly EtcdMemberHost[], what: string, script: (m: EtcdMemberHost) => string, record = true): Promise<Map<string, number>> {
+  const restarts = new Map<string, number>();
   await ctx.forEachHost(async (h, rec) => {
     const m = members.find((x) => x.host === h)!;
     const r = await h.remote().run(script(m), { timeoutMs: (ACTIVE_TIMEOUT_S + 30) * 1000 });
     if (r.code !== 0) throw new StepFailedError(`${what} failed:\n    ${r.stderr.trim().split('\n').join('\n    ')}`, h.name);
     await resetMemberClient(ctx, m.spec.name);
+    const n = /^restarts=(\d+)$/m.exec(r.stdout)?.[1];
+    if (n !== undefined) restarts.set(m.spec.name, Number(n));
     for (const line of r.stdout.split('\n').filter((l) => l.startsWith('set aside '))) rec.changed(line);
+    if (!record) return;
     rec.changed(`etcd ${what}`);
     etcdChange(ctx, `${m.spec.name}: etcd ${what}`);
   }, { hosts: members.map((m) => m.host) });
+  return restarts;
 }
 
 /** Waits until each member answers `endpoint health` (it is active already: this is the controller's own check). */
@@ -137,48 +150,34 @@ async function remove(ctx: PhaseContext, step: Extract<MemberStep, { op: 'remove
   }, { hosts: [host] });
 }
 
-async function start(ctx: PhaseContext): Promise<void> {
-  const plan = ctx.state.etcdPlan!;
-  const members = etcdMembers(ctx);
-  const byName = (n: string): EtcdMemberHost => members.find((m) => m.spec.name === n)!;
-  const started = new Set<string>();
-  const reload = (m: EtcdMemberHost): string[] => (wroteUnit(m.host) || !etcdFacts(m.host).unit ? ['systemctl daemon-reload'] : []);
+declare module '../framework/types.js' {
+  interface RunState {
+    /** members etcd: start started without waiting (a bootstrap, or members with their data); etcd: ready waits */
+    etcdStarting?: { members: string[]; boot: boolean; restarts: Map<string, number> };
+  }
+}
 
-  if (ctx.options.dryRun) {
-    for (const s of plan.members.steps) { const d = `would ${describeStep(s)}`; etcdChange(ctx, d); ctx.log('info', `etcd: ${d}`); }
-    return;
+const reload = (m: EtcdMemberHost): string[] => (wroteUnit(m.host) || !etcdFacts(m.host).unit ? ['systemctl daemon-reload'] : []);
+
+/** The members that were just started are healthy: the cluster serves; a bootstrap is recorded. */
+async function started(ctx: PhaseContext, first: readonly EtcdMemberHost[], boot: boolean): Promise<void> {
+  await waitHealthy(ctx, first);
+  ctx.state.etcdServing = true;
+  if (boot) {
+    const rec = await record(ctx);
+    ctx.log('info', `etcd: cluster ${rec.clusterId} bootstrapped (${rec.members.map((x) => `${x.name} ${x.id}`).join(', ')})`);
   }
-  // 1. bootstrap, or start members that have their data
-  const boot = plan.members.steps.find((s): s is Extract<MemberStep, { op: 'bootstrap' }> => s.op === 'bootstrap');
-  const starts = plan.members.steps.flatMap((s) => (s.op === 'start' ? [byName(s.member)] : []));
-  const first = boot ? boot.members.map(byName) : starts;
-  if (first.length) {
-    await runOn(ctx, first, boot ? 'bootstrapped' : 'started', (m) => startScript('start', reload(m)));
-    for (const m of first) started.add(m.spec.name);
-    await waitHealthy(ctx, first);
-    ctx.state.etcdServing = true;
-    if (boot) {
-      const rec = await record(ctx);
-      ctx.log('info', `etcd: cluster ${rec.clusterId} bootstrapped (${rec.members.map((x) => `${x.name} ${x.id}`).join(', ')})`);
-    }
-  }
-  // 2. membership changes, one at a time
-  for (const s of plan.members.steps) {
-    if (s.op === 'join') { await join(ctx, s, byName(s.member)); started.add(s.member); }
-    if (s.op === 'remove') await remove(ctx, s);
-  }
-  // 3. rolling restarts of what changed
-  const changed = members.filter((m) => !started.has(m.spec.name) && (m.host.facts.etcdBinaryChanged || (m.host.facts.etcdWritten ?? []).some((f) => f.role === 'etcd-unit' || f.role === 'etcd-tls')));
-  for (const m of changed) {
-    const view = await observeCluster(ctx);
-    const sick = members.filter((x) => !view.health.get(x.spec.name)?.healthy).map((x) => x.spec.name);
-    if (sick.length) throw new StepFailedError(`not restarting etcd on ${m.spec.name} (its binary, unit or certificates changed): ${sick.join(', ')} ${sick.length > 1 ? 'are' : 'is'} not healthy, and a restart now could cost the cluster its quorum`, m.spec.name);
-    const why = m.host.facts.etcdBinaryChanged ? 'binary changed' : wroteUnit(m.host) ? 'unit changed' : 'certificates changed';
-    await runOn(ctx, [m], `restarted (${why})`, () => startScript('restart', reload(m)));
-    await waitHealthy(ctx, [m]);
-  }
-  // 4. every member: enabled, and healthy (ready = `endpoint health` on every member)
-  const notEnabled = members.filter((m) => !started.has(m.spec.name) && etcdFacts(m.host).unit?.unitFileState !== 'enabled' && etcdFacts(m.host).unit);
+}
+
+/** Members whose binary, unit or certificates this run changed (they restart, unless this run starts them anyway). */
+function changedMembers(ctx: PhaseContext): EtcdMemberHost[] {
+  return etcdMembers(ctx).filter((m) => m.host.facts.etcdBinaryChanged || (m.host.facts.etcdWritten ?? []).some((f) => f.role === 'etcd-unit' || f.role === 'etcd-tls'));
+}
+
+/** Last: every member enabled, and every member not checked since it was (re)started answers `endpoint health`. */
+async function settle(ctx: PhaseContext, confirmed: ReadonlySet<string>): Promise<void> {
+  const members = etcdMembers(ctx);
+  const notEnabled = members.filter((m) => !confirmed.has(m.spec.name) && etcdFacts(m.host).unit && etcdFacts(m.host).unit?.unitFileState !== 'enabled');
   if (notEnabled.length) {
     await ctx.forEachHost(async (h, rec) => {
       const r = await h.remote().run('systemctl enable -q etcd.service', { timeoutMs: 30_000 });
@@ -186,9 +185,65 @@ async function start(ctx: PhaseContext): Promise<void> {
       rec.changed('etcd enabled');
     }, { hosts: notEnabled.map((m) => m.host) });
   }
-  const unconfirmed = members.filter((m) => !started.has(m.spec.name) && !changed.includes(m) && !m.host.facts.etcdHealth?.healthy);
+  const unconfirmed = members.filter((m) => !confirmed.has(m.spec.name) && !m.host.facts.etcdHealth?.healthy);
   if (unconfirmed.length) await waitHealthy(ctx, unconfirmed, 10_000);
   ctx.state.etcdServing = true;
+}
+
+async function start(ctx: PhaseContext): Promise<void> {
+  const plan = ctx.state.etcdPlan!;
+  const members = etcdMembers(ctx);
+  const byName = (n: string): EtcdMemberHost => members.find((m) => m.spec.name === n)!;
+  const done = new Set<string>();
+
+  if (ctx.options.dryRun) {
+    for (const s of plan.members.steps) { const d = `would ${describeStep(s)}`; etcdChange(ctx, d); ctx.log('info', `etcd: ${d}`); }
+    return;
+  }
+  // 1. bootstrap, or start members that have their data
+  const boot = plan.members.steps.find((s): s is Extract<MemberStep, { op: 'bootstrap' }> => s.op === 'bootstrap');
+  const first = boot ? boot.members.map(byName) : plan.members.steps.flatMap((s) => (s.op === 'start' ? [byName(s.member)] : []));
+  const membership = plan.members.steps.some((s) => s.op === 'join' || s.op === 'remove');
+  const restarts = changedMembers(ctx).filter((m) => !first.includes(m));
+  if (first.length && !membership && !restarts.length) {
+    // Nothing else needs the cluster yet: etcd: ready waits for it, while the agent travels (Push agent).
+    const r = await runOn(ctx, first, boot ? 'bootstrapped' : 'started', (m) => startScript('start', reload(m), false));
+    ctx.state.etcdStarting = { members: first.map((m) => m.spec.name), boot: !!boot, restarts: r };
+    return;
+  }
+  if (first.length) {
+    await runOn(ctx, first, boot ? 'bootstrapped' : 'started', (m) => startScript('start', reload(m)));
+    for (const m of first) done.add(m.spec.name);
+    await started(ctx, first, !!boot);
+  }
+  // 2. membership changes, one at a time
+  for (const s of plan.members.steps) {
+    if (s.op === 'join') { await join(ctx, s, byName(s.member)); done.add(s.member); }
+    if (s.op === 'remove') await remove(ctx, s);
+  }
+  // 3. rolling restarts of what changed
+  for (const m of restarts.filter((x) => !done.has(x.spec.name))) {
+    const view = await observeCluster(ctx);
+    const sick = members.filter((x) => !view.health.get(x.spec.name)?.healthy).map((x) => x.spec.name);
+    if (sick.length) throw new StepFailedError(`not restarting etcd on ${m.spec.name} (its binary, unit or certificates changed): ${sick.join(', ')} ${sick.length > 1 ? 'are' : 'is'} not healthy, and a restart now could cost the cluster its quorum`, m.spec.name);
+    const why = m.host.facts.etcdBinaryChanged ? 'binary changed' : wroteUnit(m.host) ? 'unit changed' : 'certificates changed';
+    await runOn(ctx, [m], `restarted (${why})`, () => startScript('restart', reload(m)));
+    await waitHealthy(ctx, [m]);
+    done.add(m.spec.name);
+  }
+  await settle(ctx, done);
+}
+
+/** etcd: ready — waits for the members etcd: start started without waiting, then settles the rest. */
+async function ready(ctx: PhaseContext): Promise<void> {
+  if (ctx.options.dryRun) return;
+  const pending = ctx.state.etcdStarting;
+  if (!pending) return;
+  delete ctx.state.etcdStarting;
+  const members = pending.members.map((n) => etcdMembers(ctx).find((m) => m.spec.name === n)!);
+  await runOn(ctx, members, pending.boot ? 'bootstrap' : 'start', (m) => waitActiveScript(pending.boot ? 'its bootstrap' : 'its start', pending.restarts.get(m.spec.name) ?? 0), false);
+  await started(ctx, members, pending.boot);
+  await settle(ctx, new Set(pending.members));
 }
 
 export const etcdStartPhase: Phase = {
@@ -196,4 +251,11 @@ export const etcdStartPhase: Phase = {
   shouldRun: (ctx) => !!managedEtcd(ctx),
   dryRun: start,
   run: start,
+};
+
+export const etcdReadyPhase: Phase = {
+  title: 'etcd: ready',
+  shouldRun: (ctx) => !!managedEtcd(ctx),
+  dryRun: ready,
+  run: ready,
 };
