@@ -2,8 +2,9 @@
  * Benchmark: `flanprov up` from nothing and a no-change `up` on a real lab, at 3 and 10 hosts. Prints
  * figures (the run's own time from the summary event, the wall time of the whole CLI process) and, for the
  * best no-change run, where the time went (phases, and verify's probe/ping/removal split from -v).
- *   node --import tsx bench/up-lab.ts [3,10] [--wan 50ms,100mbit]
+ *   node --import tsx bench/up-lab.ts [3,10] [--wan 50ms,100mbit] [--runtime podman]
  * --wan is passed to `lab up` (docs/lab-wan.md): the controller then sits RTT away behind a shared RATE.
+ * --runtime too (docs/lab.md): `podman` measures hosts without Docker (flannel_runtime: cni, docs/cni.md).
  */
 import { Lab, flanprov, jsonEvents } from '../test/e2e/up-helpers.js';
 
@@ -35,10 +36,14 @@ async function main(): Promise<void> {
   const wanAt = args.indexOf('--wan');
   const wan = wanAt >= 0 ? args.splice(wanAt, 2)[1] : undefined;
   if (wanAt >= 0 && !wan) throw new Error('--wan needs RTT,RATE (e.g. 50ms,100mbit)');
+  const rtAt = args.indexOf('--runtime');
+  const runtime = rtAt >= 0 ? args.splice(rtAt, 2)[1] : undefined;
+  if (rtAt >= 0 && !runtime) throw new Error('--runtime needs a spec (e.g. podman)');
   const sizes = (args[0] ?? '3,10').split(',').map(Number);
   if (wan) console.log(`lab with --wan ${wan}`);
   for (const n of sizes) {
-    const lab = await Lab.up(`bup${n}`, ['--hosts', String(n), ...(wan ? ['--wan', wan] : [])]);
+    const lab = await Lab.up(`bup${n}`, ['--hosts', String(n), ...(wan ? ['--wan', wan] : []), ...(runtime ? ['--runtime', runtime] : [])]);
+    if (runtime) console.log(`lab with --runtime ${runtime}`);
     try {
       const first = await timeUp(lab.inventory);
       const again: Timed[] = [];

@@ -12,6 +12,8 @@ declare module '../framework/types.js' {
   interface HostFacts {
     /** a `cni` host's CNI facts (gather-facts.ts) */
     cni?: CniFacts;
+    /** this run changed the host's bridge or its containers' MTU (an early probe from before is stale) */
+    cniChanged?: boolean;
   }
 }
 

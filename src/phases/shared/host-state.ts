@@ -6,7 +6,7 @@ import type { HostFacts as GatheredFacts } from './facts.js';
 import type { ChosenInterface } from './iface.js';
 import type { DesiredFile, StartPlan } from './changes.js';
 import type { PreviousSubnetEnv } from '../../network/subnet-env.js';
-import type { Probe } from './ping-matrix.js';
+import type { Probe, ProbeKind } from './ping-matrix.js';
 import type { HostState, PhaseContext } from '../framework/types.js';
 import type { RunResult } from '../../remote/types.js';
 import type { NetworkConfig } from '../../network/types.js';
@@ -36,6 +36,8 @@ declare module '../framework/types.js' {
     probe?: Probe;
     /** a probe container started alongside the facts script (verify.ts startEarlyProbes) */
     earlyProbe?: Promise<RunResult | undefined>;
+    /** what the early probe is (a Docker or a Podman container) */
+    earlyProbeKind?: ProbeKind;
   }
   interface RunState {
     /** the inventory's network config, validated once per run (networkConfig()) */

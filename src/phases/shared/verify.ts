@@ -14,6 +14,9 @@ import {
 import { dockerManaged } from './preflight.js';
 import type { VerifyMatrix } from '../framework/events.js';
 import { gathered } from './host-state.js';
+import { RemotePaths } from '../../inventory/types.js';
+import { cniPluginLink } from '../../inventory/host-files.js';
+import { shq } from '../../remote/sections.js';
 
 /** How long failing pairs are retried after the first round. */
 const RETRY_MS = 10_000;
@@ -31,31 +34,47 @@ function probeKind(h: HostState): ProbeKind {
 }
 
 /**
- * Starts a probe container on every host that may have Docker, alongside the facts script, so a run that
- * changes nothing does not wait for `docker run` after the facts (it is most of verify's time). Only a
- * probe container (removed again in every outcome), never in a dry run. Hosts without Docker answer 3.
+ * Starts a probe container on every host that may have Docker (or, on a `cni` host already set up,
+ * Podman on the flannel network), alongside the facts script, so a run that changes nothing does not wait
+ * for `docker run`/`podman run` after the facts (it is most of verify's time). Only a probe container
+ * (removed again in every outcome), never in a dry run. Hosts without the runtime answer 3.
  */
 export function startEarlyProbes(ctx: PhaseContext): void {
   if (ctx.state.verify !== true || ctx.options.dryRun) return;
   for (const h of ctx.hosts) {
-    if (h.failed || !h.conn || h.spec.flannel.docker === false || h.spec.flannel.runtime === 'cni') continue;
-    const script = `command -v docker >/dev/null && systemctl is-active -q docker.service || exit 3\n${probeStartScript('docker')}`;
+    if (h.failed || !h.conn) continue;
+    let script: string;
+    if (h.spec.flannel.runtime === 'cni') {
+      // only where a container can get the network now: conflist, plugin link and subnet.env in place
+      const ready = [RemotePaths.cniConflist, RemotePaths.subnetEnv].map((f) => `[ -f ${shq(f)} ]`).join(' && ');
+      script = `${ready} && [ -L ${shq(cniPluginLink(h.spec))} ] && command -v podman >/dev/null || exit 3\n${probeStartScript('podman', { network: h.spec.flannel.cni.network })}`;
+      h.facts.earlyProbeKind = 'podman';
+    } else if (h.spec.flannel.docker !== false) {
+      script = `command -v docker >/dev/null && systemctl is-active -q docker.service || exit 3\n${probeStartScript('docker')}`;
+      h.facts.earlyProbeKind = 'docker';
+    } else continue;
     h.facts.earlyProbe = h.conn.run(script, { timeoutMs: 60_000 }).catch(() => undefined);
   }
 }
 
-/** An early probe still usable for verify: started, Docker not restarted since, on the host's flannel subnet. */
-async function takeEarlyProbe(h: HostState, subnet: string | undefined): Promise<{ probe?: Probe; started: boolean }> {
+/**
+ * An early probe still usable for verify: started, of the kind verify uses, on the host's flannel subnet,
+ * and nothing it depends on changed since (Docker restarted; on a cni host, the bridge or MTU changed: the
+ * probe must have subnet.env's MTU).
+ */
+async function takeEarlyProbe(h: HostState, subnet: string | undefined, mtu: number | undefined): Promise<{ probe?: Probe; started: boolean; kind: ProbeKind }> {
   const early = h.facts.earlyProbe;
+  const kind = h.facts.earlyProbeKind ?? 'docker';
   delete h.facts.earlyProbe;
-  if (!early) return { started: false };
+  if (!early) return { started: false, kind };
   const r = await early;
-  if (!r || r.code !== 0) return { started: r?.code !== 3 && r !== undefined };
-  const p = parseProbe('docker', r.stdout);
+  if (!r || r.code !== 0) return { started: r?.code !== 3 && r !== undefined, kind };
+  const p = parseProbe(kind, r.stdout);
   const sn = subnet ? parseCidr(subnet) : undefined;
   const ip = p ? parseIpv4(p.ip) : undefined;
   const inSubnet = !!sn && ip !== undefined && netContains(sn, ip);
-  return { started: true, ...(p && inSubnet && !h.facts.dockerRestarted && probeKind(h) === 'docker' ? { probe: p } : {}) };
+  const current = kind === 'docker' ? !h.facts.dockerRestarted : !h.facts.cniChanged && p?.mtu === mtu;
+  return { started: true, kind, ...(p && inSubnet && current && probeKind(h) === kind ? { probe: p } : {}) };
 }
 
 /** facts phase cleanUp: remove early probes that verify did not take over (a failed or refused run). */
@@ -65,7 +84,7 @@ export async function removeEarlyProbes(ctx: PhaseContext): Promise<void> {
     if (!early) return;
     delete h.facts.earlyProbe;
     const r = await early;
-    if (r && r.code !== 3) await h.conn?.run(probeRemoveScript('docker'), { timeoutMs: 30_000 }).catch(() => undefined);
+    if (r && r.code !== 3) await h.conn?.run(probeRemoveScript(h.facts.earlyProbeKind ?? 'docker'), { timeoutMs: 30_000 }).catch(() => undefined);
   }));
 }
 
@@ -85,10 +104,11 @@ export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
       const kind = probeKind(h);
       const se = h.facts.subnetEnv ?? gathered(h).subnetEnv;
       const subnet = se?.subnet ? `${formatIpv4(firstHost(se.subnet))}/${se.subnet.prefixLen}` : undefined;
-      const early = await takeEarlyProbe(h, subnet);
+      const early = await takeEarlyProbe(h, subnet, se?.mtu);
       if (early.started) started.push(h);
-      // An early probe is a container: where verify uses a namespace instead, remove it here.
-      if (early.started && kind !== 'docker') await h.remote().run(probeRemoveScript('docker'), { timeoutMs: 30_000 });
+      // An early probe of another kind than verify's (e.g. a namespace where Docker is not managed) is
+      // removed here; one of the same kind is replaced by the start below (it removes a leftover by name).
+      if (early.started && kind !== early.kind) await h.remote().run(probeRemoveScript(early.kind), { timeoutMs: 30_000 });
       if (early.probe) {
         h.facts.probe = early.probe;
         return;

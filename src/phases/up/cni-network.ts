@@ -39,7 +39,9 @@ export function planCni(link: string, target: string, cni: CniFacts, env: Previo
     return a !== gw && !!n && netContains(network, n.ip);
   });
   if (stale.length) plan.resetBridge = stale;
-  else if (env.mtu !== undefined && (cni.bridge.mtu !== env.mtu || cni.ports.some((p) => p.mtu !== env.mtu))) plan.mtu = env.mtu;
+  // A bridge without ports is left alone: Linux puts an empty bridge back to 1500 and lowers it again as
+  // the next container's veth (at subnet.env's MTU) is attached, so its MTU then says nothing.
+  else if (env.mtu !== undefined && cni.ports.length && (cni.bridge.mtu !== env.mtu || cni.ports.some((p) => p.mtu !== env.mtu))) plan.mtu = env.mtu;
   return plan;
 }
 
@@ -80,6 +82,7 @@ async function cniHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Prom
   if (plan.resetBridge) parts.push(`ip link del ${CNI_BRIDGE}`);
   parts.push('set +e');
   if (plan.mtu !== undefined) parts.push(cniMtuScript(plan.mtu));
+  if (plan.resetBridge || plan.mtu !== undefined) h.facts.cniChanged = true;
   const r = await h.remote().run(parts.join('\n'), { timeoutMs: 60_000 });
   if (r.code !== 0) throw new StepFailedError(`setting up the CNI network failed: ${r.stderr.trim() || `exit ${r.code}`}`, h.name);
   if (plan.link) rec.changed(`linked ${plan.link[0]} -> ${plan.link[1]}`);

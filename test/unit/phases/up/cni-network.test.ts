@@ -36,4 +36,6 @@ test('a bridge or a container at another MTU than subnet.env\'s is brought to it
   assert.equal(planCni(LINK, AGENT, f, env(1450), NET).mtu, 1450);
   assert.equal(planCni(LINK, AGENT, f, env(1500), NET).mtu, 1500);
   assert.equal(planCni(LINK, AGENT, parseCniFacts(cniOutput({ link: `symlink ${AGENT}` })), env(1500), NET).mtu, undefined, 'no bridge yet: nothing to change');
+  const empty = parseCniFacts(cniOutput({ link: `symlink ${AGENT}`, bridge: bridge('10.244.7.1/24', 1500) }));
+  assert.equal(planCni(LINK, AGENT, empty, env(1450), NET).mtu, undefined, 'an empty bridge back at 1500 (Linux does that) is no change');
 });
