@@ -2,12 +2,13 @@
  * Benchmark: `flanprov up` from nothing with flanprov running the etcd cluster (an `etcd` group, no
  * flannel_etcd_endpoints) next to the same `up` against the lab's own etcd, at 3 and 10 hosts (3 etcd
  * members: the first three hosts). Each pair is run `rounds` times (default 3), alternating, each from
- * nothing (`down --yes`, and `--etcd --purge` after the managed runs); prints every run, the best of each,
+ * nothing (`down --yes`; after the managed runs `--etcd --purge` and the PKI directory removed); prints every run, the best of each,
  * the etcd phases' own times and the no-change run with etcd.
  *   node --import tsx bench/up-etcd.ts [3,10] [rounds]
  */
 import { Lab, flanprov, jsonEvents } from '../test/e2e/up-helpers.js';
-import { writeManaged } from '../test/e2e/etcd-helpers.js';
+import { rmSync } from 'node:fs';
+import { pkiDirOf, writeManaged } from '../test/e2e/etcd-helpers.js';
 
 interface Timed { run: number; wall: number; phases: Map<string, number> }
 
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
         const nc = await timeUp(managed);
         if (!noChange || nc.run < noChange.run) noChange = nc;
         await down(managed, true);
+        rmSync(pkiDirOf(lab), { recursive: true, force: true }); // from nothing: a new CA and certificates each round
       }
       const best = (ts: Timed[]): Timed => ts.reduce((a, b) => (a.run < b.run ? a : b));
       const p = best(plain);

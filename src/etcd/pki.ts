@@ -56,6 +56,11 @@ function x509(): Promise<X509Lib> {
   return lib;
 }
 
+/** Starts loading @peculiar/x509 now (e.g. while the hosts' facts come in, when certificates will be issued). */
+export function preloadX509(): void {
+  x509().catch(() => undefined);
+}
+
 function serial(): string {
   // positive, 16 bytes (RFC 5280: at most 20 octets, unpredictable)
   const b = randomBytes(16);

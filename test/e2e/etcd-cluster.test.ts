@@ -4,12 +4,13 @@
  * from nothing one `up` gives 3 healthy TLS members, agents on them with their own client certificates and
  * a green ping matrix; a second `up` writes nothing and restarts nothing; with one member stopped the
  * network keeps working, agents keep renewing, `check` names the member and `up` brings it back; refusals
- * (removing a member that would cost the quorum, mixed etcd versions) exit 2 and change nothing.
+ * (removing a member that would cost the quorum, mixed etcd versions) exit 2 and change nothing; `down`
+ * leaves etcd alone, `down --etcd` keeps its data (the next `up` starts the same cluster), `--purge` deletes it.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pkiLayout } from '../../src/etcd/pki-store.js';
 import { createEtcdClient } from '../../src/etcd/client.js';
@@ -158,5 +159,26 @@ describe('flanprov runs the etcd cluster (3-host lab up --no-etcd: etcd group, n
     assert.deepEqual(await unitStates(), before);
     const v = await lab.ssh('h3', '/usr/local/bin/etcd --version | head -1');
     assert.match(v.stdout, /3\.4\./);
+  });
+
+  it('down leaves etcd alone; down --etcd keeps its data (up starts the same cluster again); --purge deletes it and forgets the cluster', async () => {
+    const id = JSON.parse(readFileSync(pkiLayout(pkiDirOf(lab)).record, 'utf8')).clusterId as string;
+    const d = await flanprov('down', '--yes', '-i', inv);
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    for (const [h, o] of await lab.sshAll('systemctl is-active etcd; systemctl is-active flanneld || true')) assert.deepEqual(o.stdout.trim().split('\n'), ['active', 'inactive'], h);
+    const de = await flanprov('down', '--yes', '--etcd', '-i', inv);
+    assert.equal(de.code, 0, de.stdout + de.stderr);
+    for (const [h, o] of await lab.sshAll('systemctl is-active etcd || true; ls /var/lib/etcd/flanprov; ls /etc/etcd/pki /etc/systemd/system/etcd.service /usr/local/bin/etcd 2>&1 | grep -c "No such"')) {
+      assert.deepEqual(o.stdout.trim().split('\n'), ['inactive', 'member', '3'], `${h}: ${o.stdout}`);
+    }
+    const up = await flanprov('up', inv);
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    assert.match(up.stdout, /etcd plan: start h1 \(it has its data\); start h2 \(it has its data\); start h3 \(it has its data\)/);
+    assert.equal(JSON.parse(readFileSync(pkiLayout(pkiDirOf(lab)).record, 'utf8')).clusterId, id, 'the same cluster');
+    const purge = await flanprov('down', '--yes', '--etcd', '--purge', '-i', inv);
+    assert.equal(purge.code, 0, purge.stdout + purge.stderr);
+    for (const [h, o] of await lab.sshAll('ls -d /var/lib/etcd/flanprov* 2>/dev/null | wc -l')) assert.equal(o.stdout.trim(), '0', h);
+    assert.equal(existsSync(pkiLayout(pkiDirOf(lab)).record), false);
+    assert.equal(existsSync(pkiLayout(pkiDirOf(lab)).ca.key), true, 'the CA is kept');
   });
 });

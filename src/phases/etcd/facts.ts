@@ -4,10 +4,12 @@
  * health and the member list. A cluster that answers is marked serving (preflight then reads the network
  * config through it).
  */
+import { existsSync } from 'node:fs';
 import type { Phase, PhaseContext } from '../framework/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { readClusterRecord, ClusterRecordError } from '../../etcd/cluster-record.js';
 import { pkiLayout } from '../../etcd/pki-store.js';
+import { preloadX509 } from '../../etcd/pki.js';
 import { InvalidInputError } from '../../util/errors.js';
 import { closeMemberClients, etcdMembers, managedEtcd } from '../shared/etcd-members.js';
 import { memberFactsScript, parseMemberFacts } from './member-facts.js';
@@ -16,6 +18,8 @@ import './state.js';
 
 export async function gatherEtcdFacts(ctx: PhaseContext): Promise<void> {
   const managed = managedEtcd(ctx)!;
+  // no CA yet: certificates will be issued; the X.509 library loads while the scripts run
+  if (managed.tls && !existsSync(pkiLayout(managed.pkiDir).ca.key)) preloadX509();
   const members = etcdMembers(ctx);
   const byHost = new Map(members.map((m) => [m.host, m]));
   await ctx.forEachHost(async (h) => {
