@@ -13,6 +13,7 @@
  */
 import type { SourcePos } from './types.js';
 import { findUnsupported, Unsupported, type Value } from './yaml-values.js';
+import { PyFloat, pyFloat, pyNumberStr } from './py-float.js';
 
 export class TemplateError extends Error {
   constructor(message: string, readonly pos?: SourcePos) { super(message); }
@@ -121,7 +122,7 @@ class ExprParser {
     if (!t) throw new TemplateError(`incomplete expression "{{ ${this.src} }}"`);
     this.i++;
     if (t.t === 'str') return t.v;
-    if (t.t === 'num') return t.num!;
+    if (t.t === 'num') return t.v.includes('.') ? pyFloat(t.num!) : t.num!; // a literal with a dot is a float in Jinja too
     if (t.t === 'op') {
       if (t.v === '(') {
         const v = this.filtered();
@@ -175,6 +176,7 @@ class ExprParser {
 
 function truthy(v: EvalValue): boolean {
   if (v === UNDEFINED || v === null || v === false || v === 0 || v === '') return false;
+  if (v instanceof PyFloat) return v.value !== 0;
   if (Array.isArray(v)) return v.length > 0;
   if (typeof v === 'object' && !(v instanceof Unsupported)) return Object.keys(v).length > 0;
   return true;
@@ -185,7 +187,7 @@ function pyStr(v: Value, where: string): string {
   if (v === null) return 'None';
   if (v === true) return 'True';
   if (v === false) return 'False';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(v);
+  if (typeof v === 'number' || v instanceof PyFloat) return pyNumberStr(v);
   if (typeof v === 'string') return v;
   throw new TemplateError(`${where}: a list or mapping cannot be joined into text`);
 }
@@ -229,7 +231,7 @@ class Evaluator {
     if (u) throw new TemplateError(`${u.feature} is not supported (in ${name})`, u.pos);
     if (typeof v === 'string') return this.text(v, pos, name);
     if (Array.isArray(v)) return v.map((x) => this.value(x, pos, name));
-    if (v && typeof v === 'object') {
+    if (v && typeof v === 'object' && !(v instanceof PyFloat)) {
       const out: { [k: string]: Value } = {};
       for (const [k, x] of Object.entries(v as { [k: string]: Value })) out[k] = this.value(x, pos, name);
       return out;

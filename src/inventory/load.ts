@@ -204,7 +204,7 @@ function buildCluster(inv: Inventory, file: string, opts: LoadOptions): ClusterS
   let managed: ManagedEtcdDraft | undefined;
   if (endpointsDef) {
     endpoints = splitEndpoints(endpointsDef.value as string | string[]);
-    for (const e of endpoints) if (!/^https?:\/\/[^/\s]+(:\d+)?\/?$/.test(e)) issues.add('flannel_etcd_endpoints', `"${e}" is not an etcd URL (http://host:2379 or https://host:2379)`, endpointsDef.pos);
+    for (const e of endpoints) if (!/^https?:\/\/(?:[^/\s:[\]]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?\/?$/.test(e)) issues.add('flannel_etcd_endpoints', `"${e}" is not an etcd URL (http://host:2379 or https://host:2379)`, endpointsDef.pos);
   } else if (inv.groups.has(DEFAULTS.etcdGroup)) {
     // An `etcd` group without endpoints: flanprov runs the etcd cluster on its hosts (managed-etcd.ts).
     managed = readManagedEtcd({

@@ -9,6 +9,7 @@
  */
 import type { SourcePos } from './types.js';
 import type { Value } from './yaml-values.js';
+import { PyFloat } from './py-float.js';
 
 export interface VarDef {
   value: Value;
@@ -89,7 +90,7 @@ export class Inventory {
     const g = this.group(group);
     if (key === 'ansible_group_priority') {
       const v = def.value;
-      const n = typeof v === 'number' ? Math.trunc(v) : typeof v === 'boolean' ? Number(v) : typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v) ? Number(v) : NaN;
+      const n = typeof v === 'number' ? Math.trunc(v) : v instanceof PyFloat ? Math.trunc(v.value) : typeof v === 'boolean' ? Number(v) : typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v) ? Number(v) : NaN;
       if (!Number.isFinite(n)) throw new InventoryModelError(`must be an integer; got ${JSON.stringify(v)}`, def.pos, key);
       g.priority = n;
       return;

@@ -10,6 +10,8 @@
  * non-string dict keys, integers beyond 2^53) are refused by name (UnsupportedLiteral), never guessed.
  */
 
+import { PyFloat, pyFloat } from './py-float.js';
+
 export class UnsupportedLiteral extends Error {}
 
 /** Raised inside the parser for input that is not a literal: the caller keeps the raw string. */
@@ -141,7 +143,7 @@ function tokenize(s: string): Tok[] {
   return toks;
 }
 
-type PyValue = null | boolean | number | string | PyValue[] | { [k: string]: PyValue };
+type PyValue = null | boolean | number | PyFloat | string | PyValue[] | { [k: string]: PyValue };
 
 class Parser {
   private i = 0;
@@ -189,9 +191,11 @@ class Parser {
       this.i++;
       const inner = this.unary();
       if (typeof inner.v === 'boolean' && inner.num) throw new UnsupportedLiteral('a sign before True/False is not supported');
-      if (!inner.num || typeof inner.v !== 'number') throw new NotALiteral();
-      const v = t.v === '-' ? -inner.v : inner.v;
-      return { v: v === 0 ? 0 : v, num: false };
+      const f = inner.v instanceof PyFloat;
+      const n = inner.v instanceof PyFloat ? inner.v.value : inner.v;
+      if (!inner.num || typeof n !== 'number') throw new NotALiteral();
+      const v = t.v === '-' ? -n : n;
+      return { v: f ? pyFloat(v === 0 ? 0 : v) : v === 0 ? 0 : v, num: false };
     }
     return this.atom();
   }
@@ -202,7 +206,7 @@ class Parser {
     this.i++;
     const val = (v: PyValue): { v: PyValue; num: boolean } => ({ v, num: false });
     switch (t.t) {
-      case 'num': return { v: t.v, num: true };
+      case 'num': return { v: t.kind === 'float' ? pyFloat(t.v) : t.v, num: true };
       case 'str': {
         const parts = [t];
         while (this.peek()?.t === 'str') parts.push(this.toks[this.i++] as Extract<Tok, { t: 'str' }>);

@@ -5,6 +5,7 @@
 import { BACKEND_TYPES } from '../network/backends.js';
 import { CNI_CONFLIST_VERSIONS, CNI_NETWORK_NAME_RE } from '../network/cni.js';
 import Ajv, { type ErrorObject } from 'ajv';
+import { isPyFloat, PyFloat, pyNumberStr } from './py-float.js';
 
 const ipv4 = '^(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}$';
 const cidr4 = ipv4.slice(0, -1) + '/(3[0-2]|[12]?\\d)$';
@@ -147,9 +148,15 @@ const EXPECT: Record<string, string> = {
 };
 
 function describe(key: string, value: unknown, errs: ErrorObject[]): string {
-  const got = `got ${JSON.stringify(value)}${typeof value === 'string' ? '' : ` (${value === null ? 'null' : Array.isArray(value) ? 'list' : typeof value})`}`;
+  const got = isPyFloat(value) ? `got the float ${pyNumberStr(value)}`
+    : `got ${JSON.stringify(value)}${typeof value === 'string' ? '' : ` (${value === null ? 'null' : Array.isArray(value) ? 'list' : typeof value})`}`;
   if (EXPECT[key]) return `must be ${EXPECT[key]}; ${got}`;
   const e = errs.find((x) => x.keyword !== 'anyOf') ?? errs[0]!;
+  // Ansible keeps 24.0 a float and hands it on as 24.0, which flannel's JSON decoder and ssh refuse
+  if (isPyFloat(value) && e.keyword === 'type' && e.params.type === 'integer') {
+    const n = value instanceof PyFloat ? value.value : value;
+    return `must be an integer; ${got} (Ansible keeps it a float, and flannel and ssh refuse one)${Number.isInteger(n) ? `: write ${n}` : ''}`;
+  }
   switch (e.keyword) {
     case 'type': return `must be ${e.params.type === 'integer' ? 'an integer' : e.params.type === 'boolean' ? 'a boolean (true/false, yes/no)' : `a ${String(e.params.type)}`}; ${got}`;
     case 'enum': return `must be one of ${(e.params.allowedValues as unknown[]).join(', ')}; ${got}`;

@@ -6,6 +6,7 @@
  * Where Ansible only warns and skips (a key other than hosts/vars/children, a group that is not a mapping),
  * flanprov refuses with the position: a skipped line is almost always a mistake, never a silent difference.
  */
+import { isPyFloat, PyFloat, pyNumberStr } from './py-float.js';
 import { expandHostPattern, HostPatternError } from './host-pattern.js';
 import { Inventory, InventoryModelError } from './model.js';
 import { IssueList, suggest } from './errors.js';
@@ -32,8 +33,10 @@ export function readYamlInventory(root: PNode, inv: Inventory, issues: IssueList
 
 function groupName(e: PEntry, issues: IssueList): string | undefined {
   if (typeof e.key === 'string' && e.key !== '') return e.key;
-  if (typeof e.key === 'number' || typeof e.key === 'boolean') {
-    issues.add(String(e.key), `group name ${JSON.stringify(e.key)} is read as a ${typeof e.key} by YAML: quote it`, e.keyPos);
+  if (typeof e.key === 'number' || typeof e.key === 'boolean' || e.key instanceof PyFloat) {
+    const shown = typeof e.key === 'boolean' ? String(e.key) : pyNumberStr(e.key);
+    const kind = typeof e.key === 'boolean' ? 'boolean' : isPyFloat(e.key) ? 'float' : 'number';
+    issues.add(shown, `group name ${shown} is read as a ${kind} by YAML: quote it`, e.keyPos);
     return undefined;
   }
   issues.add('', 'group names must be non-empty strings', e.keyPos);
@@ -104,7 +107,8 @@ function readGroup(name: string, entry: PEntry, inv: Inventory, issues: IssueLis
     } else {
       for (const he of sectionEntries('hosts', name, v, issues)) {
         if (typeof he.key !== 'string') {
-          issues.add(String(he.key), `host name ${JSON.stringify(he.key)} is not a string for YAML: quote it`, he.keyPos);
+          const shown = typeof he.key === 'number' || he.key instanceof PyFloat ? pyNumberStr(he.key) : JSON.stringify(he.key);
+          issues.add(shown, `host name ${shown} is not a string for YAML: quote it`, he.keyPos);
           continue;
         }
         let names: string[];

@@ -9,6 +9,7 @@
  */
 import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, Scalar, type Node, type Document, type Alias } from 'yaml';
 import type { SourcePos } from './types.js';
+import { PyFloat, pyFloat } from './py-float.js';
 
 /** A value Ansible would read but flanprov cannot reproduce faithfully; an error only where it is used. */
 export class Unsupported {
@@ -16,7 +17,8 @@ export class Unsupported {
   toJSON(): string { return `<unsupported: ${this.feature}>`; }
 }
 
-export type Value = null | boolean | number | string | Unsupported | Value[] | { [k: string]: Value };
+/** A float with an integral value is a PyFloat (py-float.ts): Ansible keeps 1.0 a float. */
+export type Value = null | boolean | number | PyFloat | string | Unsupported | Value[] | { [k: string]: Value };
 
 /** A YAML tree with positions: what the inventory walker needs (keys and where they were written). */
 export type PNode =
@@ -59,7 +61,7 @@ function yamlInt(text: string, pos: SourcePos): Value {
   return safeInt(sign * BigInt(v), text, pos);
 }
 
-/** PyYAML's construct_yaml_float. */
+/** PyYAML's construct_yaml_float (a float, even when its value is integral: 1.0, 1.0e+3). */
 function yamlFloat(text: string, pos: SourcePos): Value {
   let v = text.replace(/_/g, '').toLowerCase();
   let sign = 1;
@@ -69,9 +71,9 @@ function yamlFloat(text: string, pos: SourcePos): Value {
   if (v.includes(':')) {
     let n = 0;
     for (const part of v.split(':')) n = n * 60 + Number(part);
-    return sign * n;
+    return pyFloat(sign * n);
   }
-  return sign * Number(v);
+  return pyFloat(sign * Number(v));
 }
 
 /** The type PyYAML's resolver gives a plain scalar. */
@@ -159,7 +161,8 @@ class Converter {
 
   private scalar(n: Scalar, pos: SourcePos): Value {
     const raw = n.value;
-    if (this.json) return raw as Value;
+    // json.loads: a number with a fraction or an exponent is a float (1.0, 1e3)
+    if (this.json) return typeof raw === 'number' && /[.eE]/.test(n.source ?? '') ? pyFloat(raw) : raw as Value;
     const text = String(raw);
     const tag = n.tag;
     if (tag) {
@@ -201,6 +204,6 @@ export function toValue(n: PNode): Value {
 export function findUnsupported(v: Value): Unsupported | undefined {
   if (v instanceof Unsupported) return v;
   if (Array.isArray(v)) { for (const x of v) { const u = findUnsupported(x); if (u) return u; } return undefined; }
-  if (v && typeof v === 'object') { for (const x of Object.values(v)) { const u = findUnsupported(x); if (u) return u; } }
+  if (v && typeof v === 'object' && !(v instanceof PyFloat)) { for (const x of Object.values(v)) { const u = findUnsupported(x); if (u) return u; } }
   return undefined;
 }

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PyFloat, pyNumberStr } from '../../../src/inventory/py-float.js';
 
 export interface OracleHost { groups: string[]; vars: Record<string, unknown> }
 export interface OracleResult { hosts: Map<string, OracleHost>; groups: Map<string, string[]> }
@@ -28,7 +29,7 @@ export function ansibleInventory(sources: string[]): Promise<OracleResult> {
     execFile('ansible-inventory', args, { cwd, env, maxBuffer: 64 << 20, timeout: 60_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`ansible-inventory ${args.join(' ')} failed: ${stderr || err.message}`));
       let data: Record<string, { hosts?: string[]; children?: string[] }> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
-      try { data = JSON.parse(stdout); } catch (e) { return reject(new Error(`ansible-inventory printed no JSON: ${stdout.slice(0, 200)} ${stderr}`)); }
+      try { data = JSON.parse(markFloats(stdout)) as typeof data; } catch (e) { return reject(new Error(`ansible-inventory printed no JSON: ${stdout.slice(0, 200)} ${stderr}`)); }
       const groups = new Map<string, string[]>();
       const members = (g: string, seen = new Set<string>()): string[] => {
         if (seen.has(g)) return [];
@@ -44,6 +45,27 @@ export function ansibleInventory(sources: string[]): Promise<OracleResult> {
       resolve({ hosts, groups });
     });
   });
+}
+
+/**
+ * Python's json.dumps writes a float with a dot or an exponent (1.0, 1e+16), an int without: JSON.parse would
+ * make both a number. Every float token outside strings becomes {"$float": "<as printed>"} first, the form
+ * `canonical()` gives flanprov's values, so an int read as a float (or the other way) is a difference.
+ */
+export function markFloats(json: string): string {
+  return json.replace(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/g, (tok) => (tok.startsWith('"') || !/[.eE]/.test(tok) ? tok : `{"$float":"${tok}"}`));
+}
+
+/** flanprov's values in the oracle's terms: JSON, with floats as {"$float": repr} (Python's repr, py-float.ts). */
+export function canonical(v: unknown): unknown {
+  if (v instanceof PyFloat || (typeof v === 'number' && !Number.isInteger(v))) return { $float: pyNumberStr(v as number | PyFloat) };
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === 'object') {
+    const j = (v as { toJSON?: () => unknown }).toJSON;
+    if (j) return j.call(v);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, canonical(x)]));
+  }
+  return v;
 }
 
 /** Run fn over items, at most n at a time (the machine has 2 cores; ansible-inventory takes ~0.3 s). */

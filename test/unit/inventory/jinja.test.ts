@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostTemplater, TemplateError } from '../../../src/inventory/jinja.js';
 import type { Value } from '../../../src/inventory/yaml-values.js';
+import { PyFloat } from '../../../src/inventory/py-float.js';
 
 const pos = { file: '/inv/hosts.ini', line: 3, col: 5 };
 const t = (vars: Record<string, Value>, env: NodeJS.ProcessEnv = {}) =>
@@ -37,4 +38,13 @@ test('everything else is refused by name, loops and undefined variables too', ()
   for (const [vars, re] of cases) {
     assert.throws(() => t(vars)('x'), (e: unknown) => e instanceof TemplateError && re.test((e as Error).message), String(vars.x));
   }
+});
+
+test("floats stay floats: joined into text as Python's str() writes them (1.0, 1e+16, 1e-05); literals with a dot are floats", () => {
+  const r = t({ p: new PyFloat(1), big: new PyFloat(1e16), small: 0.00001, half: 0.5, i: 1,
+    s: 'v{{ p }}-{{ big }}-{{ small }}-{{ half }}-{{ i }}', lit: 'x{{ 2.0 }}{{ 3 }}', one: '{{ p }}', zero: "{{ z | default('dflt', true) }}", z: new PyFloat(0) });
+  assert.equal(r('s'), 'v1.0-1e+16-1e-05-0.5-1');
+  assert.equal(r('lit'), 'x2.03');
+  assert.ok(r('one') instanceof PyFloat);
+  assert.equal(r('zero'), 'dflt'); // 0.0 is false, as in Python
 });

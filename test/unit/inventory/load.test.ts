@@ -273,3 +273,18 @@ all:
 `);
   assert.match(e.message, /inventory.yml:\d+:\d+: flannel_docker: is true on a host with flannel_runtime: cni/);
 });
+
+test('a float where an integer belongs is refused (Ansible keeps 24.0 a float; flannel and ssh refuse it); floats in text keep their dot', () => {
+  const e = errorOf(`all:
+  vars: { flannel_network: 10.244.0.0/16, flannel_etcd_endpoints: "http://e:{{ etcd_port }}", etcd_port: 2379.0, flannel_subnet_len: 24.0 }
+  hosts: { n1: { ansible_port: 22.0, flannel_mtu: 1450.5 } }
+`);
+  assert.match(e.message, /2:\d+: flannel_subnet_len: must be an integer; got the float 24\.0 \(Ansible keeps it a float, and flannel and ssh refuse one\): write 24/);
+  assert.match(e.message, /3:\d+: ansible_port: must be an integer; got the float 22\.0 .*: write 22/);
+  assert.match(e.message, /flannel_mtu: must be an integer; got the float 1450\.5 \(Ansible/);
+  const url = errorOf(`all:
+  vars: { flannel_network: 10.244.0.0/16, flannel_etcd_endpoints: "http://e:{{ etcd_port }}", etcd_port: 2379.0 }
+  hosts: { n1: }
+`);
+  assert.match(url.message, /flannel_etcd_endpoints: "http:\/\/e:2379\.0" is not an etcd URL/);
+});

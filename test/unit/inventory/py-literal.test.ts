@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { iniValue, pyLiteralEval, UnsupportedLiteral } from '../../../src/inventory/py-literal.js';
+import { PyFloat } from '../../../src/inventory/py-float.js';
 
 test('Python literals become values, everything else stays the raw string (as literal_eval in Ansible INI)', () => {
   const cases: [string, unknown][] = [
-    ['1', 1], ['-5', -5], ['+3', 3], ['0x1f', 31], ['0o17', 15], ['0b101', 5], ['1_000', 1000], ['1.5', 1.5], ['1e3', 1000], ['.5', 0.5], ['5.', 5],
+    ['1', 1], ['-5', -5], ['+3', 3], ['0x1f', 31], ['0o17', 15], ['0b101', 5], ['1_000', 1000], ['1.5', 1.5], ['1e3', new PyFloat(1000)], ['.5', 0.5], ['5.', new PyFloat(5)], ['-2.0', new PyFloat(-2)], ['[1.0, 2]', [new PyFloat(1), 2]],
     ['True', true], ['False', false], ['None', null], ["'x'", 'x'], ['"a b"', 'a b'], ["'a' 'b'", 'ab'], ["r'\\d'", '\\d'], ["'\\u00e9'", 'é'],
     ["[1, 'a', [2]]", [1, 'a', [2]]], ["{'a': 1, 'b': [True, None]}", { a: 1, b: [true, null] }], ['(1, 2)', [1, 2]], ['1,', [1]], ['(1)', 1], ['-(1)', -1], ['()', []],
     ['1 # comment', 1], ['  7', 7],
