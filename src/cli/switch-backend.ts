@@ -37,7 +37,7 @@ export function defineSwitchBackend(c: Command): void {
     .addOption(new Option('--measure-keep-logs <dir>', "keep every pinger's raw output in this directory").hideHelp())
     .option('--raise-mtu', 'vxlan → host-gw: restart Docker so containers use the larger MTU now (default: keep the smaller one)')
     .option('--force', 'when agents do not follow: keep the new config and finish on the others (default: roll back)')
-    .option('--update-inventory', "set flannel_backend in the inventory file afterwards (the file's formatting is kept)")
+    .option('--update-inventory', 'afterwards set flannel_backend wherever the inventory writes it (YAML or INI files, group_vars/, host_vars/; only the values change)')
     .action(async (type: SwitchTarget, opts: SwitchCliOpts) => {
       if (opts.limit) throw new InvalidInputError('--limit does not apply: a backend is switched on every host of the cluster at once', 'switch-backend');
       const interval = Number(opts.measureInterval);

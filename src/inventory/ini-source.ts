@@ -17,7 +17,8 @@ import { pyShlexSplit, ShlexError } from './py-shlex.js';
 import { Unsupported, type Value } from './yaml-values.js';
 import type { SourcePos } from './types.js';
 
-const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/;
+/** a section header line: [group], [group:vars], [group:children] */
+export const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/;
 const GROUP_NAME = /^([^:\]\s]+)\s*(?:#.*)?$/;
 
 interface Pending { line: number; col: number; state: 'vars' | 'children'; parents: string[] }

@@ -298,7 +298,7 @@ function buildCluster(inv: Inventory, file: string, opts: LoadOptions): ClusterS
     etcd.managed = finishManagedEtcd(managed, (n) => specs.find((h) => h.name === n)!, (n) => resolved.get(n)!, (p) => expandPath(p, home, baseDir), issues, env);
   }
   issues.throwIfAny();
-  return { inventoryFile: file, hosts, allHostNames: hostOrder, network, networkConfig, etcd };
+  return { inventoryFile: file, inventorySources: [...inv.sources], hosts, allHostNames: hostOrder, network, networkConfig, etcd };
 }
 
 /** flannel's network config JSON (only fields the inventory sets; flannel fills in its own defaults). */

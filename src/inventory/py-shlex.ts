@@ -12,6 +12,8 @@ export interface ShlexToken {
   value: string;
   /** offset in the line where the token starts */
   start: number;
+  /** offset just after its last character (quotes included) */
+  end: number;
 }
 
 const WHITESPACE = ' \t\r\n';
@@ -26,7 +28,7 @@ export function pyShlexSplit(line: string): ShlexToken[] {
   let state: string = ' ';
   let escapedState = 'a';
   const emit = (): void => {
-    if (token !== '' || quoted) out.push({ value: token, start });
+    if (token !== '' || quoted) out.push({ value: token, start, end: i });
     token = ''; quoted = false; start = -1;
   };
   for (;;) {

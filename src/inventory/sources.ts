@@ -44,16 +44,28 @@ export function readSources(sources: string[]): Inventory {
 }
 
 function readPath(path: string, inv: Inventory, issues: IssueList): number {
-  if (statSync(path).isDirectory()) {
-    let n = 0;
-    for (const name of readdirSync(path).sort(byBytes)) {
-      if (IGNORED.test(name)) continue;
-      n += readPath(join(path, name), inv, issues);
-    }
-    return n;
+  const files = sourceFiles(path);
+  for (const f of files) readFile(f, inv, issues);
+  return files.length;
+}
+
+/** The inventory files a source path stands for: the file itself, or a directory's entries (sorted, recursively, ignored names skipped). */
+export function sourceFiles(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path).sort(byBytes).filter((name) => !IGNORED.test(name)).flatMap((name) => sourceFiles(join(path, name)));
+}
+
+/** How Ansible's plugins read an inventory file that loaded: as YAML (extension none/.yml/.yaml/.json and a non-empty mapping), else as INI. */
+export function sourceFormat(path: string, text: string): 'yaml' | 'ini' {
+  const ext = extname(path);
+  if (ext && !YAML_EXTS.includes(ext)) return 'ini';
+  try {
+    const root = parseYamlFile(text, path);
+    return root && root.kind === 'map' && root.entries.length ? 'yaml' : 'ini';
+  } catch (e) {
+    if (e instanceof YamlSyntaxError) return 'ini';
+    throw e;
   }
-  readFile(path, inv, issues);
-  return 1;
 }
 
 function readFile(path: string, inv: Inventory, issues: IssueList): void {

@@ -206,8 +206,10 @@ export interface ClusterNetworkSettings {
 
 /** The whole cluster as loaded from the inventory. */
 export interface ClusterSpec {
-  /** absolute path of the inventory file */
+  /** absolute path of the inventory file (the first source) */
   inventoryFile: string;
+  /** every `-i` source as read (absolute paths; a host list as written), in order (absent: inventoryFile alone) */
+  inventorySources?: string[];
   /** hosts that run the agent: group `nodes`, else every host; sorted by name; after --limit */
   hosts: HostSpec[];
   /** names of every host in the inventory (nodes, etcd members, ...) */

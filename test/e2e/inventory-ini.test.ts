@@ -4,7 +4,8 @@
  * ssh_config file given with -F (root's real ~/.ssh is not touched), where two hosts refuse SSH from this
  * machine (an iptables rule in their network namespaces) so the jumps are really needed, one of them through a
  * chain a jump host's own ProxyJump makes; and host keys from two known_hosts files, one written with accept-new
- * under a HostKeyAlias, hashed.
+ * under a HostKeyAlias, hashed; (c) switch-backend --update-inventory on the INI inventory of (a) edits
+ * flannel_backend where it is written (its group_vars/), and the next `up` agrees with etcd.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,8 +22,10 @@ describe('inventories as Ansible users have them', { timeout: 600_000 }, () => {
 
   const ssh = (): { key: string; kh: string } => ({ key: join(LABS, lab.name, 'ssh', 'id_ed25519'), kh: join(LABS, lab.name, 'ssh', 'known_hosts') });
 
+  let iniDir = '';
   it('(a) INI with a range, group_vars/ and host_vars/: up is green', async () => {
     const d = mkdtempSync(join(tmpdir(), 'flanprov-e2e-ini-'));
+    iniDir = d;
     const prefix = lab.hosts[0]!.ip.replace(/\.\d+$/, '.');
     const first = Number(lab.hosts[0]!.ip.split('.').pop());
     const last = Number(lab.hosts[lab.hosts.length - 1]!.ip.split('.').pop());
@@ -96,5 +99,21 @@ describe('inventories as Ansible users have them', { timeout: 600_000 }, () => {
     assert.match(field!, /^\|1\|/);
     assert.ok(hostMatches(field!, `fp-alias-${h1.name}`, 22), 'hashed under the alias');
     assert.ok(labKhBefore.includes(`${h1.ip} ${type} ${key}`), "it is h1's real key");
+  });
+
+  it('(c) switch-backend --update-inventory on the INI inventory: the value is changed where it is written (group_vars/all/flannel.yml), a following up agrees', async () => {
+    assert.ok(iniDir, 'needs (a)');
+    const vars = join(iniDir, 'group_vars', 'all', 'flannel.yml');
+    const ini = readFileSync(join(iniDir, 'hosts.ini'), 'utf8');
+    const before = readFileSync(vars, 'utf8');
+    const r = await flanprov('switch-backend', 'host-gw', '-i', join(iniDir, 'hosts.ini'), '--update-inventory', '--timeout', '60s');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /flannel_backend set to host-gw in .*group_vars\/all\/flannel\.yml \(line 2\)/);
+    assert.equal(readFileSync(vars, 'utf8'), before.replace('flannel_backend: vxlan', 'flannel_backend: host-gw'));
+    assert.equal(readFileSync(join(iniDir, 'hosts.ini'), 'utf8'), ini, 'hosts.ini does not write it: unchanged');
+    const up = await flanprov('up', '-i', join(iniDir, 'hosts.ini'), '--output', 'json');
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    const summary = jsonEvents(up.stdout).find((e) => e.event === 'summary')!;
+    assert.deepEqual([...new Set(summary.hosts.map((h: { status: string }) => h.status))], ['ok'], 'nothing to change: the inventory agrees with etcd');
   });
 });

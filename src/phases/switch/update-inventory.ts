@@ -1,69 +1,42 @@
 /**
- * switch-backend — Update inventory (--update-inventory): once the cluster is on the new backend, set
- * `flannel_backend` in the inventory file so a following `flanprov up` agrees with etcd. Every place the
- * variable is written (all:vars, a group's or a host's vars) gets the new value; the file is otherwise
- * left byte for byte as it was: the yaml Document API finds each value's source range and only that text
- * is replaced (quotes kept). Where the variable is not written at all, it is added to `all: vars:`.
+ * switch-backend --update-inventory: once the cluster is on the new backend, set `flannel_backend` in the
+ * inventory so a following `flanprov up` agrees with etcd — in every place it is written (YAML and INI
+ * inventory files, group_vars/ and host_vars/), only the value's text changed (inventory/set-variable.ts), or
+ * added to the first source's `all` vars when it is written nowhere. `Check inventory edit` plans the edit
+ * before anything is switched, so an inventory that cannot be edited (a templated value, ...) is refused
+ * (exit 2, naming file:line:col) while nothing has changed; the edit itself comes after the switch.
  */
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, parseDocument, visit, type Scalar } from 'yaml';
-import type { Phase } from '../framework/types.js';
-import { InvalidInputError } from '../../util/errors.js';
+import { renameSync, statSync, writeFileSync } from 'node:fs';
+import type { Phase, PhaseContext } from '../framework/types.js';
+import { BACKEND_TYPES } from '../../network/backends.js';
+import { planVariableEdit, VariableEditError, type FileEdit } from '../../inventory/set-variable.js';
 import { switchRun } from './state.js';
 
-export interface InventoryEdit {
-  text: string;
-  /** line numbers (1-based) changed, or "added to all.vars" */
-  changes: string[];
+const VAR = 'flannel_backend';
+
+function plan(ctx: PhaseContext): FileEdit[] {
+  const sources = ctx.cluster.inventorySources ?? [ctx.cluster.inventoryFile];
+  return planVariableEdit(sources, VAR, switchRun(ctx).opts.target, BACKEND_TYPES[0]);
 }
 
-function lineOf(text: string, offset: number): number {
-  let n = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) n++;
-  return n;
+const describe = (edits: FileEdit[]): string => edits.map((e) => `${e.file} (${e.changes.join(', ')})`).join('; ');
+
+/** Write a file by temporary name + rename, keeping its mode. */
+function writeKeepingMode(file: string, text: string): void {
+  const tmp = `${file}.flanprov-tmp`;
+  writeFileSync(tmp, text, { mode: statSync(file).mode & 0o777 });
+  renameSync(tmp, file);
 }
 
-/** The inventory text with every `flannel_backend` set to `backend` (pure). */
-export function setInventoryBackend(text: string, file: string, backend: string): InventoryEdit {
-  const doc = parseDocument(text, { keepSourceTokens: false });
-  if (doc.errors.length) throw new InvalidInputError(`cannot edit the inventory: ${doc.errors[0]!.message}`, file);
-  const spots: { start: number; end: number; quote: string }[] = [];
-  let nonScalar = false;
-  let foundAny = false;
-  visit(doc, {
-    Pair(_k, pair) {
-      if (!isPair(pair) || !isScalar(pair.key) || pair.key.value !== 'flannel_backend') return;
-      foundAny = true;
-      const v = pair.value;
-      if (!isScalar(v) || !v.range) {
-        nonScalar = true;
-        return;
-      }
-      const s = v as Scalar;
-      if (s.value === backend) return;
-      const quote = s.type === 'QUOTE_DOUBLE' ? '"' : s.type === 'QUOTE_SINGLE' ? "'" : '';
-      spots.push({ start: s.range![0], end: s.range![1], quote });
-    },
-  });
-  if (nonScalar) throw new InvalidInputError('flannel_backend is not a plain value (a template or a structure?): edit it by hand', file);
-  if (foundAny) {
-    let out = text;
-    const changes: string[] = [];
-    for (const s of [...spots].sort((a, b) => b.start - a.start)) {
-      out = out.slice(0, s.start) + s.quote + backend + s.quote + out.slice(s.end);
-      changes.push(`line ${lineOf(text, s.start)}`);
-    }
-    return { text: out, changes: changes.reverse() };
-  }
-  // Not written anywhere: add it where cluster-wide vars live.
-  const all = doc.get('all');
-  if (!isMap(all)) throw new InvalidInputError('the inventory has no `all:` mapping to add flannel_backend to', file);
-  if (!all.has('vars')) all.set('vars', doc.createNode({}));
-  const vars = all.get('vars');
-  if (!isMap(vars)) throw new InvalidInputError('`all: vars:` is not a mapping', file);
-  vars.set('flannel_backend', backend);
-  return { text: doc.toString(), changes: ['added to all: vars:'] };
-}
+export const checkInventoryEditPhase: Phase = {
+  title: 'Check inventory edit',
+  readOnly: true,
+  shouldRun: (ctx) => switchRun(ctx).opts.updateInventory,
+  async run(ctx) {
+    const edits = plan(ctx);
+    ctx.log('debug', edits.length ? `--update-inventory will edit ${describe(edits)}` : `the inventory already says ${VAR}: ${switchRun(ctx).opts.target}`);
+  },
+};
 
 export const updateInventoryPhase: Phase = {
   title: 'Update inventory',
@@ -72,21 +45,28 @@ export const updateInventoryPhase: Phase = {
     return run.opts.updateInventory && (run.outcome === 'switched' || run.kind === 'noop');
   },
   async dryRun(ctx) {
-    const run = switchRun(ctx);
-    ctx.log('info', `would set flannel_backend: ${run.opts.target} in ${ctx.cluster.inventoryFile}`);
+    const edits = plan(ctx);
+    ctx.log('info', edits.length ? `would set ${VAR}: ${switchRun(ctx).opts.target} in ${describe(edits)}` : `the inventory already says ${VAR}: ${switchRun(ctx).opts.target}`);
   },
   async run(ctx) {
-    const file = ctx.cluster.inventoryFile;
-    const run = switchRun(ctx);
-    const text = readFileSync(file, 'utf8');
-    const edit = setInventoryBackend(text, file, run.opts.target);
-    if (edit.text === text) {
-      ctx.log('info', `${file} already says flannel_backend: ${run.opts.target}`);
+    const target = switchRun(ctx).opts.target;
+    const edits = plan(ctx);
+    if (!edits.length) {
+      ctx.log('info', `the inventory already says ${VAR}: ${target}`);
       return;
     }
-    const tmp = `${file}.flanprov-tmp`;
-    writeFileSync(tmp, edit.text, { mode: statSync(file).mode & 0o777 });
-    renameSync(tmp, file);
-    ctx.log('info', `${file}: flannel_backend set to ${run.opts.target} (${edit.changes.join(', ')})`);
+    const written: FileEdit[] = [];
+    try {
+      for (const e of edits) { writeKeepingMode(e.file, e.after); written.push(e); }
+      // every place now says the target: nothing is left to edit
+      const left = plan(ctx);
+      if (left.length) throw new VariableEditError(`after the edit ${describe(left)} still need changing`, left[0]!.file);
+    } catch (e) {
+      for (const w of written.reverse()) writeKeepingMode(w.file, w.before);
+      const why = e instanceof Error ? e.message : String(e);
+      throw new VariableEditError(`the cluster is on ${target}, but the inventory was not changed: ${why}`, edits[0]!.file,
+        `set ${VAR}: ${target} by hand so that \`flanprov up\` agrees with etcd`);
+    }
+    ctx.log('info', `${VAR} set to ${target} in ${describe(edits)}`);
   },
 };

@@ -1,47 +1,54 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setInventoryBackend } from '../../../../src/phases/switch/update-inventory.js';
-import { loadInventoryText } from '../../../../src/inventory/load.js';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkInventoryEditPhase, updateInventoryPhase } from '../../../../src/phases/switch/update-inventory.js';
+import { VariableEditError } from '../../../../src/inventory/set-variable.js';
+import { ExitCode } from '../../../../src/util/errors.js';
+import type { PhaseContext } from '../../../../src/phases/framework/types.js';
 
-const inv = `# my cluster   (comments, odd spacing and quotes must survive)
-all:
-  vars:
-    ansible_user: root
-    flannel_network: 10.244.0.0/16
-    flannel_backend:   vxlan    # changed by hand in 2024
-    flannel_etcd_endpoints: "http://198.18.1.10:2379"
-  children:
-    nodes:
-      hosts:
-        h1: { ansible_host: 198.18.1.11 }
-        h2: { ansible_host: 198.18.1.12, flannel_backend: 'vxlan' }
-`;
+function ctxFor(sources: string[], logs: string[]): PhaseContext {
+  return {
+    cluster: { inventoryFile: sources[0], inventorySources: sources },
+    state: { switch: { opts: { target: 'host-gw', updateInventory: true }, outcome: 'switched', notFollowed: [], mtuKept: [] } },
+    log: (_level: string, m: string) => logs.push(m),
+  } as unknown as PhaseContext;
+}
 
-test('every flannel_backend value is replaced in place; nothing else in the file changes', () => {
-  const e = setInventoryBackend(inv, 'inv.yml', 'host-gw');
-  assert.equal(e.text, inv.replace('flannel_backend:   vxlan ', 'flannel_backend:   host-gw ').replace("flannel_backend: 'vxlan'", "flannel_backend: 'host-gw'"));
-  assert.deepEqual(e.changes, ['line 6', 'line 12']);
-  const back = setInventoryBackend(e.text, 'inv.yml', 'vxlan');
-  assert.equal(back.text, inv);
+// (in [x:vars] the rest of the line is the value, so a comment has a line of its own)
+const INI = '[nodes]\nn1 ansible_host=10.0.0.1\n\n[all:vars]\nflannel_network=10.244.0.0/16\n# set by hand\nflannel_backend = vxlan\n';
+
+test('an INI inventory with group_vars: every place edited, the log names each file and line', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'fp-updinv-'));
+  writeFileSync(join(d, 'hosts.ini'), INI);
+  mkdirSync(join(d, 'group_vars'));
+  writeFileSync(join(d, 'group_vars', 'nodes.yml'), 'flannel_backend: vxlan\n');
+  const logs: string[] = [];
+  const ctx = ctxFor([join(d, 'hosts.ini')], logs);
+  await checkInventoryEditPhase.run(ctx);
+  await updateInventoryPhase.run(ctx);
+  assert.equal(readFileSync(join(d, 'hosts.ini'), 'utf8'), INI.replace('flannel_backend = vxlan', 'flannel_backend = host-gw'));
+  assert.equal(readFileSync(join(d, 'group_vars', 'nodes.yml'), 'utf8'), 'flannel_backend: host-gw\n');
+  assert.match(logs.at(-1)!, /flannel_backend set to host-gw in .*group_vars\/nodes\.yml \(line 1\); .*hosts\.ini \(line 7\)|hosts\.ini \(line 7\); .*nodes\.yml \(line 1\)/);
+  await updateInventoryPhase.run(ctx);
+  assert.match(logs.at(-1)!, /already says flannel_backend: host-gw/);
 });
 
-test('the edited inventory loads with the new backend', () => {
-  const e = setInventoryBackend(inv, '/tmp/inv.yml', 'host-gw');
-  assert.equal(loadInventoryText(e.text, '/tmp/inv.yml', { home: '/root', localUser: 'root' }).network.backend, 'host-gw');
+test('a templated value is refused by the check (before the switch), exit 2 naming file:line:col', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'fp-updinv-'));
+  writeFileSync(join(d, 'hosts.ini'), '[nodes]\nn1\n\n[all:vars]\nflannel_backend={{ my_backend }}\n');
+  await assert.rejects(checkInventoryEditPhase.run(ctxFor([join(d, 'hosts.ini')], [])), (e: unknown) =>
+    e instanceof VariableEditError && e.exitCode === ExitCode.INVALID_INPUT && /hosts\.ini:5:1: flannel_backend: is a template/.test(e.message));
 });
 
-test('already right: unchanged text', () => {
-  assert.equal(setInventoryBackend(inv, 'inv.yml', 'vxlan').text, inv);
-});
-
-test('absent: added to all.vars', () => {
-  const noBackend = inv.split('\n').filter((l) => !l.includes('flannel_backend')).join('\n');
-  const e = setInventoryBackend(noBackend, 'inv.yml', 'host-gw');
-  assert.deepEqual(e.changes, ['added to all: vars:']);
-  assert.match(e.text, /^ {4}flannel_backend: host-gw$/m);
-  assert.match(e.text, /# my cluster/);
-});
-
-test('a templated value is refused, not guessed', () => {
-  assert.throws(() => setInventoryBackend('all:\n  vars:\n    flannel_backend: [vxlan]\n', 'inv.yml', 'host-gw'), /not a plain value/);
+test('a write that fails puts back every file already written, and says the cluster is switched', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'fp-updinv-'));
+  writeFileSync(join(d, 'hosts.ini'), INI);
+  mkdirSync(join(d, 'group_vars'));
+  writeFileSync(join(d, 'group_vars', 'nodes.yml'), 'flannel_backend: vxlan\n');
+  mkdirSync(join(d, 'hosts.ini.flanprov-tmp')); // the temporary name is taken: this file's write fails
+  await assert.rejects(updateInventoryPhase.run(ctxFor([join(d, 'hosts.ini')], [])), /the cluster is on host-gw, but the inventory was not changed/);
+  assert.equal(readFileSync(join(d, 'hosts.ini'), 'utf8'), INI);
+  assert.equal(readFileSync(join(d, 'group_vars', 'nodes.yml'), 'utf8'), 'flannel_backend: vxlan\n');
 });
