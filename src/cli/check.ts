@@ -41,6 +41,10 @@ const agentHealth: Phase = {
       const st = f.agent.status;
       if (f.agent.unit?.active !== 'active') throw new VerifyFailedError(`flanneld is ${f.agent.unit?.active ?? 'not installed'}`, h.name);
       if (st?.ready !== true) throw new VerifyFailedError('flanneld is running but not ready (GET /status)', h.name);
+      // the data path survives an etcd outage, but the agent sees no lease or config change meanwhile
+      if (!st.etcd.connected) {
+        throw new VerifyFailedError(`flanneld does not reach etcd${st.etcd.detail ? ` (${st.etcd.detail})` : ''}${st.etcd.lastContact ? `; last answer ${st.etcd.lastContact}` : ''}: it will not see lease or config changes until it does`, h.name);
+      }
       const ip = h.facts.iface?.publicIp;
       const lease = leases.find((l) => l.attrs.PublicIP === ip);
       if (!lease) throw new VerifyFailedError(`no lease in etcd for public IP ${ip ?? '?'}`, h.name);

@@ -54,7 +54,8 @@ const statusPhase: Phase = {
     const hosts = ctx.hosts.map((h) => {
       const f = h.facts.gathered;
       const st = f?.agent.status;
-      const agent = !f ? 'unreachable' : f.agent.unit?.active !== 'active' ? (f.agent.unit?.active ?? 'not installed') : st?.ready ? `ready (mtu ${st.mtu ?? '?'})` : 'not ready';
+      const etcd = st && !st.etcd.connected ? ', etcd unreachable' : '';
+      const agent = !f ? 'unreachable' : f.agent.unit?.active !== 'active' ? (f.agent.unit?.active ?? 'not installed') : st?.ready ? `ready (mtu ${st.mtu ?? '?'}${etcd})` : `not ready${etcd}`;
       return { name: h.name, agent, ...(h.facts.iface ? { publicIp: h.facts.iface.publicIp } : {}) };
     });
     const rows = statusRows(leases, hosts);

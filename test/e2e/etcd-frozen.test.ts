@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LABS, Lab, flanprov } from './up-helpers.js';
+import { LABS, Lab, flanprov, sh } from './up-helpers.js';
 
 describe('a frozen etcd: the CLI answers within its deadline (3-host lab)', { timeout: 300_000 }, () => {
   let lab: Lab;
@@ -46,5 +46,35 @@ describe('a frozen etcd: the CLI answers within its deadline (3-host lab)', { ti
     process.kill(etcdPid, 'SIGCONT');
     const r = await flanprov('status', '-i', lab.inventory);
     assert.equal(r.code, 0, r.stdout + r.stderr);
+  });
+
+  it('one agent cut off from etcd (the controller still reaches it): check fails naming that host, status says so', async () => {
+    const ns = `fpl-${lab.name}-h1`;
+    // Only established traffic from h1 to etcd is dropped: a new TCP connection still completes (the facts'
+    // reachability probe passes), but the agent's requests never arrive.
+    const rules = [['OUTPUT', '-p', 'tcp', '--dport', '2379', '-m', 'conntrack', '--ctstate', 'ESTABLISHED', '-j', 'DROP']];
+    for (const r of rules) assert.equal((await sh('ip', ['netns', 'exec', ns, 'iptables', '-I', ...r])).code, 0);
+    try {
+      // the agent notices within seconds (its liveness probe: every 2 s, 3 s deadline)
+      let check: Awaited<ReturnType<typeof flanprov>> | undefined;
+      for (let i = 0; i < 10; i++) {
+        check = await flanprov('check', '-i', lab.inventory);
+        if (check.code !== 0) break;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+      assert.equal(check!.code, 5, check!.stdout + check!.stderr);
+      assert.match(check!.stdout + check!.stderr, /h1.*flanneld does not reach etcd/);
+      const st = await flanprov('status', '-i', lab.inventory);
+      assert.equal(st.code, 0, st.stdout + st.stderr);
+      assert.match(st.stdout, /h1 .*etcd unreachable/);
+    } finally {
+      for (const r of rules) await sh('ip', ['netns', 'exec', ns, 'iptables', '-D', ...r.slice(0)]);
+    }
+    let ok = false;
+    for (let i = 0; i < 15 && !ok; i++) {
+      ok = (await flanprov('check', '-i', lab.inventory)).code === 0;
+      if (!ok) await new Promise((r) => setTimeout(r, 2000));
+    }
+    assert.ok(ok, 'check green again once the agent reaches etcd');
   });
 });
