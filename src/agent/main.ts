@@ -2,7 +2,8 @@
  * flanneld entry point (the single executable's main). Exit codes: 0 clean exit (SIGTERM/SIGINT,
  * -version, -help), 1 fatal error, 2 usage error. The same executable is flannel's CNI plugin when run
  * as `flannel` or with CNI_COMMAND set (cni/plugin.ts); the daemon (and the etcd client with it) is
- * imported only when it runs, so a plugin call does not load it.
+ * imported only when it runs, so a plugin call does not load it. `flanneld serve-file` serves the agent to
+ * peer hosts for one run of `up` (serve-file.ts).
  */
 import { setFlagsFromString } from 'node:v8';
 import { isCniInvocation, runCniPlugin } from './cni/plugin.js';
@@ -10,6 +11,7 @@ import { describeFlags, parseFlags, usageText, UsageError } from './flags.js';
 import { startHeapTrim } from './heap-trim.js';
 import { createLogger } from './log.js';
 import { VERSION } from '../network/version.js';
+import { SERVE_FILE_COMMAND } from '../network/agent-serve.js';
 
 // V8 flags (a SEA cannot take node command-line flags; measured with bench/agent-figures.ts and
 // bench/agent-memory.ts): a small young generation. --max-semi-space-size only counts when the heap is
@@ -26,6 +28,8 @@ import { VERSION } from '../network/version.js';
 setFlagsFromString('--semi-space-growth-factor=1');
 
 async function main(argv: readonly string[]): Promise<number> {
+  // `flanneld serve-file ...`: hosts copying the agent from each other (flannel_agent_source: peers)
+  if (argv[0] === SERVE_FILE_COMMAND) return (await import('./serve-file.js')).serveFileMain(argv.slice(1));
   let flags;
   try {
     flags = parseFlags(argv, process.env);
