@@ -57,6 +57,14 @@ chmodSync(join(dist, 'flanprov.cjs'), 0o755);
       '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], { stdio: ['ignore', 'ignore', 'pipe'] });
     chmodSync(exe, 0o755);
     rmSync(join(dist, 'flanneld.blob'), { force: true });
+    if (!process.argv.includes('--no-compress')) {
+      step('compressed agent -> dist/flanneld.xz, dist/flanneld.gz, dist/flanneld.json (manifest)');
+      const { writeCompressedAgent } = await import('./compress-agent.mjs');
+      await writeCompressedAgent(exe, { cacheDir: join(root, 'node_modules/.cache/flanprov-agent-blocks'), log: (m) => step(m) });
+    } else {
+      // a manifest of another build would name artifacts that are not this binary
+      for (const f of ['flanneld.json', 'flanneld.xz', 'flanneld.gz', 'flanneld.sha256']) rmSync(join(dist, f), { force: true });
+    }
     // postject writes the executable in one large write(), which on current kernels (large folios in the
     // page cache) makes every later run map ~15-20 MB more of the binary into its RSS than the same file
     // written by `cat`/`gzip -dc` (how flanprov installs it) or read back from disk after a reboot. Flush

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # the 8 MB core is enough (Debian's `ansible` adds 250 MB of collections no inventory plugin here needs).
 PKGS=(etcd-server etcd-client debootstrap systemd-container iproute2 iptables tcpdump iputils-ping
       busybox-static openssh-client openssh-server kmod procps openssl curl ansible-core python3
-      containernetworking-plugins)
+      containernetworking-plugins
+      xz-utils)  # xz-utils: npm run build writes dist/flanneld.xz (scripts/compress-agent.mjs)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -27,13 +27,14 @@ import { IssueList, suggest } from './errors.js';
 import { CLUSTER_WIDE_VARS, KNOWN_FLANNEL_VARS, checkHostVars, coerceHostVars } from './schema.js';
 import { connectionFor, effectiveVar, CONNECTION_VARS, SECRET_VARS } from './connection-vars.js';
 import { AGENT_STATUS_PORT } from '../network/agent-status.js';
+import { DEFAULT_AGENT_SERVE_PORT } from '../network/agent-serve.js';
 import { BACKEND_TYPES, type BackendType } from '../network/backends.js';
 import { agentFlags, agentEnv } from './agent-flags.js';
 import { CNI_DEFAULT_BIN_DIR, CNI_DEFAULT_CONFLIST_VERSION, CNI_DEFAULT_NETWORK, type CniConflistVersion } from '../network/cni.js';
 import { agentTlsFiles, controllerTlsFiles, finishManagedEtcd, managedEndpoints, readManagedEtcd, type ManagedEtcdDraft } from './managed-etcd.js';
 import {
   formatPos, type ClusterNetworkSettings, type ClusterSpec, type EtcdSpec,
-  type FlannelRuntime, type HostFlannelSettings, type HostSpec, type IfaceSelector, type SourcePos, type TransferMode,
+  type AgentSource, type FlannelRuntime, type HostFlannelSettings, type HostSpec, type IfaceSelector, type SourcePos, type TransferMode,
 } from './types.js';
 
 export interface LoadOptions {
@@ -58,8 +59,9 @@ export const DEFAULTS = {
   healthzPort: AGENT_STATUS_PORT,
   etcdPrefix: DEFAULT_ETCD_PREFIX,
   connectTimeoutMs: 10_000,
-  /** plain stream: on a LAN gzip costs more CPU time than it saves on the wire (docs/transfer.md) */
-  transfer: 'plain' as TransferMode,
+  /** the prebuilt compressed agent the host can decode (docs/transfer.md) */
+  transfer: 'auto' as TransferMode,
+  agentServePort: DEFAULT_AGENT_SERVE_PORT,
   /** group whose hosts run the agent; all hosts when the inventory has no such group */
   nodesGroup: 'nodes',
   etcdGroup: 'etcd',
@@ -267,7 +269,8 @@ function buildCluster(inv: Inventory, file: string, opts: LoadOptions): ClusterS
         version: v<CniConflistVersion>('flannel_cni_version') ?? CNI_DEFAULT_CONFLIST_VERSION,
       },
       healthzPort: v<number>('flannel_healthz_port') ?? DEFAULTS.healthzPort,
-      transfer: tc === undefined ? opts.defaultTransfer ?? DEFAULTS.transfer : tc === true || tc === 'gzip' ? 'gzip' : tc === 'sftp' ? 'sftp' : 'plain',
+      transfer: tc === undefined ? opts.defaultTransfer ?? DEFAULTS.transfer : tc === true ? 'auto' : tc === false || tc === 'none' ? 'plain' : tc as TransferMode,
+      agentSource: agentSourceOf(v, pos, issues),
     };
     if (v('flannel_public_ip') !== undefined) flannel.publicIp = v<string>('flannel_public_ip');
     if (flannel.runtime === 'cni' && flannel.docker === true) {
@@ -299,6 +302,18 @@ function buildCluster(inv: Inventory, file: string, opts: LoadOptions): ClusterS
   }
   issues.throwIfAny();
   return { inventoryFile: file, inventorySources: [...inv.sources], hosts, allHostNames: hostOrder, network, networkConfig, etcd };
+}
+
+/** flannel_agent_source and its settings; url without flannel_agent_url is an issue at the source's position. */
+function agentSourceOf(v: <T>(k: string) => T | undefined, pos: (k: string) => SourcePos, issues: IssueList): AgentSource {
+  const kind = v<AgentSource['kind']>('flannel_agent_source') ?? 'push';
+  const src: AgentSource = { kind, servePort: v<number>('flannel_agent_serve_port') ?? DEFAULTS.agentServePort };
+  const url = v<string>('flannel_agent_url');
+  const proxy = v<string>('flannel_agent_proxy');
+  if (url !== undefined) src.url = url;
+  if (proxy !== undefined) src.proxy = proxy;
+  if (kind === 'url' && url === undefined) issues.add('flannel_agent_source', 'is url but flannel_agent_url is not set (the mirror URL of dist/flanneld, .xz or .gz)', pos('flannel_agent_source'));
+  return src;
 }
 
 /** flannel's network config JSON (only fields the inventory sets; flannel fills in its own defaults). */

@@ -73,7 +73,11 @@ export const hostVarsSchema = {
     flannel_cni_network: { type: 'string', pattern: CNI_NETWORK_NAME_RE.source },
     flannel_cni_version: { enum: [...CNI_CONFLIST_VERSIONS] },
     flannel_healthz_port: port,
-    flannel_transfer_compression: { anyOf: [{ type: 'boolean' }, { enum: ['gzip', 'none', 'sftp'] }] },
+    flannel_transfer_compression: { anyOf: [{ type: 'boolean' }, { enum: ['auto', 'xz', 'gzip', 'none', 'sftp'] }] },
+    flannel_agent_source: { enum: ['push', 'url', 'peers'] },
+    flannel_agent_url: { type: 'string', pattern: '^https?://[^/?#\\s]+[^\\s]*$' },
+    flannel_agent_proxy: { type: 'string', pattern: '^https?://[^/?#\\s]+/?$' },
+    flannel_agent_serve_port: port,
   },
 } as const;
 
@@ -142,7 +146,10 @@ const EXPECT: Record<string, string> = {
   flannel_cni_bin_dir: 'an absolute directory, e.g. /opt/cni/bin',
   flannel_cni_network: 'a CNI network name: a letter or digit, then letters, digits, _ . -',
   flannel_cni_version: `one of ${CNI_CONFLIST_VERSIONS.join(', ')}`,
-  flannel_transfer_compression: 'gzip, none or sftp',
+  flannel_transfer_compression: 'auto, xz, gzip, none or sftp (or true/false)',
+  flannel_agent_source: 'push, url or peers',
+  flannel_agent_url: 'an http:// or https:// URL of the agent (dist/flanneld, .xz or .gz on a mirror)',
+  flannel_agent_proxy: 'an HTTP proxy URL, e.g. http://proxy.example:3128',
   flannel_etcd_endpoints: 'a URL or a list of URLs (a comma-separated string works too)',
   flannel_iface: 'an interface name, an IPv4 address, /regex/, or a list of those',
 };

@@ -113,8 +113,28 @@ export interface CniSettings {
   version: CniConflistVersion;
 }
 
-/** How the agent binary travels: gzip -1 stream over exec, plain stream over exec, or SFTP. */
-export type TransferMode = 'gzip' | 'plain' | 'sftp';
+/**
+ * flannel_transfer_compression: how a pushed binary travels. auto = the smallest prebuilt encoding
+ * (dist/flanneld.xz, .gz) the host can decode, else plain; xz / gzip = that one (falling back when the host
+ * lacks the decoder; gzip of a binary without a prebuilt copy is made on the fly); plain; SFTP.
+ */
+export type TransferMode = 'auto' | 'xz' | 'gzip' | 'plain' | 'sftp';
+
+/**
+ * flannel_agent_source: where a host gets the agent. push = from the controller over SSH; url = the host
+ * downloads it from a mirror (flannel_agent_url, through flannel_agent_proxy or the host's proxy settings);
+ * peers = the controller pushes to one host, which serves it to the others over the hosts' own network
+ * (flanneld serve-file on flannel_agent_serve_port), and so on. Every copy is checked (length, sha256).
+ */
+export interface AgentSource {
+  kind: 'push' | 'url' | 'peers';
+  /** url: http:// or https://; a name ending in .xz or .gz is decoded on the host */
+  url?: string;
+  /** url: the HTTP proxy to use (default: the host's http_proxy/https_proxy, also from /etc/environment) */
+  proxy?: string;
+  /** peers: the TCP port a host serves the agent on while its peers copy it */
+  servePort: number;
+}
 
 /** Per-host flannel settings (may differ between hosts). */
 export interface HostFlannelSettings {
@@ -128,6 +148,7 @@ export interface HostFlannelSettings {
   binDir: string;
   healthzPort: number;
   transfer: TransferMode;
+  agentSource: AgentSource;
   /** local TLS files for etcd, pushed to the host (mode 0600) at the remote paths of EtcdSpec.remote* */
   etcdCaFile?: string;
   etcdCertFile?: string;

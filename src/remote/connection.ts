@@ -10,11 +10,12 @@ import { promisify } from 'node:util';
 import type { Duplex } from 'node:stream';
 import { Client, utils as sshUtils, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { StepFailedError } from '../util/errors.js';
-import type { ConnectionSpec, JumpHost, StrictHostKeyChecking, TransferMode } from '../inventory/types.js';
+import type { ConnectionSpec, JumpHost, StrictHostKeyChecking } from '../inventory/types.js';
 import { ConnectError } from './errors.js';
 import { LocalRemoteHost } from './local-host.js';
 import { userInfo } from 'node:os';
-import { dirOf, installScript, receiveScript, sha256Of, sha256OfFile, staleTempsCleanup, tempNameFor, type UploadTarget } from './upload.js';
+import { dirOf, installScript, receiveDecoder, receiveScript, sha256Of, sha256OfFile, staleTempsCleanup, tempNameFor, type UploadTarget } from './upload.js';
+import type { Encoding } from './encodings.js';
 import {
   appendKnownHost, checkHostKey, fingerprint, hostField, keyTypeOf, preferredHostKeyAlgorithms, readKnownHostsFiles,
 } from './known-hosts.js';
@@ -23,7 +24,7 @@ import {
 } from './command.js';
 import { sudoRefusal } from './sudo.js';
 import type {
-  ConnectOptions, PutFileOptions, PutFileResult, RemoteHost, RemoteSession, RunOptions, RunResult, Tunnel,
+  ConnectOptions, PutFileOptions, PutFileResult, RemoteHost, RemoteSession, RunOptions, RunResult, StreamMode, Tunnel,
 } from './types.js';
 
 const gzipAsync = promisify(gzip);
@@ -392,7 +393,7 @@ export class SshRemoteHost implements RemoteHost {
     const bytes = typeof src === 'string' ? statSync(src).size : src.length;
     const sha256 = opts.sha256 ?? (typeof src === 'string' ? await sha256OfFile(src) : sha256Of(src));
     const target: UploadTarget = { path: remotePath, mode: opts.mode ?? 0o644, bytes, sha256 };
-    const transfer: TransferMode = opts.transfer ?? 'plain';
+    const transfer: StreamMode = opts.transfer ?? 'plain';
     const tmp = tempNameFor(remotePath);
     const what = `upload of ${remotePath}`;
     const check = (r: RunResult): void => {
@@ -400,28 +401,33 @@ export class SshRemoteHost implements RemoteHost {
       const why = r.stderr.trim() || (r.code === null ? 'the connection closed' : `exit ${r.code}`);
       throw new StepFailedError(`${what} failed: ${why}`, this.name);
     };
-    if (transfer === 'sftp' && !(this.priv(opts.sudo).sudo && this.spec.user !== 'root')) {
+    if (transfer === 'sftp' && !opts.encoded && !(this.priv(opts.sudo).sudo && this.spec.user !== 'root')) {
       await this.runChecked(`mkdir -p -- ${shq(dirOf(remotePath))}\n${staleTempsCleanup(remotePath)}`, { sudo: opts.sudo, what });
       await this.sftpPut(src, tmp, target.mode);
       check(await this.run(installScript(target, tmp), { sudo: opts.sudo }));
       return { bytes, wireBytes: bytes, transfer, ms: Date.now() - t0 };
     }
-    // gzip or plain: stream over exec into `gzip -dc` / `cat` (works without the sftp subsystem and under sudo).
-    const mode2 = transfer === 'sftp' ? 'plain' : transfer;
+    // A prebuilt encoded copy, gzip -1 made here, or plain: streamed over exec into the decoder (works
+    // without the sftp subsystem and under sudo).
     let payload: Buffer | NodeJS.ReadableStream;
     let wireBytes = bytes;
-    if (mode2 === 'gzip') {
+    let encoding: Encoding = transfer === 'gzip' ? 'gzip' : 'plain';
+    if (opts.encoded) {
+      encoding = opts.encoded.encoding;
+      payload = createReadStream(opts.encoded.file);
+      wireBytes = statSync(opts.encoded.file).size;
+    } else if (encoding === 'gzip') {
       payload = await this.compressed(src);
       wireBytes = payload.length;
     } else {
       payload = typeof src === 'string' ? createReadStream(src) : src;
     }
-    const script = receiveScript(target, tmp, mode2 === 'gzip' ? 'gzip -dc' : 'cat');
+    const script = receiveScript(target, tmp, receiveDecoder(encoding, opts.encoded?.keepAt));
     const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
     const r = this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, payload], undefined, opts.signal));
     if (opts.signal?.aborted) throw new StepFailedError(`${what} interrupted; the old file is untouched`, this.name);
     check(r);
-    return { bytes, wireBytes, transfer: mode2, ms: Date.now() - t0 };
+    return { bytes, wireBytes, transfer: encoding, ms: Date.now() - t0 };
   }
 
   private compressed(src: string | Buffer): Promise<Buffer> {

@@ -13,7 +13,7 @@ import {
   envPrelude, needsSudo, scriptCommand, scriptWithInputCommand, wholeScript, type PrivilegeSpec,
 } from './command.js';
 import { sudoRefusal } from './sudo.js';
-import { receiveScript, sha256Of, sha256OfFile, tempNameFor } from './upload.js';
+import { receiveDecoder, receiveScript, sha256Of, sha256OfFile, tempNameFor } from './upload.js';
 import type { PutFileOptions, PutFileResult, RemoteHost, RemoteSession, RunOptions, RunResult, Tunnel } from './types.js';
 
 export class LocalRemoteHost implements RemoteHost {
@@ -92,11 +92,14 @@ export class LocalRemoteHost implements RemoteHost {
     const t0 = Date.now();
     const bytes = typeof src === 'string' ? statSync(src).size : src.length;
     const sha256 = opts.sha256 ?? (typeof src === 'string' ? await sha256OfFile(src) : sha256Of(src));
-    const script = receiveScript({ path: remotePath, mode: opts.mode ?? 0o644, bytes, sha256 }, tempNameFor(remotePath), 'cat');
+    // nothing travels over a network: a prebuilt encoded copy is still used as given (what was asked), else plain
+    const enc = opts.encoded;
+    const script = receiveScript({ path: remotePath, mode: opts.mode ?? 0o644, bytes, sha256 }, tempNameFor(remotePath), receiveDecoder(enc?.encoding ?? 'plain', enc?.keepAt));
     const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
-    const r = this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, typeof src === 'string' ? createReadStream(src) : src]));
+    const payload = enc ? createReadStream(enc.file) : typeof src === 'string' ? createReadStream(src) : src;
+    const r = this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, payload]));
     if (r.code !== 0) throw new StepFailedError(`writing ${remotePath} failed: ${r.stderr.trim() || `exit ${r.code}`}`, this.name);
-    return { bytes, wireBytes: bytes, transfer: 'plain', ms: Date.now() - t0 };
+    return { bytes, wireBytes: enc ? statSync(enc.file).size : bytes, transfer: enc?.encoding ?? 'plain', ms: Date.now() - t0 };
   }
 
   openSession(script: string, opts: { sudo?: boolean } = {}): Promise<RemoteSession> {

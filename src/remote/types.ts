@@ -3,7 +3,10 @@
  * Implementation: connection.ts (ssh2). Keep phases to a few `run()` calls each: one bash script per phase
  * per host is what makes flanprov fast (a round trip costs ~3 ms on a LAN; a new process on the host more).
  */
-import type { TransferMode } from '../inventory/types.js';
+import type { EncodedSource, Encoding } from './encodings.js';
+
+/** How putFile streams content it has as is: plainly, gzip -1 on the fly, or over SFTP. */
+export type StreamMode = 'gzip' | 'plain' | 'sftp';
 
 export interface RunOptions {
   /** run as root (sudo to become_user); default: the host's ansible_become (no-op when already root) */
@@ -26,21 +29,27 @@ export interface RunResult {
 export interface PutFileOptions {
   /** file mode, default 0o644 */
   mode?: number;
-  /** override the host's transfer mode (inventory flannel_transfer_compression) */
-  transfer?: TransferMode;
+  /** how to stream the content (default plain); prebuilt compressed copies go as `encoded` */
+  transfer?: StreamMode;
   /** run the write as root (through sudo when the login user is not root); default: the host's become */
   sudo?: boolean;
   /** sha256 of the content when the caller knows it (saves hashing the source again) */
   sha256?: string;
   /** abort the transfer (the host removes what arrived; the old file stays) */
   signal?: AbortSignal;
+  /**
+   * Send this encoded copy of the content instead (e.g. dist/flanneld.xz; `sha256` must be given): the host
+   * decodes the stream and checks the result's length and sha256. Overrides `transfer`.
+   */
+  encoded?: EncodedSource;
 }
 
 export interface PutFileResult {
   bytes: number;
   /** bytes that went over the wire (compressed size for gzip) */
   wireBytes: number;
-  transfer: TransferMode;
+  /** how it travelled: the encoding of the stream, or sftp */
+  transfer: Encoding | 'sftp';
   ms: number;
 }
 

@@ -9,6 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { shq } from './command.js';
+import { DECODERS, type Encoding } from './encodings.js';
 
 /** Exit status of a remote upload script whose file did not arrive whole (nothing was replaced). */
 export const UPLOAD_INCOMPLETE_EXIT = 75;
@@ -93,6 +94,15 @@ export function receiveScript(t: UploadTarget, tmpPath: string, decode: string):
     verifyAndInstall(t, 'tmp', 'got'),
     'trap - EXIT',
   ].join('\n');
+}
+
+/**
+ * The decoder part of receiveScript for a stream in `encoding`; with `keepAt`, the stream as it arrived is
+ * also written there (mode 0600, its directory created), e.g. for peer hosts to fetch the compressed copy.
+ */
+export function receiveDecoder(encoding: Encoding, keepAt?: string): string {
+  const decode = DECODERS[encoding].decode;
+  return keepAt ? `{ mkdir -p -- ${shq(dirOf(keepAt))} && tee -- ${shq(keepAt)}; } | ${decode}` : decode;
 }
 
 /** The script that installs a file already written to `tmpPath` (SFTP): verify, then rename. */

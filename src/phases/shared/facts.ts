@@ -67,7 +67,7 @@ sec uname; uname -s -m -r
 sec pid1; cat /proc/1/comm 2>/dev/null
 sec systemd; v=$(systemctl --version 2>/dev/null) && echo "\${v%%$'\\n'*}"
 sec ldso; for f in /lib64/ld-linux-x86-64.so.2 /lib/ld-linux-aarch64.so.1; do [ -e "$f" ] && echo "$f"; done
-sec tools; for c in ip iptables docker dockerd systemctl base64 sha256sum timeout; do command -v "$c" >/dev/null 2>&1 && echo "$c"; done
+sec tools; for c in ip iptables docker dockerd systemctl base64 sha256sum timeout xz gzip curl wget systemd-run; do command -v "$c" >/dev/null 2>&1 && echo "$c"; done
 sec docker_unit; systemctl cat docker.service 2>/dev/null
 sec docker_show; d=$(systemctl show docker.service -p LoadState -p ActiveState -p MainPID -p ActiveEnterTimestampMonotonic 2>/dev/null); echo "$d"; sec docker_cmdline; p=\${d#*MainPID=}; p=\${p%%$'\\n'*}; [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$d" ] && tr '\\0' ' ' < /proc/$p/cmdline
 sec agent_show; systemctl show flanneld.service -p LoadState -p ActiveState -p MainPID -p UnitFileState -p ActiveEnterTimestampMonotonic -p NRestarts 2>/dev/null

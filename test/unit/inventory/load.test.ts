@@ -214,22 +214,43 @@ test('etcd password only from the environment, into the agent env file, never in
   assert.ok(!c.hosts[0]!.agentFlags.join(' ').includes('pw '));
 });
 
-test('flannel_transfer_compression: plain stream by default (docs/transfer.md), per host or group', () => {
+test('flannel_transfer_compression: auto by default (docs/transfer.md), per host or group; flannel_agent_source and its settings', () => {
   const c = load(`
 all:
   vars: { flannel_network: 10.244.0.0/16, flannel_etcd_endpoints: http://e:2379 }
   children:
     wan:
-      vars: { flannel_transfer_compression: gzip }
-      hosts: { w1: , w2: { flannel_transfer_compression: sftp } }
+      vars: { flannel_transfer_compression: gzip, flannel_agent_source: url, flannel_agent_url: 'https://mirror.example/flanneld.xz' }
+      hosts: { w1: , w2: { flannel_transfer_compression: sftp, flannel_agent_proxy: 'http://proxy.example:3128' } }
   hosts:
     n1:
-    n2: { flannel_transfer_compression: none }
+    n2: { flannel_transfer_compression: none, flannel_agent_source: peers, flannel_agent_serve_port: 9000 }
     n3: { flannel_transfer_compression: true }
+    n4: { flannel_transfer_compression: xz }
 `);
   const t = Object.fromEntries(c.hosts.map((x) => [x.name, x.flannel.transfer]));
-  assert.deepEqual(t, { n1: 'plain', n2: 'plain', n3: 'gzip', w1: 'gzip', w2: 'sftp' });
-  assert.match(errorOf('all:\n  vars: { flannel_network: 10.244.0.0/16, flannel_etcd_endpoints: http://e:2379, flannel_transfer_compression: zstd }\n  hosts: { n1: }\n').message, /flannel_transfer_compression/);
+  assert.deepEqual(t, { n1: 'auto', n2: 'plain', n3: 'auto', n4: 'xz', w1: 'gzip', w2: 'sftp' });
+  const src = Object.fromEntries(c.hosts.map((x) => [x.name, x.flannel.agentSource]));
+  assert.deepEqual(src.n1, { kind: 'push', servePort: 8473 });
+  assert.deepEqual(src.n2, { kind: 'peers', servePort: 9000 });
+  assert.deepEqual(src.w1, { kind: 'url', servePort: 8473, url: 'https://mirror.example/flanneld.xz' });
+  assert.deepEqual(src.w2, { kind: 'url', servePort: 8473, url: 'https://mirror.example/flanneld.xz', proxy: 'http://proxy.example:3128' });
+});
+
+test('flannel_agent_source: url without flannel_agent_url, a URL that is not http(s), an unknown source: named with their place', () => {
+  const bad = (vars: string): string => {
+    try {
+      load(`all:\n  vars: { flannel_network: 10.244.0.0/16, flannel_etcd_endpoints: http://e:2379 }\n  hosts:\n    n1: ${vars}\n`);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'no error';
+  };
+  assert.match(bad('{ flannel_agent_source: url }'), /flannel_agent_source.*is url but flannel_agent_url is not set/s);
+  assert.match(bad("{ flannel_agent_url: 'ftp://m/flanneld' }"), /flannel_agent_url.*must be an http:\/\/ or https:\/\/ URL/s);
+  assert.match(bad('{ flannel_agent_source: rsync }'), /flannel_agent_source.*must be push, url or peers/s);
+  assert.match(bad("{ flannel_agent_proxy: 'proxy:3128' }"), /flannel_agent_proxy.*must be an HTTP proxy URL/s);
+  assert.match(bad('{ flannel_transfer_compression: zstd }'), /flannel_transfer_compression.*auto, xz, gzip, none or sftp/s);
 });
 
 test('flannel_runtime: docker by default, cni per host or group with the CNI settings; contradictions and bad values refused', () => {
