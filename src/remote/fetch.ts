@@ -76,7 +76,14 @@ fp_devtcp_get() { # $1: http:// URL, through $http_proxy unless no_proxy exempts
 }
 fp_fetch() { # $1: URL
   if command -v curl >/dev/null; then curl -fsSL --connect-timeout 15 --retry 1 --retry-delay 1 -A flanprov "$1" || { echo "flanprov: curl GET $1 failed (exit $?)" >&2; return 22; }
-  elif command -v wget >/dev/null; then wget -q -O - -T 30 -t 2 --waitretry=1 -U flanprov "$1" || { echo "flanprov: wget GET $1 failed (exit $?)" >&2; return 22; }
+  elif command -v wget >/dev/null; then
+    # GNU wget retries 20 times 10 s apart by default; busybox wget knows only -q -O -U -Y (the whole
+    # download is bounded by timeout(1) anyway)
+    local more=() host=\${1#*://}; host=\${host%%/*}; host=\${host%:*}
+    wget --version 2>/dev/null | grep -q '^GNU Wget' && more=(-T 30 -t 2 --waitretry=1)
+    # busybox wget ignores no_proxy: decide here, -Y off is understood by both
+    fp_no_proxy_for "$host" && more+=(-Y off)
+    wget -q -O - "\${more[@]}" -U flanprov "$1" || { echo "flanprov: wget GET $1 failed (exit $?)" >&2; return 22; }
   elif [ "\${1#http://}" != "$1" ]; then fp_devtcp_get "$1"
   else echo "flanprov: $1 needs curl or wget on the host (neither is installed; bash fetches only http://)" >&2; return 22
   fi

@@ -37,10 +37,12 @@ export async function fetchFromUrl(h: HostState, rec: HostRecorder, p: UrlFetchI
   const r = await h.remote().run(script, { timeoutMs: (DOWNLOAD_TIMEOUT_S + 60) * 1000 });
   if (r.code !== 0) {
     const why = r.stderr.trim().split('\n').filter((l) => !/^\/.*bashrc|^bash: /.test(l)).slice(-3).join('\n    ') || `exit ${r.code ?? r.signal ?? '?'}`;
-    const corrupted = /corrupted: sha256|incomplete: \d+ of/.test(r.stderr);
-    throw new StepFailedError(`downloading ${p.what} from ${p.url} failed; the old file is untouched:\n    ${why}`, h.name,
-      corrupted ? `the mirror holds another build: put this build's dist/flanneld${DECODERS[encoding].suffix} there (the binary's sha256 is ${p.binary.sha256}, dist/flanneld.sha256)`
-        : 'check that the host reaches the URL (flannel_agent_proxy for a proxy), or use flannel_agent_source: push');
+    const otherBuild = /corrupted: sha256|incomplete: \d+ of/.test(r.stderr);
+    // the advice goes into the message: a host's failure is reported by its message alone
+    const advice = otherBuild
+      ? `the mirror holds another build: put this build's dist/flanneld${DECODERS[encoding].suffix} there (the binary's sha256 is ${p.binary.sha256}, as in dist/flanneld.sha256)`
+      : 'check that the host reaches the URL (flannel_agent_proxy for a proxy), or use flannel_agent_source: push';
+    throw new StepFailedError(`downloading ${p.what} from ${p.url} failed; the old file is untouched:\n    ${why}\n    ${advice}`, h.name);
   }
   rec.changed(`${p.what} downloaded from ${p.url} to ${p.remotePath} (${encoding}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }

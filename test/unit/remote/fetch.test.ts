@@ -69,7 +69,9 @@ function toolsDir(extra: string[]): string {
   const d = join(dir, `bin-${extra.join('-') || 'none'}`);
   mkdirSync(d, { recursive: true });
   for (const t of [...BASE_TOOLS, ...extra]) {
-    try { symlinkSync(execFileSync('bash', ['-c', `command -v ${t}`]).toString().trim(), join(d, t)); } catch { /* exists */ }
+    // busybox-wget: busybox's wget applet, as small images have it (no -T, -t, --waitretry)
+    const [name, bin] = t === 'busybox-wget' ? ['wget', 'busybox'] : [t, t];
+    try { symlinkSync(execFileSync('bash', ['-c', `command -v ${bin}`]).toString().trim(), join(d, name)); } catch { /* exists */ }
   }
   return d;
 }
@@ -92,7 +94,7 @@ function fetchInto(f: Partial<FetchSpec> & { url: string }, tools: string[], env
 
 const url = (p: string) => `http://127.0.0.1:${originPort}${p}`;
 
-for (const tools of [[], ['curl'], ['wget']]) {
+for (const tools of [[], ['curl'], ['wget'], ['busybox-wget']]) {
   const via = tools[0] ?? 'bash /dev/tcp';
   test(`fetch with ${via}: plain, xz and gzip bodies decoded and verified into place`, async () => {
     for (const [p, encoding] of [['/agent', 'plain'], ['/agent.xz', 'xz'], ['/agent.gz', 'gzip']] as const) {
