@@ -60,7 +60,7 @@ chmodSync(join(dist, 'flanprov.cjs'), 0o755);
     if (!process.argv.includes('--no-compress')) {
       step('compressed agent -> dist/flanneld.xz, dist/flanneld.gz, dist/flanneld.json (manifest)');
       const { writeCompressedAgent } = await import('./compress-agent.mjs');
-      await writeCompressedAgent(exe, { cacheDir: join(root, 'node_modules/.cache/flanprov-agent-blocks'), log: (m) => step(m) });
+      await writeCompressedAgent(exe, { log: (m) => step(m) });
     } else {
       // a manifest of another build would name artifacts that are not this binary
       for (const f of ['flanneld.json', 'flanneld.xz', 'flanneld.gz', 'flanneld.sha256']) rmSync(join(dist, f), { force: true });

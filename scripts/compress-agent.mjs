@@ -7,12 +7,13 @@
 // Compressing 99.7 MB with xz costs ~60 s of CPU, and a build changes only a few MiB of the executable (the
 // injected blob and the program headers; the Node runtime around them stays byte for byte the same). So the
 // file is compressed in fixed blocks, each an independent xz stream / gzip member, cached by the block's
-// sha256 under node_modules/.cache/flanprov-agent-blocks; the artifact is their concatenation, which
-// `xz -dc` and `gzip -dc` decode as one stream. A rebuild recompresses only the blocks that changed.
+// sha256 under ~/.cache/flanprov/agent-blocks (outside the checkout: `npm ci` and `git clean` keep it, and
+// worktrees share it); the artifact is their concatenation, which `xz -dc` and `gzip -dc` decode as one
+// stream. A rebuild recompresses only the blocks that changed.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { availableParallelism, homedir } from 'node:os';
 import { basename, join } from 'node:path';
 
 /**
@@ -46,6 +47,11 @@ export function runFilter(cmd, args, input) {
   });
 }
 
+/** The block cache: the user's cache directory (XDG_CACHE_HOME), bounded to CACHE_MAX_BYTES. */
+export const CACHE_DIR = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'flanprov', 'agent-blocks');
+/** About five builds' worth of blocks (xz + gzip of one build: ~60 MB), least recently used go first. */
+const CACHE_MAX_BYTES = 300 << 20;
+
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 
 /** Runs the jobs, at most `n` at once; resolves to their results in order. */
@@ -66,7 +72,7 @@ async function pool(jobs, n) {
  * tool a host uses (`xz -dc`, `gzip -dc`) and checked against the binary before it is kept.
  * Returns the manifest.
  */
-export async function writeCompressedAgent(exe, { cacheDir, log = () => undefined, blockBytes = BLOCK_BYTES } = {}) {
+export async function writeCompressedAgent(exe, { cacheDir = CACHE_DIR, log = () => undefined, blockBytes = BLOCK_BYTES } = {}) {
   const plain = readFileSync(exe);
   const st = statSync(exe);
   const plainSha = sha256(plain);
@@ -83,7 +89,11 @@ export async function writeCompressedAgent(exe, { cacheDir, log = () => undefine
       const key = `${enc.id}-${blockBytes}-${blockShas[i]}`;
       used.add(key);
       const cached = join(cacheDir, key);
-      if (existsSync(cached)) return readFileSync(cached);
+      if (existsSync(cached)) {
+        const now = new Date();
+        utimesSync(cached, now, now); // recently used: kept by the eviction below
+        return readFileSync(cached);
+      }
       fresh++;
       const z = await enc.compress(block);
       writeFileSync(`${cached}.tmp`, z);
@@ -99,10 +109,22 @@ export async function writeCompressedAgent(exe, { cacheDir, log = () => undefine
     manifest.encodings[enc.name] = { file: basename(out), bytes: body.length };
     log(`${basename(out)}: ${(body.length / 1e6).toFixed(1)} MB (${fresh} of ${blocks.length} blocks compressed, the rest cached; ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
-  // the cache keeps what this build used (one build's worth: ~60 MB)
-  for (const f of readdirSync(cacheDir)) if (!used.has(f)) rmSync(join(cacheDir, f), { force: true });
+  evict(cacheDir, used);
   writeFileSync(`${exe}.json.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
   renameSync(`${exe}.json.tmp`, `${exe}.json`);
   writeFileSync(`${exe}.sha256`, `${plainSha}  ${basename(exe)}\n`);
   return manifest;
+}
+
+/** Removes the least recently used blocks beyond CACHE_MAX_BYTES, never one this build used (and leftover .tmp files). */
+function evict(cacheDir, used) {
+  const files = readdirSync(cacheDir).map((f) => {
+    const st = statSync(join(cacheDir, f));
+    return { f, size: st.size, mtimeMs: st.mtimeMs };
+  }).sort((a, b) => b.mtimeMs - a.mtimeMs);
+  let total = 0;
+  for (const x of files) {
+    total += x.size;
+    if (!used.has(x.f) && (total > CACHE_MAX_BYTES || x.f.endsWith('.tmp'))) rmSync(join(cacheDir, x.f), { force: true });
+  }
 }
