@@ -14,7 +14,7 @@ import { VarsFileReader } from '../../../src/inventory/vars-files.js';
 import { IssueList } from '../../../src/inventory/errors.js';
 import { agentHostNames } from '../../../src/inventory/load.js';
 import { findUnsupported } from '../../../src/inventory/yaml-values.js';
-import { ansibleInventory, canonical, mapLimit, type OracleResult } from './ansible-oracle.js';
+import { ansibleInventoryCli, ansibleInventoryRuns, canonical, oracleResult } from './ansible-oracle.js';
 
 const DIR = join(__dirname, '../../fixtures/inventories');
 
@@ -62,13 +62,11 @@ test(`the corpus has at least 60 inventories (${all.length})`, () => {
 });
 
 test('flanprov reads every corpus inventory exactly as ansible-inventory does', async (t) => {
-  const oracle = await mapLimit(all, 3, (c) => ansibleInventory(c.sources).then((r) => r, (e: Error) => e));
+  const runs = await ansibleInventoryRuns(all.map((c) => c.sources));
   for (const [i, c] of all.entries()) {
     await t.test(c.name, () => {
-      const o = oracle[i]!;
-      if (o instanceof Error) throw o;
+      const want = oracleResult(c.sources, runs[i]!);
       const us = ours(c.sources);
-      const want = o as OracleResult;
       assert.deepEqual([...us.hosts.keys()].sort(), [...want.hosts.keys()].sort(), 'hosts');
       for (const [h, w] of want.hosts) {
         const u = us.hosts.get(h)!;
@@ -81,5 +79,15 @@ test('flanprov reads every corpus inventory exactly as ansible-inventory does', 
       const wantAgents = want.groups.has('nodes') ? want.groups.get('nodes')! : us.emptyNodes ? [] : [...want.hosts.keys()];
       assert.deepEqual([...us.agents].sort(), [...wantAgents].sort(), 'agent hosts (group nodes, else all)');
     });
+  }
+});
+
+test('the batch oracle prints exactly what the ansible-inventory command prints (a YAML, an INI and a group_vars case)', async () => {
+  const picked = ['i01-basic.ini', 'y26-floats.yml', 'd01-group-host-vars'].map((n) => all.find((c) => c.name === n)!);
+  const batch = await ansibleInventoryRuns(picked.map((c) => c.sources));
+  for (const [i, c] of picked.entries()) {
+    const cli = await ansibleInventoryCli(c.sources);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.deepEqual(batch[i], { ...cli, stderr: batch[i]!.stderr }, c.name);
   }
 });
