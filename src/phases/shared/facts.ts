@@ -9,6 +9,7 @@ import { normaliseDst } from '../../network/iproute2-json.js';
 import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
 import { RemotePaths } from '../../inventory/types.js';
 import { effectiveExecStart, splitSystemctlCat } from './docker-unit.js';
+import { flanneldProcsCommand, isOwnAgent, parseFlanneldProcs, type RunningFlanneld } from './foreign-agent.js';
 import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq, type Section } from '../../remote/sections.js';
 
 export interface EtcdEndpointAddr {
@@ -79,6 +80,7 @@ ${peers}
 sec agent_sha; ${agentShaCommand(inp.agentPath)}
 ${files}
 sec subnet_env; cat /run/flannel/subnet.env 2>/dev/null
+sec flanneld_procs; ${flanneldProcsCommand()}
 sec agent_status; ${agentStatusCommand(inp.healthzPort)}
 sec forward; iptables -S 2>/dev/null | awk '/^-P FORWARD /{print} /^-N FLANNEL-FWD$/{f=1} END{if(f)print "FLANNEL-FWD"}'
 `.split('\n').filter((l) => l.startsWith('sec '));
@@ -203,6 +205,8 @@ export interface HostFacts {
     status?: AgentStatus;
     /** why there is no status (no answer, or not flanprov's agent) */
     statusError?: string;
+    /** running flanneld processes that are not flanprov's agent (foreign-agent.ts) */
+    foreign: RunningFlanneld[];
   };
   /** managed files (absent = not on the host) */
   files: Map<string, RemoteFile>;
@@ -260,7 +264,7 @@ interface IpAddrJson {
  * Parses the facts script's output. `dropInPath` is flanprov's Docker drop-in (left out of ExecStart);
  * `peers` the addresses the script looked up (a batch lookup that failed is reported for each of them).
  */
-export function parseFacts(host: string, stdout: string, dropInPath: string, peers: readonly string[] = []): HostFacts {
+export function parseFacts(host: string, stdout: string, dropInPath: string, peers: readonly string[] = [], agentPath = '/usr/local/bin/flanneld'): HostFacts {
   const s = parseSections(stdout);
   const body = (name: string) => section(s, name)?.body ?? '';
   // uname prints -s -r -m in that fixed order
@@ -344,7 +348,7 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
     vxlanLinks: jsonOr<IpLink[]>(body('vxlan'), []),
     routeGet,
     etcdReach,
-    agent: {},
+    agent: { foreign: [] },
     files,
     forward: { flannelFwd: fwd.includes('FLANNEL-FWD'), ...(pol ? { policy: pol[1]! } : {}) },
   };
@@ -355,6 +359,7 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
   if (au?.loaded) facts.agent.unit = au;
   if (agentStatus.status) facts.agent.status = agentStatus.status;
   else if (au?.loaded) facts.agent.statusError = agentStatus.error;
+  facts.agent.foreign = parseFlanneldProcs(body('flanneld_procs')).filter((p) => !isOwnAgent(p, agentPath, files.get(RemotePaths.flanneldUnit)?.content));
   if (seText !== undefined && seText.trim()) {
     facts.subnetEnvText = seText + '\n';
     facts.subnetEnv = parseSubnetEnv(seText);

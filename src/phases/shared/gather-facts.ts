@@ -45,7 +45,7 @@ export async function gatherFacts(ctx: PhaseContext, hosts?: HostState[]): Promi
     });
     const r = await h.remote().run(script, { timeoutMs: 30_000 });
     if (r.code !== 0) throw new StepFailedError(`facts script failed (exit ${r.code}): ${r.stderr.trim()}`, h.name);
-    const f = parseFacts(h.name, r.stdout, RemotePaths.dockerDropIn, peers);
+    const f = parseFacts(h.name, r.stdout, RemotePaths.dockerDropIn, peers, agentPath(h));
     h.facts.gathered = f;
     if (cniRun) {
       const c = await cniRun;

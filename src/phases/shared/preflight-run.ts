@@ -11,6 +11,7 @@ import { compareConfigs, formatConfigDiff } from './config-compare.js';
 import { withEtcd } from './etcd-session.js';
 import { gathered } from './host-state.js';
 import './etcd-members.js'; // RunState.etcdServing
+import './adopt-check.js'; // RunState.adopt
 
 declare module '../framework/types.js' {
   interface RunState {
@@ -31,7 +32,7 @@ export function preflightHosts(ctx: PhaseContext): PreflightHost[] {
 /** Runs the checks and returns the problems (warnings are logged); `check` mode relaxes what `up` fixes. */
 export async function runPreflight(ctx: PhaseContext, mode: 'up' | 'check'): Promise<Problem[]> {
   const config = validateNetworkConfig(ctx.cluster.networkConfig);
-  const problems = preflight({ cluster: ctx.cluster, config, hosts: preflightHosts(ctx), agentMachine: unameMachine(), mode });
+  const problems = preflight({ cluster: ctx.cluster, config, hosts: preflightHosts(ctx), agentMachine: unameMachine(), mode, adopt: !!ctx.state.adopt });
   // A managed etcd that does not answer yet holds no config; seeding checks it once the cluster runs.
   if (ctx.cluster.etcd.managed && !ctx.state.etcdServing) ctx.state.storedConfig = null;
   else if (config.ok && !errors(problems).length) {

@@ -15,6 +15,7 @@ import { conflictingDockerdFlags } from './docker-unit.js';
 import type { CniFacts } from './cni-facts.js';
 import { cniProblems } from './cni-preflight.js';
 import { agentBinary } from '../../inventory/host-files.js';
+import { adoptProblems } from './adopt-check.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -44,6 +45,8 @@ export interface PreflightInput {
   agentMachine: string;
   /** checks that only matter before changing hosts (e.g. daemon.json) can be relaxed by `check` */
   mode?: 'up' | 'check';
+  /** `up --adopt`: a foreign flanneld is taken over (its flags checked) instead of refused */
+  adopt?: boolean;
 }
 
 /** Minimum MTU a container interface should get (IPv4 hosts must accept 576-byte datagrams). */
@@ -110,6 +113,8 @@ export function preflight(inp: PreflightInput): Problem[] {
     for (const tool of ['ip', 'iptables', 'systemctl']) {
       if (!f.tools.has(tool)) err('tools', [n], `${tool} is not installed (the agent needs iproute2 and iptables)`);
     }
+    // a flanneld flanprov did not install (warned about by `check`, refused by `up` unless --adopt)
+    for (const p of adoptProblems(inp.cluster, h.spec, f.agent.foreign, !!inp.adopt)) (inp.mode === 'check' ? warn : err)(p.check, [n], p.message);
     // interface
     if (!h.iface.ok) {
       err('interface', [n], h.iface.error);
