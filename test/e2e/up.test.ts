@@ -53,6 +53,28 @@ describe('flanprov up (3-host l2 lab)', { timeout: 360_000 }, () => {
     for (const [h, o] of await lab.sshAll('test -e /usr/local/bin/flanneld && echo present || echo absent')) assert.equal(o.stdout.trim(), 'absent', h);
   });
 
+  it('Docker settings made the tutorials\' way (/etc/default/docker DOCKER_OPTS, a 10-machine.conf drop-in): exit 2 naming file and line, hosts failed, nothing changed (issue 9.1)', async () => {
+    const [h1, h2] = [lab.hosts[0]!.name, lab.hosts[1]!.name];
+    const dropIn = '/etc/systemd/system/docker.service.d/10-machine.conf';
+    await lab.ssh(h1, `cp -a /etc/default/docker /etc/default/docker.e2e 2>/dev/null; printf '%s\\n' '# tutorial' 'DOCKER_OPTS="--bip=10.99.5.1/24 --ip-masq=false --mtu=1472"' > /etc/default/docker`);
+    await lab.ssh(h2, `mkdir -p ${dropIn.replace(/\/[^/]+$/, '')} && printf '%s\\n' '[Service]' 'ExecStart=' 'ExecStart=/usr/sbin/dockerd -H fd:// -H tcp://127.0.0.1:2375 --bip=10.1.2.1/24 --mtu=1450 --label provider=generic' > ${dropIn} && systemctl daemon-reload`);
+    const dockerSince = async () => new Map([...(await lab.sshAll('systemctl show docker -p ActiveEnterTimestampMonotonic --value'))].map(([h, o]) => [h, o.stdout.trim()]));
+    const before = await dockerSince();
+    try {
+      const r = await flanprov('up', lab.inventory);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      const out = r.stdout + r.stderr;
+      assert.match(out, /\/etc\/default\/docker:2 \(DOCKER_OPTS\) sets --bip=10\.99\.5\.1\/24/);
+      assert.match(out, /\/etc\/systemd\/system\/docker\.service\.d\/10-machine\.conf:3 sets --bip=10\.1\.2\.1\/24; [^\n]*10-machine\.conf:3 sets --mtu=1450/);
+      assert.match(out, /2 failed/);
+      for (const [h, o] of await lab.sshAll('test -e /usr/local/bin/flanneld && echo present || echo absent; test -e /etc/systemd/system/docker.service.d/10-flannel.conf && echo present || echo absent')) assert.equal(o.stdout.trim(), 'absent\nabsent', h);
+      assert.deepEqual(await dockerSince(), before, 'Docker not restarted anywhere');
+    } finally {
+      await lab.ssh(h1, 'rm -f /etc/default/docker; mv /etc/default/docker.e2e /etc/default/docker 2>/dev/null; true');
+      await lab.ssh(h2, `rm -f ${dropIn} && systemctl daemon-reload`);
+    }
+  });
+
   it('from nothing (vxlan): agents active, docker0 on the flannel subnet with the agent MTU, ping matrix green', async () => {
     const r = await flanprov('up', lab.inventory, '--output', 'json');
     const events = jsonEvents(r.stdout);

@@ -8,7 +8,8 @@ import type { Ipv4Interface, IpRoute, RouteGet, IpLink } from '../../network/ipr
 import { normaliseDst } from '../../network/iproute2-json.js';
 import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
 import { RemotePaths } from '../../inventory/types.js';
-import { effectiveExecStart, splitSystemctlCat } from './docker-unit.js';
+import { splitSystemctlCat } from './docker-unit.js';
+import { dockerSources, type DockerSources } from './docker-sources.js';
 import { flanneldProcsCommand, isOwnAgent, parseFlanneldProcs, type RunningFlanneld } from './foreign-agent.js';
 import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq, type Section } from '../../remote/sections.js';
 
@@ -25,6 +26,9 @@ export function parseEtcdEndpoint(url: string): EtcdEndpointAddr | undefined {
   if (!m) return undefined;
   return { url, host: m[2]!.replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : 2379 };
 }
+
+/** Docker's daemon configuration file */
+export const DAEMON_JSON = '/etc/docker/daemon.json';
 
 export interface FactsScriptInput {
   /** full path of the agent binary on the host, e.g. /usr/local/bin/flanneld */
@@ -69,10 +73,10 @@ sec pid1; cat /proc/1/comm 2>/dev/null
 sec systemd; v=$(systemctl --version 2>/dev/null) && echo "\${v%%$'\\n'*}"
 sec ldso; for f in /lib64/ld-linux-x86-64.so.2 /lib/ld-linux-aarch64.so.1; do [ -e "$f" ] && echo "$f"; done
 sec tools; for c in ip iptables docker dockerd systemctl base64 sha256sum timeout xz gzip curl wget systemd-run; do command -v "$c" >/dev/null 2>&1 && echo "$c"; done
-sec docker_unit; systemctl cat docker.service 2>/dev/null
+sec docker_unit; u=$(systemctl cat docker.service 2>/dev/null); printf '%s\\n' "$u"; for f in $(printf '%s\\n' "$u" | sed -n 's/^[[:space:]]*EnvironmentFile[[:space:]]*=//p'); do f=\${f#-}; [ -f "$f" ] && { sec docker_envfile "$f"; cat "$f"; }; done
 sec docker_show; d=$(systemctl show docker.service -p LoadState -p ActiveState -p MainPID -p ActiveEnterTimestampMonotonic 2>/dev/null); echo "$d"; sec docker_cmdline; p=\${d#*MainPID=}; p=\${p%%$'\\n'*}; [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$d" ] && tr '\\0' ' ' < /proc/$p/cmdline
 sec agent_show; systemctl show flanneld.service -p LoadState -p ActiveState -p MainPID -p UnitFileState -p ActiveEnterTimestampMonotonic -p NRestarts 2>/dev/null
-sec daemon_json; cat /etc/docker/daemon.json 2>/dev/null
+sec daemon_json; cat ${DAEMON_JSON} 2>/dev/null
 sec addr; ip -j -4 addr show 2>/dev/null
 sec route; ip -j -4 route show table main 2>/dev/null
 sec vxlan; ip -j -d link show type vxlan 2>/dev/null
@@ -182,8 +186,10 @@ export interface HostFacts {
   docker: {
     installed: boolean;
     unit?: UnitState;
-    /** dockerd's command line without flanprov's drop-in */
+    /** dockerd's command line without flanprov's drop-in (as written: variables not expanded) */
     execStart?: string;
+    /** where each bridge setting comes from: unit, drop-ins, environment files, daemon.json (flanprov's drop-in excluded) */
+    sources?: DockerSources;
     /** daemon.json parsed (undefined when absent); parseError when it is not JSON */
     daemonJson?: Record<string, unknown>;
     daemonJsonError?: string;
@@ -303,7 +309,6 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
   const tools = new Set(body('tools').split('\n').map((x) => x.trim()).filter(Boolean));
   const dockerUnit = parseUnitState(body('docker_show'));
   const unitText = body('docker_unit');
-  const execStart = unitText ? effectiveExecStart(splitSystemctlCat(unitText), [dropInPath]) : undefined;
   const djText = body('daemon_json');
   let daemonJson: Record<string, unknown> | undefined;
   let daemonJsonError: string | undefined;
@@ -316,6 +321,15 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
       daemonJsonError = (e as Error).message;
     }
   }
+  const sources = unitText
+    ? dockerSources({
+        fragments: splitSystemctlCat(unitText),
+        exclude: [dropInPath],
+        environmentFiles: new Map(sectionsNamed(s, 'docker_envfile').map((e) => [e.arg, e.body])),
+        ...(daemonJson ? { daemonJson: { path: DAEMON_JSON, text: djText, json: daemonJson } } : {}),
+      })
+    : undefined;
+  const execStart = sources?.execStart?.command;
   const d0 = interfaces.find((i) => i.name === 'docker0');
   const d0a = d0?.addrs[0];
 
@@ -337,6 +351,7 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
       installed: !!dockerUnit?.loaded || tools.has('dockerd'),
       ...(dockerUnit?.loaded ? { unit: dockerUnit } : {}),
       ...(execStart ? { execStart } : {}),
+      ...(sources ? { sources } : {}),
       ...(body('docker_cmdline').trim() ? { cmdline: body('docker_cmdline').trim() } : {}),
       ...(daemonJson ? { daemonJson } : {}),
       ...(daemonJsonError ? { daemonJsonError } : {}),

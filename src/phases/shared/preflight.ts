@@ -11,7 +11,8 @@ import { formatNet, netContains, netOverlaps, parseCidr, parseIpv4 } from '../..
 import { isOnLink } from '../../network/iproute2-json.js';
 import type { HostFacts } from './facts.js';
 import type { InterfaceChoice } from './iface.js';
-import { conflictingDockerdFlags } from './docker-unit.js';
+import { dockerSourceProblems } from './docker-source-checks.js';
+import { DAEMON_JSON } from './facts.js';
 import type { CniFacts } from './cni-facts.js';
 import { cniProblems } from './cni-preflight.js';
 import { agentBinary } from '../../inventory/host-files.js';
@@ -130,11 +131,8 @@ export function preflight(inp: PreflightInput): Problem[] {
       err('docker', [n], 'flannel_docker is true but docker.service is not installed');
     }
     if (managed && inp.mode !== 'check') {
-      if (f.docker.daemonJsonError) err('docker', [n], `/etc/docker/daemon.json is not valid JSON: ${f.docker.daemonJsonError}`);
-      const keys = Object.keys(f.docker.daemonJson ?? {}).filter((k) => ['bip', 'mtu', 'bridge', 'fixed-cidr', 'ip-masq'].includes(k));
-      if (keys.length) err('docker', [n], `/etc/docker/daemon.json sets ${keys.map((k) => `"${k}"`).join(', ')}: Docker refuses a flag that is also in daemon.json; remove ${keys.length > 1 ? 'them' : 'it'} so flannel's --bip/--mtu/--ip-masq=false apply`);
-      const flags = f.docker.execStart ? conflictingDockerdFlags(f.docker.execStart) : [];
-      if (flags.length) err('docker', [n], `dockerd's own command line already has ${flags.join(', ')} (${f.docker.execStart}): remove ${flags.length > 1 ? 'them' : 'it'} so flannel's --bip/--mtu/--ip-masq=false apply`);
+      if (f.docker.daemonJsonError) err('docker', [n], `${DAEMON_JSON} is not valid JSON: ${f.docker.daemonJsonError}`);
+      for (const m of dockerSourceProblems(f.docker.sources)) err('docker', [n], m);
       if (!f.docker.execStart) err('docker', [n], "cannot read dockerd's ExecStart from docker.service (systemctl cat docker.service)");
     }
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildFactsScript, parseEtcdEndpoint } from '../../../../src/phases/shared/facts.js';
 import { parseSections } from '../../../../src/remote/sections.js';
-import { effectiveExecStart, splitSystemctlCat, conflictingDockerdFlags } from '../../../../src/phases/shared/docker-unit.js';
+import { effectiveExecStart, splitSystemctlCat } from '../../../../src/phases/shared/docker-unit.js';
 import { chooseInterface } from '../../../../src/phases/shared/iface.js';
 import { agentStatusFixture } from '../../../fixtures/agent-status.js';
 import { facts } from './fixtures.js';
@@ -102,10 +102,6 @@ test('docker unit: our drop-in is left out, ExecStart= resets, continuations joi
   assert.equal(effectiveExecStart(frags, ['/etc/systemd/system/docker.service.d/10-flannel.conf']), '/usr/sbin/dockerd -H fd:// --iptables=true');
   assert.match(effectiveExecStart(frags)!, /--bip=\$\{FLANNEL_SUBNET\}/);
   assert.equal(effectiveExecStart(frags.slice(0, 1)), '/usr/sbin/dockerd -H fd://     --containerd=/run/containerd/containerd.sock');
-  assert.deepEqual(conflictingDockerdFlags('/usr/sbin/dockerd --bip=10.0.0.1/24 --mtu 1400 -b br0'), ['--bip', '--mtu', '-b']);
-  assert.deepEqual(conflictingDockerdFlags('/usr/sbin/dockerd --bipx --mtux'), []);
-  // flanprov owns --ip-masq (always false): a second one on the host's own line would win or lose by order
-  assert.deepEqual(conflictingDockerdFlags('/usr/sbin/dockerd --ip-masq=true'), ['--ip-masq']);
 });
 
 test('interface choice: default route, name, IP, regex, public IP', () => {

@@ -75,7 +75,7 @@ test('daemon.json bip/mtu, unreachable etcd, wrong arch, no systemd, invalid con
   });
   const p = errors(run(hs));
   const by = (check: string) => p.filter((x) => x.check === check);
-  assert.match(by('docker')[0]!.message, /"bip", "mtu"/);
+  assert.match(by('docker')[0]!.message, /^\/etc\/docker\/daemon\.json:1 sets "bip": 172\.30\.0\.1\/16; \/etc\/docker\/daemon\.json:1 sets "mtu": 1400: Docker refuses/);
   assert.deepEqual(by('docker')[0]!.hosts, ['h1']);
   assert.deepEqual(by('etcd')[0]!.hosts, ['h2']);
   assert.match(by('platform')[0]!.message, /aarch64/);
@@ -83,6 +83,20 @@ test('daemon.json bip/mtu, unreachable etcd, wrong arch, no systemd, invalid con
   const bad = errors(run(hosts({ h1: good(0) }), 'vxlan', { Network: '10.244.0.0/30' }));
   assert.equal(bad[0]!.check, 'network-config');
   assert.match(bad[0]!.message, /network is too small/);
+});
+
+test('Docker settings from /etc/default/docker and a drop-in are refused naming file and line (issue 9.1)', () => {
+  const debianUnit = '# /lib/systemd/system/docker.service\n[Unit]\nDescription=Docker\n[Service]\nType=notify\nEnvironmentFile=-/etc/default/docker\nExecStart=/usr/sbin/dockerd -H fd:// $DOCKER_OPTS\n';
+  const hs = hosts({
+    h1: { ...good(0), dockerUnit: debianUnit, envFiles: { '/etc/default/docker': '# Docker Upstart and SysVinit configuration file\n\nDOCKER_OPTS="--bip=10.99.5.1/24 --ip-masq=false --mtu=1472"\n' } },
+    h2: { ...good(1), dockerUnit: debianUnit + '\n# /etc/systemd/system/docker.service.d/10-machine.conf\n[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2376 --bip=10.1.2.1/24 \\\n  --mtu=1450 --label provider=generic\n' },
+    h3: { ...good(2), dockerUnit: debianUnit, envFiles: { '/etc/default/docker': 'DOCKER_OPTS="--dns 10.0.0.2"\n' } },
+  });
+  const p = errors(run(hs)).filter((x) => x.check === 'docker');
+  assert.deepEqual(p.map((x) => x.hosts[0]), ['h1', 'h2']);
+  assert.match(p[0]!.message, /dockerd already gets --bip, --ip-masq, --mtu from outside flanprov: \/etc\/default\/docker:3 \(DOCKER_OPTS\) sets --bip=10\.99\.5\.1\/24; \/etc\/default\/docker:3 \(DOCKER_OPTS\) sets --ip-masq=false;/);
+  assert.match(p[0]!.message, /remove them from \/etc\/default\/docker \(keep every other flag\)/);
+  assert.match(p[1]!.message, /\/etc\/systemd\/system\/docker\.service\.d\/10-machine\.conf:3 sets --bip=10\.1\.2\.1\/24; \/etc\/systemd\/system\/docker\.service\.d\/10-machine\.conf:3 sets --mtu=1450/);
 });
 
 test('some etcd endpoints unreachable is a warning; duplicate public IPs an error; MTU too small', () => {
