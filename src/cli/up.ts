@@ -14,6 +14,7 @@ import { preflightPhase } from '../phases/up/preflight.js';
 import { seedEtcdPhase } from '../phases/up/seed-etcd.js';
 import { pushAgentPhase } from '../phases/up/push-agent.js';
 import { installUnitsPhase } from '../phases/up/install-units.js';
+import { adoptAgentPhase } from '../phases/up/adopt-agent.js';
 import { startPhase } from '../phases/up/start.js';
 import { cniNetworkPhase } from '../phases/up/cni-network.js';
 import { verifyPhase } from '../phases/shared/verify.js';
@@ -22,7 +23,7 @@ import { ETCD_UP_PHASES, etcdReadyPhase, withEtcdFacts } from '../phases/etcd/up
 
 export const UP_PHASES: Phase[] = [
   connectPhase, lockPhase('exclusive'), withEtcdFacts(factsPhase), preflightPhase, ...ETCD_UP_PHASES, pushAgentPhase, etcdReadyPhase, seedEtcdPhase,
-  installUnitsPhase, startPhase, cniNetworkPhase, verifyPhase, reportPhase,
+  adoptAgentPhase, installUnitsPhase, startPhase, cniNetworkPhase, verifyPhase, reportPhase,
 ];
 
 export function defineUp(c: Command): void {
@@ -30,9 +31,10 @@ export function defineUp(c: Command): void {
   addCommonOptions(c)
     .option('--no-verify', 'skip the ping matrix')
     .option('--raise-mtu', 'restart Docker where its MTU is smaller than the network\'s (e.g. kept after vxlan → host-gw); default: keep it and say so')
+    .option('--adopt', 'take over hosts that run a flanneld flanprov did not install (hand-started or their own unit): its flags must match the inventory; the host keeps its subnet (docs/adopt.md)')
     .option('-y, --yes', 'remove etcd members whose hosts left the etcd group (never when it would cost the cluster its quorum)')
-    .action(async (inventory: string | undefined, opts: CommonOpts & { verify: boolean; raiseMtu?: boolean; yes?: boolean }) => {
+    .action(async (inventory: string | undefined, opts: CommonOpts & { verify: boolean; raiseMtu?: boolean; yes?: boolean; adopt?: boolean }) => {
       if (inventory) opts.inventory = [inventory, ...(opts.inventory ?? [])];
-      process.exitCode = await runCommand({ command: 'up', opts, phases: UP_PHASES, state: { verify: opts.verify !== false, raiseMtu: !!opts.raiseMtu, etcdAllowRemove: !!opts.yes } });
+      process.exitCode = await runCommand({ command: 'up', opts, phases: UP_PHASES, state: { verify: opts.verify !== false, raiseMtu: !!opts.raiseMtu, etcdAllowRemove: !!opts.yes, adopt: !!opts.adopt } });
     });
 }

@@ -11,10 +11,10 @@ import { parseFlags, UsageError, type AgentFlags } from '../../network/flanneld-
  * Candidates by one `grep` over every /proc/PID/cmdline (no process per PID). The bracketed first letters
  * keep grep from matching its own argv. Per match: pid, the systemd unit of its cgroup (a `.service`, else
  * empty: a login session's scope means "started from a shell"), the executable, argv and the FLANNELD_*
- * environment, both NUL-separated, in base64.
+ * environment, both NUL-separated, in base64, and that unit's MainPID.
  */
 export function flanneldProcsCommand(): string {
-  return `for f in $(grep -lasE -- '[f]lanneld|-[e]tcd-prefix|-[e]tcd-endpoints|-[s]ubnet-file' /proc/[0-9]*/cmdline); do d=\${f%/cmdline}; p=\${d#/proc/}; u=$(sed -n 's#.*/\\([^/]*\\.service\\)$#\\1#p' $d/cgroup 2>/dev/null | head -n1); e=$(readlink $d/exe 2>/dev/null); a=$(base64 -w0 < $f 2>/dev/null); v=$(tr '\\0' '\\n' < $d/environ 2>/dev/null | grep '^FLANNELD_' | tr '\\n' '\\0' | base64 -w0); [ -n "$a" ] && printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "$p" "$u" "$e" "$a" "$v"; done`;
+  return `for f in $(grep -lasE -- '[f]lanneld|-[e]tcd-prefix|-[e]tcd-endpoints|-[s]ubnet-file' /proc/[0-9]*/cmdline); do d=\${f%/cmdline}; p=\${d#/proc/}; u=$(sed -n 's#.*/\\([^/]*\\.service\\)$#\\1#p' $d/cgroup 2>/dev/null | head -n1); m=; [ -n "$u" ] && m=$(systemctl show -p MainPID --value "$u" 2>/dev/null); e=$(readlink $d/exe 2>/dev/null); a=$(base64 -w0 < $f 2>/dev/null); v=$(tr '\\0' '\\n' < $d/environ 2>/dev/null | grep '^FLANNELD_' | tr '\\n' '\\0' | base64 -w0); [ -n "$a" ] && printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$p" "$u" "$e" "$a" "$v" "$m"; done`;
 }
 
 export interface RunningFlanneld {
@@ -46,7 +46,11 @@ function base(p: string): string {
 
 /** One line of flanneldProcsCommand's output; undefined when the process is not a flanneld. */
 export function parseProcLine(line: string): RunningFlanneld | undefined {
-  const [pid = '', unit = '', exe = '', a64 = '', e64 = ''] = line.split('\t');
+  const [pid = '', cgUnit = '', exe = '', a64 = '', e64 = '', mainPid = ''] = line.split('\t');
+  // The cgroup's unit runs it when it is that unit's main process, or a flannel unit (ExecStart a wrapper
+  // script). A process started from an SSH shell on a host without logind sits in ssh.service's cgroup:
+  // that is "started from a shell", not a unit to disable.
+  const unit = cgUnit && (mainPid === pid || mainPid === '' || /flannel/i.test(cgUnit)) ? cgUnit : '';
   if (!/^\d+$/.test(pid)) return undefined;
   const argv = Buffer.from(a64, 'base64').toString('utf8').split('\0');
   if (argv.at(-1) === '') argv.pop();

@@ -17,6 +17,7 @@ import type { CniFacts } from './cni-facts.js';
 import { cniProblems } from './cni-preflight.js';
 import { agentBinary } from '../../inventory/host-files.js';
 import { adoptProblems } from './adopt-check.js';
+import { MEASURE_VETH } from '../../measure/scripts.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -65,7 +66,8 @@ export function dockerManaged(spec: HostSpec, facts: HostFacts): boolean {
 
 /** Devices whose addresses/routes inside the Network are flannel's own (or Docker's, which `up` moves). */
 function ownDevice(dev: string | undefined): boolean {
-  return !!dev && (/^flannel[.-]/.test(dev) || dev === 'docker0' || dev === 'cni0');
+  // fpmeas0: a measurement's namespace link (measure/scripts.ts), /32s inside the host's own subnet
+  return !!dev && (/^flannel[.-]/.test(dev) || dev === 'docker0' || dev === 'cni0' || dev === MEASURE_VETH);
 }
 
 /** machine name of the local node binary's architecture (process.arch) as uname -m prints it */

@@ -15,6 +15,7 @@ import { dockerManaged } from '../shared/preflight.js';
 import { SEC_FN, jsonOr, parseSections, section } from '../../remote/sections.js';
 import { gathered } from '../shared/host-state.js';
 import { dockerRestartScript, dockerStateScript, parseDockerState } from '../shared/docker-state.js';
+import './adopt-agent.js'; // HostFacts.takeover
 
 declare module '../framework/types.js' {
   interface RunState {
@@ -60,8 +61,11 @@ function readyFromFacts(h: HostState): boolean {
 async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Promise<void> {
   const f = gathered(h);
   const plan = planStart({ written: h.facts.written ?? [], binaryChanged: !!h.facts.binaryChanged, agent: f.agent.unit });
+  // up --adopt: the old flanneld ends in the same script that starts ours (adopt-agent.ts)
+  const takeover = h.facts.takeover;
+  if (takeover && !plan.restartAgent) plan.restartAgent = 'replacing the old flanneld';
   h.facts.startPlan = plan;
-  const cmds = agentCommands(plan);
+  const cmds = takeover ? [takeover, ...agentCommands(plan)] : agentCommands(plan);
   const dockerOpts = { raiseMtu: ctx.state.raiseMtu === true, backend: ctx.cluster.network.backend };
   let docker: DockerNow = { active: f.docker.unit?.active === 'active', ...(f.docker.bridge?.addr ? { bridgeAddr: f.docker.bridge.addr } : {}), ...(f.docker.cmdline ? { cmdline: f.docker.cmdline } : {}) };
   if (ctx.options.dryRun) {

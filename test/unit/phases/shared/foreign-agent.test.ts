@@ -74,3 +74,10 @@ test('adoptProblems: refused without --adopt naming the agent; with it, flags mu
   assert.match(msgs, /-ip-masq false, the inventory has flannel_ip_masq: true/);
   assert.match(adoptProblems(c, h, [p, other], true)[0]!.message, /more than one flanneld/);
 });
+
+test('a process in ssh.service\'s cgroup that is not its main PID was started from a shell', () => {
+  const l = (unit: string, main: string) => `${line(300, unit, '/opt/flannel/flanneld', ['/opt/flannel/flanneld', '-etcd-prefix=/x'])}\t${main}`;
+  assert.equal(parseProcLine(l('ssh.service', '120'))?.unit, undefined);
+  assert.equal(parseProcLine(l('my-net.service', '300'))?.unit, 'my-net.service');
+  assert.equal(parseProcLine(l('flannel-wrapper.service', '299'))?.unit, 'flannel-wrapper.service', 'a flannel unit whose ExecStart is a wrapper');
+});

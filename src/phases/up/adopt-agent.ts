@@ -1,0 +1,66 @@
+/**
+ * `up --adopt` — Adopt agent (issue 9.2): prepares the takeover of a foreign flanneld before flanprov's
+ * unit is installed. Its unit file and drop-ins are moved aside (`<file>.flanprov-bak`, kept for the user)
+ * before ours is written over or next to them, and the command that ends the old agent is handed to the
+ * Start phase, which runs it in the same round trip right before it starts ours: the old process is gone
+ * for well under a second, and the kernel state (vxlan device, FDB/ARP entries, routes, iptables) stays
+ * throughout, so containers' traffic keeps flowing. The host keeps its subnet: our agent reuses the lease
+ * of its public IP (etcd/acquire.ts), else subnet.env's subnet.
+ */
+import type { HostState, Phase, PhaseContext, HostRecorder } from '../framework/types.js';
+import { formatNet } from '../../network/ipv4.js';
+import { StepFailedError } from '../../util/errors.js';
+import { shq } from '../../remote/sections.js';
+import { gathered } from '../shared/host-state.js';
+import { describeFlanneld, type RunningFlanneld } from '../shared/foreign-agent.js';
+import '../shared/adopt-check.js'; // RunState.adopt
+
+declare module '../framework/types.js' {
+  interface HostFacts {
+    /** shell run by Start just before it starts flanprov's agent: ends the old flanneld */
+    takeover?: string;
+  }
+}
+
+/** Moves the unit's fragment and drop-ins aside (the fragment path comes from systemd, any directory). */
+export function setAsideUnitScript(unit: string): string {
+  const u = shq(unit);
+  return `f=$(systemctl show -p FragmentPath --value ${u} 2>/dev/null); d=$(systemctl show -p DropInPaths --value ${u} 2>/dev/null)
+for x in $f $d; do case "$x" in /run/*|*/10-flannel.conf) ;; *) [ -f "$x" ] && mv -f "$x" "$x.flanprov-bak" && echo "$x";; esac; done`;
+}
+
+/**
+ * Ends one old agent. A unit other than flanneld.service is disabled and stopped (its files are already
+ * aside); a process started from a shell gets SIGTERM by PID, SIGKILL after 5 s. flanneld.service itself is
+ * ended by Start's restart of the unit, which is ours by then.
+ */
+export function endAgentScript(p: RunningFlanneld): string {
+  if (p.unit === 'flanneld.service') return '';
+  if (p.unit) return `systemctl disable -q ${shq(p.unit)} 2>/dev/null; systemctl stop ${shq(p.unit)}`;
+  return `kill -TERM ${p.pid} 2>/dev/null; for i in $(seq 50); do kill -0 ${p.pid} 2>/dev/null || break; sleep 0.1; done; kill -0 ${p.pid} 2>/dev/null && kill -KILL ${p.pid}; true`;
+}
+
+async function adoptHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Promise<void> {
+  const foreign = gathered(h).agent.foreign;
+  if (!foreign.length) return rec.skip('no foreign flanneld');
+  const se = gathered(h).subnetEnv?.subnet;
+  const subnet = se ? formatNet(se) : undefined;
+  for (const p of foreign) {
+    rec.changed(`${ctx.options.dryRun ? 'would replace' : 'replacing'} ${describeFlanneld(p)}${subnet ? `; subnet ${subnet} kept` : ''}`);
+  }
+  if (ctx.options.dryRun) return;
+  const units = [...new Set(foreign.flatMap((p) => (p.unit ? [p.unit] : [])))];
+  if (units.length) {
+    const r = await h.remote().run(units.map(setAsideUnitScript).join('\n') + '\ntrue');
+    if (r.code !== 0) throw new StepFailedError(`setting the old unit files aside failed: ${r.stderr.trim()}`, h.name);
+    for (const f of r.stdout.split('\n').filter(Boolean)) rec.changed(`${f} moved to ${f}.flanprov-bak`);
+  }
+  h.facts.takeover = [...foreign.map(endAgentScript).filter(Boolean), 'systemctl daemon-reload'].join('\n');
+}
+
+export const adoptAgentPhase: Phase = {
+  title: 'Adopt agent',
+  shouldRun: (ctx) => ctx.state.adopt === true,
+  dryRun: (ctx) => ctx.forEachHost((h, rec) => adoptHost(ctx, h, rec)),
+  run: (ctx) => ctx.forEachHost((h, rec) => adoptHost(ctx, h, rec)),
+};
