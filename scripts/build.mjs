@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, writeFileSync, chmodSync, rmSync, mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { remoteScriptsPlugin } from './remote-scripts-plugin.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -27,6 +28,8 @@ await build({
   bundle: true, platform: 'node', target: 'node20', format: 'cjs',
   packages: 'external', sourcemap: 'linked', logLevel: 'warning',
   banner: { js: '#!/usr/bin/env node' },
+  // src/remote/scripts/*.sh inline (docs/CONVENTIONS.md "Remote scripts")
+  plugins: [remoteScriptsPlugin(root)],
 });
 chmodSync(join(dist, 'flanprov.cjs'), 0o755);
 

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 PKGS=(etcd-server etcd-client debootstrap systemd-container iproute2 iptables tcpdump iputils-ping
       busybox-static openssh-client openssh-server kmod procps openssl curl ansible-core python3
       containernetworking-plugins
-      xz-utils)  # xz-utils: npm run build writes dist/flanneld.xz (scripts/compress-agent.mjs)
+      xz-utils   # xz-utils: npm run build writes dist/flanneld.xz (scripts/compress-agent.mjs)
+      shellcheck)  # shellcheck: the unit tier checks src/remote/scripts/*.sh (test/unit/remote/scripts/)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if ((${#missing[@]})); then

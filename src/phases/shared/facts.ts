@@ -10,8 +10,9 @@ import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env
 import { RemotePaths } from '../../inventory/types.js';
 import { splitSystemctlCat } from './docker-unit.js';
 import { dockerSources, type DockerSources } from './docker-sources.js';
-import { flanneldProcsCommand, isOwnAgent, parseFlanneldProcs, type RunningFlanneld } from './foreign-agent.js';
-import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq, type Section } from '../../remote/sections.js';
+import { isOwnAgent, parseFlanneldProcs, type RunningFlanneld } from './foreign-agent.js';
+import { jsonOr, parseSections, section, sectionsNamed, shq, type Section } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
 
 export interface EtcdEndpointAddr {
   /** as written in the inventory */
@@ -44,60 +45,21 @@ export interface FactsScriptInput {
   etcdTimeoutS?: number;
 }
 
-/**
- * The script. Everything here is read-only. Slow probes (etcd TCP connects) run in the background in
- * parallel; each prints its whole section with one printf so the lines never interleave.
- */
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    facts: {
+      AGENT_PATH: string; AGENT_SHA_CACHE: string; HEALTHZ_PORT: number; ETCD_TIMEOUT: number; DAEMON_JSON: string;
+      FILES: readonly string[]; PEERS: readonly string[]; ETCD: readonly string[];
+    };
+  }
+}
+
+/** The script (src/remote/scripts/facts.sh): read-only, every section in a background job of its own. */
 export function buildFactsScript(inp: FactsScriptInput): string {
-  const t = inp.etcdTimeoutS ?? 2;
-  // Background probes write to files, printed after `wait`, so they never interleave with the rest.
-  const etcd = inp.etcd
-    .map((e, i) => {
-      const hp = `${e.host}:${e.port}`;
-      return `( if timeout ${t} bash -c ${shq(`exec 3<>/dev/tcp/${e.host}/${e.port}`)} 2>/dev/null; then r=ok; else r=fail; fi; printf '\\n::fp:: etcd %s\\n%s\\n' ${shq(hp)} "$r" > "$fpd/etcd.${i}" ) &`;
-    })
-    .join('\n');
-  // One `ip -batch` for every peer (they are IPv4 addresses) instead of a process each: 9 at 10 hosts. With
-  // -force a failed lookup does not stop the others; each answer names its "dst".
-  const peers = inp.peers.length
-    ? `sec routegets; printf '%s\\n' ${inp.peers.map((p) => shq(`route get ${p}`)).join(' ')} | ip -force -j -batch - 2>&1`
-    : '';
-  const files = inp.files.map((f) => fileFactsCommand(f)).join('\n');
-  // Every section runs at once in its own subshell (a dozen systemctl/ip/iptables calls of 10-20 ms each
-  // one after another were most of the script's time) into a numbered file, printed in order after `wait`.
-  // A line may hold several sections (docker_show feeds docker_cmdline: one systemctl call less).
-  const sections = `
-sec os; cat /etc/os-release 2>/dev/null
-sec uname; uname -s -m -r
-sec pid1; cat /proc/1/comm 2>/dev/null
-sec systemd; v=$(systemctl --version 2>/dev/null) && echo "\${v%%$'\\n'*}"
-sec ldso; for f in /lib64/ld-linux-x86-64.so.2 /lib/ld-linux-aarch64.so.1; do [ -e "$f" ] && echo "$f"; done
-sec tools; for c in ip iptables docker dockerd systemctl base64 sha256sum timeout xz gzip curl wget systemd-run; do command -v "$c" >/dev/null 2>&1 && echo "$c"; done
-sec docker_unit; u=$(systemctl cat docker.service 2>/dev/null); printf '%s\\n' "$u"; for f in $(printf '%s\\n' "$u" | sed -n 's/^[[:space:]]*EnvironmentFile[[:space:]]*=//p'); do f=\${f#-}; [ -f "$f" ] && { sec docker_envfile "$f"; cat "$f"; }; done
-sec docker_show; d=$(systemctl show docker.service -p LoadState -p ActiveState -p MainPID -p ActiveEnterTimestampMonotonic 2>/dev/null); echo "$d"; sec docker_cmdline; p=\${d#*MainPID=}; p=\${p%%$'\\n'*}; [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$d" ] && tr '\\0' ' ' < /proc/$p/cmdline
-sec agent_show; systemctl show flanneld.service -p LoadState -p ActiveState -p MainPID -p UnitFileState -p ActiveEnterTimestampMonotonic -p NRestarts 2>/dev/null
-sec daemon_json; cat ${DAEMON_JSON} 2>/dev/null
-sec addr; ip -j -4 addr show 2>/dev/null
-sec route; ip -j -4 route show table main 2>/dev/null
-sec vxlan; ip -j -d link show type vxlan 2>/dev/null
-${peers}
-sec agent_sha; ${agentShaCommand(inp.agentPath)}
-${files}
-sec subnet_env; cat /run/flannel/subnet.env 2>/dev/null
-sec flanneld_procs; ${flanneldProcsCommand()}
-sec agent_status; ${agentStatusCommand(inp.healthzPort)}
-sec forward; iptables -S 2>/dev/null | awk '/^-P FORWARD /{print} /^-N FLANNEL-FWD$/{f=1} END{if(f)print "FLANNEL-FWD"}'
-`.split('\n').filter((l) => l.startsWith('sec '));
-  const bg = sections.map((l, i) => `{ ${l}\n} > "$fpd/s.${String(i).padStart(3, '0')}" 2>/dev/null &`).join('\n');
-  return `${SEC_FN}
-export LC_ALL=C
-fpd=$(mktemp -d /tmp/flanprov-facts.XXXXXX)
-${etcd}
-${bg}
-wait
-cat "$fpd"/s.* "$fpd"/etcd.* 2>/dev/null; rm -rf "$fpd"
-true
-`;
+  return remoteScript('facts', {
+    AGENT_PATH: inp.agentPath, AGENT_SHA_CACHE, HEALTHZ_PORT: inp.healthzPort, ETCD_TIMEOUT: inp.etcdTimeoutS ?? 2,
+    DAEMON_JSON, FILES: inp.files, PEERS: inp.peers, ETCD: inp.etcd.map((e) => `${e.host}:${e.port}`),
+  });
 }
 
 /**
@@ -125,17 +87,8 @@ export const MANAGED_FILES = [
   RemotePaths.etcdCert, RemotePaths.etcdKey, RemotePaths.networkConfigCopy,
 ];
 
-/** Where the facts script caches the installed agent's sha256 (with size, mtime and inode). */
+/** Where the facts script caches the installed agent's sha256 (with size, mtime and inode: lib.sh fp_cached_sha). */
 export const AGENT_SHA_CACHE = '/var/lib/flanprov/agent.sha256';
-
-/**
- * The installed agent's sha256. Hashing 99 MB costs ~0.25 s per host (most of a no-change run), so the
- * result is cached with the file's size, mtime and inode (a push renames a new file in: new inode) and
- * reused while they match.
- */
-export function agentShaCommand(path: string): string {
-  return cachedShaCommand(path, AGENT_SHA_CACHE);
-}
 
 /** The sha256 of an executable on the host, cached in `cacheFile` with its size, mtime and inode (see agentShaCommand). */
 export function cachedShaCommand(path: string, cacheFile: string): string {

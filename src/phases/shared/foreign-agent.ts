@@ -6,6 +6,7 @@
  * parser a function of its output.
  */
 import { parseFlags, UsageError, type AgentFlags } from '../../network/flanneld-flags.js';
+import { scriptSource } from '../../remote/script-sources.js';
 
 /**
  * Candidates by one `grep` over every /proc/PID/cmdline (no process per PID). The bracketed first letters
@@ -14,7 +15,8 @@ import { parseFlags, UsageError, type AgentFlags } from '../../network/flanneld-
  * environment, both NUL-separated, in base64, and that unit's MainPID.
  */
 export function flanneldProcsCommand(): string {
-  return `for f in $(grep -lasE -- '[f]lanneld|-[e]tcd-prefix|-[e]tcd-endpoints|-[s]ubnet-file' /proc/[0-9]*/cmdline); do d=\${f%/cmdline}; p=\${d#/proc/}; u=$(sed -n 's#.*/\\([^/]*\\.service\\)$#\\1#p' $d/cgroup 2>/dev/null | head -n1); m=; [ -n "$u" ] && m=$(systemctl show -p MainPID --value "$u" 2>/dev/null); e=$(readlink $d/exe 2>/dev/null); a=$(base64 -w0 < $f 2>/dev/null); v=$(tr '\\0' '\\n' < $d/environ 2>/dev/null | grep '^FLANNELD_' | tr '\\n' '\\0' | base64 -w0); [ -n "$a" ] && printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$p" "$u" "$e" "$a" "$v" "$m"; done`;
+  // lib.sh fp_flanneld_procs (the facts script calls it too)
+  return `${scriptSource('lib')}\nfp_flanneld_procs\n`;
 }
 
 export interface RunningFlanneld {

@@ -67,7 +67,8 @@ test('facts script: every probe is present and quoted', () => {
     agentPath: '/usr/local/bin/flanneld', files: ["/etc/it's"], peers: ['198.18.1.12'],
     etcd: [{ url: 'http://198.18.1.10:2379', host: '198.18.1.10', port: 2379 }], healthzPort: 8471,
   });
-  for (const want of ["sec file '/etc/it'\\''s'", "printf '%s\\n' 'route get 198.18.1.12' | ip -force -j -batch -", '/dev/tcp/198.18.1.10/2379', '/dev/tcp/127.0.0.1/8471', 'systemctl cat docker.service', 'ip -j -4 addr show']) {
+  // the parameters as quoted assignments (src/remote/remote-script.ts), the probes in facts.sh (run in test/unit/remote/scripts/)
+  for (const want of ["FILES=('/etc/it'\\''s')", "PEERS=('198.18.1.12')", "ETCD=('198.18.1.10:2379')", "HEALTHZ_PORT='8471'", "AGENT_PATH='/usr/local/bin/flanneld'", 'ip -force -j -batch -', 'systemctl cat docker.service', 'ip -j -4 addr show']) {
     assert.ok(s.includes(want), `script has ${want}`);
   }
 });

@@ -1,0 +1,128 @@
+# lib.sh: the fragments every remote script shares. remote-script.ts sends it in front of each script (one
+# round trip, no file on the host), followed by the script's parameters as quoted shell assignments.
+# Functions only, nothing runs here: a script pays for what it calls.
+
+# sec NAME [ARG]: the section marker line of src/remote/sections.ts (SECTION_MARKER); the raw output of
+# one command follows it.
+sec() { printf '\n::fp:: %s\n' "$*"; }
+
+# Paths removed when the script exits (fp_tmpdir adds to it). One EXIT trap for all of them; subshells and
+# background jobs do not inherit it, so a section running in the background never removes them early.
+fp_cleanup_paths=()
+fp_cleanup() {
+  if ((${#fp_cleanup_paths[@]})); then rm -rf -- "${fp_cleanup_paths[@]}"; fi
+  return 0
+}
+
+# fp_tmpdir NAME: a private temporary directory /tmp/flanprov-NAME.XXXXXX in $fp_tmp, removed on exit.
+fp_tmpdir() {
+  fp_tmp=$(mktemp -d "/tmp/flanprov-$1.XXXXXX") || return 1
+  fp_cleanup_paths+=("$fp_tmp")
+  trap fp_cleanup EXIT
+}
+
+# fp_bg CMD [ARGS...]: runs CMD in the background with its output (stderr dropped) in the next numbered
+# file of $fp_tmp; fp_bg_print waits for all of them and prints the files in the order they were started.
+# A dozen probes of 10-20 ms each run at once instead of one after another, and never interleave.
+fp_bg_n=0
+fp_bg() {
+  local f
+  printf -v f '%s/s.%03d' "$fp_tmp" "$fp_bg_n"
+  fp_bg_n=$((fp_bg_n + 1))
+  "$@" > "$f" 2>/dev/null &
+}
+fp_bg_print() {
+  wait
+  cat "$fp_tmp"/s.* 2>/dev/null
+  return 0
+}
+
+# fp_prop VAR TEXT KEY: sets VAR to the value of KEY in `systemctl show` output TEXT (KEY=value lines);
+# empty, and status 1, when TEXT has no such line. A builtin loop: no process per lookup.
+fp_prop() {
+  local l
+  printf -v "$1" '%s' ''
+  while IFS= read -r l; do
+    if [ "${l%%=*}" = "$3" ]; then printf -v "$1" '%s' "${l#*=}"; return 0; fi
+  done <<< "$2"
+  return 1
+}
+
+# fp_sha256 FILE: the file's sha256, hex only.
+fp_sha256() {
+  local h
+  h=$(sha256sum < "$1") || return 1
+  printf '%s\n' "${h%% *}"
+}
+
+# fp_file_facts PATH [OWNER] [CONTENT]: a `file PATH` section, "sha256 mode[:owner] base64-content"
+# (parseFileSections). OWNER=1 adds the owning user; CONTENT=0 leaves the content out (a private key need
+# not travel back to be compared). Nothing under the marker when there is no such file.
+fp_file_facts() {
+  local p=$1 fmt=%a content=
+  [ "${2:-0}" = 1 ] && fmt=%a:%U
+  sec file "$p"
+  [ -f "$p" ] || return 0
+  [ "${3:-1}" = 1 ] && content=$(base64 -w0 < "$p")
+  printf '%s %s %s\n' "$(fp_sha256 "$p")" "$(stat -c "$fmt" "$p")" "$content"
+}
+
+# fp_cached_sha FILE CACHE: FILE's sha256 (nothing when there is no such file). Hashing a 99 MB agent
+# costs ~0.25 s per host, so the result is kept in CACHE with the file's size, mtime and inode (a push
+# renames a new file in: new inode) and reused while they match.
+fp_cached_sha() {
+  local b=$1 c=$2 st cached h
+  [ -f "$b" ] || return 0
+  st=$(stat -c '%s %Y %i' "$b")
+  cached=$(cat "$c" 2>/dev/null)
+  if [ -n "$cached" ] && [ "${cached#* }" = "$st" ]; then
+    echo "${cached%% *}"
+  else
+    h=$(fp_sha256 "$b")
+    mkdir -p "${c%/*}" && echo "$h $st" > "$c"
+    echo "$h"
+  fi
+}
+
+# fp_agent_status PORT: GET /status from the agent on 127.0.0.1:PORT over bash's /dev/tcp, body only.
+# Builtins only (read -t bounds a hung agent; a port nobody listens on is refused at once): this runs on
+# every host in every run, where `timeout`, a second bash and `sed` were three processes.
+fp_agent_status() {
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+      printf 'GET /status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 && {
+      while IFS= read -r -t 2 l <&3 && [ -n "${l%$'\r'}" ]; do :; done
+      b=
+      while IFS= read -r -t 2 l <&3 || { [ -n "$l" ] && b+=$l; false; }; do b+=$l$'\n'; done
+      printf '%s' "$b"
+    }
+  ) 2>/dev/null
+}
+
+# fp_tcp_probe HOST PORT SECONDS: status 0 when a TCP connection to HOST:PORT opens within SECONDS.
+fp_tcp_probe() {
+  # shellcheck disable=SC2016 # the inner bash expands $0/$1: host and port go in as arguments, not code
+  timeout "$3" bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null
+}
+
+# fp_flanneld_procs: one line per process whose command line mentions flanneld or its flags
+# (phases/shared/foreign-agent.ts parseFlanneldProcs): pid, systemd unit (from its cgroup; empty: started
+# from a shell), executable, argv and the FLANNELD_* environment (both NUL-separated, base64) and that
+# unit's MainPID, tab-separated.
+# One grep over /proc/*/cmdline; the [f] keeps grep from matching itself.
+fp_flanneld_procs() {
+  local f d p u m e a v
+  # shellcheck disable=SC2013 # grep -l prints paths, one per line, without spaces (/proc/N/cmdline)
+  for f in $(grep -lasE -- '[f]lanneld|-[e]tcd-prefix|-[e]tcd-endpoints|-[s]ubnet-file' /proc/[0-9]*/cmdline); do
+    d=${f%/cmdline}
+    p=${d#/proc/}
+    u=$(sed -n 's#.*/\([^/]*\.service\)$#\1#p' "$d/cgroup" 2>/dev/null | head -n1)
+    m=
+    [ -n "$u" ] && m=$(systemctl show -p MainPID --value "$u" 2>/dev/null)
+    e=$(readlink "$d/exe" 2>/dev/null)
+    a=$(base64 -w0 < "$f" 2>/dev/null)
+    v=$(tr '\0' '\n' < "$d/environ" 2>/dev/null | grep '^FLANNELD_' | tr '\n' '\0' | base64 -w0)
+    [ -n "$a" ] && printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$u" "$e" "$a" "$v" "$m"
+  done
+  return 0
+}
