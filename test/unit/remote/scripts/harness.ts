@@ -14,7 +14,7 @@ import { wholeScript } from '../../../../src/remote/command.js';
 export const FIXTURES = join(__dirname, '..', '..', '..', 'fixtures', 'remote');
 
 /** Coreutils and friends that most scripts use as they are. */
-export const BASE_TOOLS = ['bash', 'cat', 'mkdir', 'mktemp', 'rm', 'stat', 'cut', 'tr', 'awk', 'base64', 'timeout', 'uname', 'head', 'sleep', 'mv', 'chmod', 'find', 'env', 'sort', 'seq', 'touch'];
+export const BASE_TOOLS = ['bash', 'cat', 'mkdir', 'mktemp', 'rm', 'stat', 'cut', 'tr', 'awk', 'base64', 'timeout', 'uname', 'head', 'sleep', 'mv', 'chmod', 'find', 'env', 'sort', 'seq', 'touch', 'sed', 'grep', 'readlink', 'wc', 'rmdir', 'ls'];
 
 export interface StubRun {
   code: number;
