@@ -50,7 +50,8 @@ export function stubBox(stubs: Record<string, string>, real: readonly string[] =
   for (const [name, body] of Object.entries(stubs)) {
     const p = join(bin, name);
     writeFileSync(p, `#!${which('bash')}
-{ printf '%s' ${JSON.stringify(name)}; printf ' %q' "$@"; printf '\\n'; } >> "$FP_STUB_LOG"
+# one write per line (O_APPEND): stubs run at the same time from background sections must not interleave
+fp_a=; [ $# -gt 0 ] && printf -v fp_a ' %q' "$@"; printf '%s%s\\n' ${JSON.stringify(name)} "$fp_a" >> "$FP_STUB_LOG"
 exec_real() { local c=$1; shift; for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do [ -x "$d/$c" ] && exec "$d/$c" "$@"; done; exit 127; }
 ${body}
 `);
