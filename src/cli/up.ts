@@ -15,6 +15,7 @@ import { seedEtcdPhase } from '../phases/up/seed-etcd.js';
 import { pushAgentPhase } from '../phases/up/push-agent.js';
 import { installUnitsPhase } from '../phases/up/install-units.js';
 import { adoptAgentPhase } from '../phases/up/adopt-agent.js';
+import { adoptDockerPhase } from '../phases/up/adopt-docker.js';
 import { startPhase } from '../phases/up/start.js';
 import { cniNetworkPhase } from '../phases/up/cni-network.js';
 import { verifyPhase } from '../phases/shared/verify.js';
@@ -23,7 +24,7 @@ import { ETCD_UP_PHASES, etcdReadyPhase, withEtcdFacts } from '../phases/etcd/up
 
 export const UP_PHASES: Phase[] = [
   connectPhase, lockPhase('exclusive'), withEtcdFacts(factsPhase), preflightPhase, ...ETCD_UP_PHASES, pushAgentPhase, etcdReadyPhase, seedEtcdPhase,
-  adoptAgentPhase, installUnitsPhase, startPhase, cniNetworkPhase, verifyPhase, reportPhase,
+  adoptAgentPhase, adoptDockerPhase, installUnitsPhase, startPhase, cniNetworkPhase, verifyPhase, reportPhase,
 ];
 
 export function defineUp(c: Command): void {
@@ -31,7 +32,7 @@ export function defineUp(c: Command): void {
   addCommonOptions(c)
     .option('--no-verify', 'skip the ping matrix')
     .option('--raise-mtu', 'restart Docker where its MTU is smaller than the network\'s (e.g. kept after vxlan → host-gw); default: keep it and say so')
-    .option('--adopt', 'take over hosts that run a flanneld flanprov did not install (hand-started or their own unit): its flags must match the inventory; the host keeps its subnet (docs/adopt.md)')
+    .option('--adopt', 'take over hosts built by hand: a flanneld flanprov did not install (hand-started or their own unit; its flags must match the inventory; the host keeps its subnet) and the flannel flags in Docker\'s own sources (backups kept) (docs/adopt.md)')
     .option('-y, --yes', 'remove etcd members whose hosts left the etcd group (never when it would cost the cluster its quorum)')
     .action(async (inventory: string | undefined, opts: CommonOpts & { verify: boolean; raiseMtu?: boolean; yes?: boolean; adopt?: boolean }) => {
       if (inventory) opts.inventory = [inventory, ...(opts.inventory ?? [])];

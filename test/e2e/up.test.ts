@@ -53,7 +53,7 @@ describe('flanprov up (3-host l2 lab)', { timeout: 360_000 }, () => {
     for (const [h, o] of await lab.sshAll('test -e /usr/local/bin/flanneld && echo present || echo absent')) assert.equal(o.stdout.trim(), 'absent', h);
   });
 
-  it('Docker settings made the tutorials\' way (/etc/default/docker DOCKER_OPTS, a 10-machine.conf drop-in): exit 2 naming file and line, hosts failed, nothing changed (issue 9.1)', async () => {
+  it('Docker settings made the tutorials\' way (/etc/default/docker DOCKER_OPTS, a 10-machine.conf drop-in): exit 2 naming file and line, hosts failed, nothing changed; --adopt takes them over, other flags kept (issue 9)', async () => {
     const [h1, h2] = [lab.hosts[0]!.name, lab.hosts[1]!.name];
     const dropIn = '/etc/systemd/system/docker.service.d/10-machine.conf';
     await lab.ssh(h1, `cp -a /etc/default/docker /etc/default/docker.e2e 2>/dev/null; printf '%s\\n' '# tutorial' 'DOCKER_OPTS="--bip=10.99.5.1/24 --ip-masq=false --mtu=1472"' > /etc/default/docker`);
@@ -69,9 +69,27 @@ describe('flanprov up (3-host l2 lab)', { timeout: 360_000 }, () => {
       assert.match(out, /2 failed/);
       for (const [h, o] of await lab.sshAll('test -e /usr/local/bin/flanneld && echo present || echo absent; test -e /etc/systemd/system/docker.service.d/10-flannel.conf && echo present || echo absent')) assert.equal(o.stdout.trim(), 'absent\nabsent', h);
       assert.deepEqual(await dockerSince(), before, 'Docker not restarted anywhere');
+
+      // --adopt: the flags leave /etc/default/docker (backup kept); the drop-in's ExecStart is left to
+      // flanprov's drop-in, which repeats it without them; every other flag stays
+      const a = await flanprov('up', lab.inventory, '--adopt');
+      assert.equal(a.code, 0, a.stdout + a.stderr);
+      const [def, bak] = (await lab.ssh(h1, 'cat /etc/default/docker; echo ---; cat /etc/default/docker.flanprov-backup')).stdout.split('---\n');
+      assert.equal(def, '# tutorial\nDOCKER_OPTS=""\n');
+      assert.match(bak!, /DOCKER_OPTS="--bip=10\.99\.5\.1\/24 --ip-masq=false --mtu=1472"/);
+      const moved = '/etc/systemd/system/docker.service.d/10-flannel-adopted-10-machine.conf';
+      const cmd = (await lab.ssh(h2, `tr "\\0" " " < /proc/$(systemctl show docker -p MainPID --value)/cmdline; echo; grep -c -- --bip=10.1.2.1 ${dropIn}.flanprov-backup; grep -c -- --bip ${moved}; test -e ${dropIn} || echo moved`)).stdout.split('\n');
+      assert.match(cmd[0]!, /-H tcp:\/\/127\.0\.0\.1:2375 --label provider=generic --bip=10\.\d+\.\d+\.1\/24 --mtu=\d+ --ip-masq=false/);
+      assert.doesNotMatch(cmd[0]!, /10\.1\.2\.1/);
+      // 10-machine.conf sorted after flanprov's drop-in: renamed to sort before it, --bip/--mtu out, a backup kept
+      assert.deepEqual(cmd.slice(1, 4), ['1', '0', 'moved']);
+      const again = await flanprov('up', lab.inventory, '--adopt');
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.match(again.stdout, /no change/i);
+      assert.equal((await flanprov('down', '--yes', '-i', lab.inventory)).code, 0);
     } finally {
-      await lab.ssh(h1, 'rm -f /etc/default/docker; mv /etc/default/docker.e2e /etc/default/docker 2>/dev/null; true');
-      await lab.ssh(h2, `rm -f ${dropIn} && systemctl daemon-reload`);
+      await lab.ssh(h1, 'rm -f /etc/default/docker /etc/default/docker.flanprov-backup; mv /etc/default/docker.e2e /etc/default/docker 2>/dev/null; systemctl restart docker');
+      await lab.ssh(h2, `rm -f ${dropIn} ${dropIn}.flanprov-backup /etc/systemd/system/docker.service.d/10-flannel-adopted-10-machine.conf && systemctl daemon-reload && systemctl restart docker`);
     }
   });
 

@@ -54,6 +54,8 @@ export interface EnvironmentFileRef {
 
 export interface ServiceDirectives {
   execStart?: { command: string; source: SourceRef };
+  /** every ExecStart= line (resets included), in order: a drop-in sorting after flanprov's replaces its line */
+  execStartLines: SourceRef[];
   environment: Map<string, EnvVar>;
   environmentFiles: EnvironmentFileRef[];
 }
@@ -115,7 +117,7 @@ export function splitUnitWords(s: string): string[] {
 
 /** `[Service]` ExecStart, Environment= and EnvironmentFile= across the fragments, skipping `exclude`. */
 export function serviceDirectives(fragments: readonly UnitFragment[], exclude: readonly string[] = []): ServiceDirectives {
-  const out: ServiceDirectives = { environment: new Map(), environmentFiles: [] };
+  const out: ServiceDirectives = { environment: new Map(), environmentFiles: [], execStartLines: [] };
   let execs: { command: string; source: SourceRef }[] = [];
   for (const f of fragments) {
     if (exclude.includes(f.path)) continue;
@@ -133,6 +135,7 @@ export function serviceDirectives(fragments: readonly UnitFragment[], exclude: r
       const v = raw.trim();
       const source = { file: f.path, line };
       if (key === 'ExecStart') {
+        out.execStartLines.push(source);
         // an empty assignment resets the list; a service runs the last one
         if (!v) execs = [];
         else execs.push({ command: v.replace(/^[-@:+!|]+/, ''), source });
@@ -269,9 +272,12 @@ export interface DockerSources {
   execStart?: { command: string; source: SourceRef };
   /** dockerd's effective command line, expanded */
   args: DockerdArg[];
+  execStartLines: SourceRef[];
   environmentFiles: EnvironmentFileRef[];
   /** every bridge setting, in the order dockerd would see them (flags, then daemon.json) */
   settings: DockerSetting[];
+  /** the text of every file read (unit fragments, environment files, daemon.json), for adoption's edits */
+  files: Map<string, string>;
 }
 
 export function dockerSources(inp: DockerSourcesInput): DockerSources {
@@ -279,7 +285,9 @@ export function dockerSources(inp: DockerSourcesInput): DockerSources {
   const env = serviceEnvironment(d, inp.environmentFiles);
   const args = d.execStart ? expandExecStart(d.execStart.command, d.execStart.source, env) : [];
   const settings = [...flagSettings(args), ...(inp.daemonJson ? daemonJsonSettings(inp.daemonJson.path, inp.daemonJson.text, inp.daemonJson.json) : [])];
-  return { ...(d.execStart ? { execStart: d.execStart } : {}), args, environmentFiles: d.environmentFiles, settings };
+  const files = new Map<string, string>([...inp.fragments.map((f) => [f.path, f.text] as const), ...inp.environmentFiles]);
+  if (inp.daemonJson) files.set(inp.daemonJson.path, inp.daemonJson.text);
+  return { ...(d.execStart ? { execStart: d.execStart } : {}), args, execStartLines: d.execStartLines, environmentFiles: d.environmentFiles, settings, files };
 }
 
 /** "/etc/default/docker:3 (DOCKER_OPTS) sets --bip=10.99.5.1/24" — one setting, for a message. */

@@ -278,7 +278,8 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
     ? dockerSources({
         fragments: splitSystemctlCat(unitText),
         exclude: [dropInPath],
-        environmentFiles: new Map(sectionsNamed(s, 'docker_envfile').map((e) => [e.arg, e.body])),
+        // base64 on the host: the exact bytes (line numbers and adoption's edits depend on them)
+        environmentFiles: new Map(sectionsNamed(s, 'docker_envfile').map((e) => [e.arg, Buffer.from(e.body.trim(), 'base64').toString('utf8')])),
         ...(daemonJson ? { daemonJson: { path: DAEMON_JSON, text: djText, json: daemonJson } } : {}),
       })
     : undefined;

@@ -12,6 +12,7 @@ import { isOnLink } from '../../network/iproute2-json.js';
 import type { HostFacts } from './facts.js';
 import type { InterfaceChoice } from './iface.js';
 import { dockerSourceProblems } from './docker-source-checks.js';
+import { planDockerAdoption } from './docker-adoption.js';
 import { DAEMON_JSON } from './facts.js';
 import type { CniFacts } from './cni-facts.js';
 import { cniProblems } from './cni-preflight.js';
@@ -134,7 +135,8 @@ export function preflight(inp: PreflightInput): Problem[] {
     }
     if (managed && inp.mode !== 'check') {
       if (f.docker.daemonJsonError) err('docker', [n], `${DAEMON_JSON} is not valid JSON: ${f.docker.daemonJsonError}`);
-      for (const m of dockerSourceProblems(f.docker.sources)) err('docker', [n], m);
+      // with --adopt the flags are taken out of their sources (phases/up/adopt-docker.ts) instead
+      for (const m of inp.adopt ? planDockerAdoption(f.docker.sources).problems : dockerSourceProblems(f.docker.sources)) err('docker', [n], m);
       if (!f.docker.execStart) err('docker', [n], "cannot read dockerd's ExecStart from docker.service (systemctl cat docker.service)");
     }
 

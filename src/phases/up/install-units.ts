@@ -11,6 +11,7 @@ import { endpointsOnlyChange, planFiles, type DesiredFile } from '../shared/chan
 import { dockerManaged } from '../shared/preflight.js';
 import { writeFilesScript } from '../../remote/upload.js';
 import { gathered } from '../shared/host-state.js';
+import { stripOwnedFlags } from '../shared/docker-adoption.js';
 
 /**
  * The files `up` writes on this host: the templates with the host's facts — the Docker drop-in only where
@@ -21,7 +22,7 @@ export function hostFiles(h: HostState): DesiredFile[] {
   const f = gathered(h);
   const docker = dockerManaged(h.spec, f);
   if (docker && !f.docker.execStart) throw new StepFailedError("cannot read dockerd's ExecStart from docker.service (systemctl cat docker.service)", h.name);
-  return renderHostFiles({ host: h.spec, docker, ...(docker ? { dockerdCommand: f.docker.execStart } : {}) });
+  return renderHostFiles({ host: h.spec, docker, ...(docker ? { dockerdCommand: stripOwnedFlags(f.docker.execStart!) } : {}) });
 }
 
 function desired(h: HostState): DesiredFile[] {

@@ -12,6 +12,7 @@ import { dockerDecision, dockerRestartReason, planStart, type DockerNow, type St
 import { agentStatusCommand } from '../shared/facts.js';
 import { readAgentStatus } from '../../network/agent-status.js';
 import { dockerManaged } from '../shared/preflight.js';
+import { dropInForcesDockerRestart } from './adopt-docker.js';
 import { SEC_FN, jsonOr, parseSections, section } from '../../remote/sections.js';
 import { gathered } from '../shared/host-state.js';
 import { dockerRestartScript, dockerStateScript, parseDockerState } from '../shared/docker-state.js';
@@ -73,7 +74,7 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
     if (plan.enableAgent) rec.changed('would enable flanneld');
     if (plan.restartAgent) rec.changed(`would restart flanneld (${plan.restartAgent})`);
     if (dockerManaged(h.spec, f)) {
-      const d = dockerDecision(plan.dockerDropInChanged, f.subnetEnv, docker, dockerOpts);
+      const d = dockerDecision(dropInForcesDockerRestart(ctx, h, plan), f.subnetEnv, docker, dockerOpts);
       if (d.restart) rec.changed(`would restart docker (${d.restart})`);
     }
     return;
@@ -100,7 +101,7 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   h.facts.agentReady = true;
 
   if (!dockerManaged(h.spec, f)) return;
-  const decision = dockerDecision(plan.dockerDropInChanged, h.facts.subnetEnv, docker, dockerOpts);
+  const decision = dockerDecision(dropInForcesDockerRestart(ctx, h, plan), h.facts.subnetEnv, docker, dockerOpts);
   if (decision.note) rec.info(decision.note);
   const why = decision.restart;
   if (!why) return;

@@ -42,7 +42,7 @@ facts_docker_unit() {
   printf '%s\n' "$u"
   for f in $(printf '%s\n' "$u" | sed -n 's/^[[:space:]]*EnvironmentFile[[:space:]]*=//p'); do
     f=${f#-}
-    if [ -f "$f" ]; then sec docker_envfile "$f"; cat "$f"; fi
+    if [ -f "$f" ]; then sec docker_envfile "$f"; base64 -w0 < "$f"; fi  # exact bytes: line numbers and --adopt's edits depend on them
   done
   return 0
 }

@@ -74,7 +74,7 @@ export function factsOutput(h: FakeHost): string {
   out += sec('ldso', '/lib64/ld-linux-x86-64.so.2');
   out += sec('tools', 'ip\niptables\ndocker\ndockerd\nsystemctl\nbase64\nsha256sum\ntimeout');
   out += sec('docker_unit', h.dockerUnit ?? '# /lib/systemd/system/docker.service\n[Unit]\nDescription=Docker\n[Service]\nType=notify\nExecStart=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock $DOCKER_OPTS\n');
-  for (const [path, text] of Object.entries(h.envFiles ?? {})) out += sec(`docker_envfile ${path}`, text);
+  for (const [path, text] of Object.entries(h.envFiles ?? {})) out += sec(`docker_envfile ${path}`, Buffer.from(text).toString('base64'));
   out += sec('docker_show', 'LoadState=loaded\nActiveState=active\nMainPID=321\nActiveEnterTimestampMonotonic=123456');
   out += sec('agent_show', 'LoadState=not-found\nActiveState=inactive\nMainPID=0\nUnitFileState=\nActiveEnterTimestampMonotonic=0\nNRestarts=0');
   out += sec('docker_cmdline', '/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock ');

@@ -93,7 +93,8 @@ test('Docker settings from /etc/default/docker and a drop-in are refused naming 
     h3: { ...good(2), dockerUnit: debianUnit, envFiles: { '/etc/default/docker': 'DOCKER_OPTS="--dns 10.0.0.2"\n' } },
   });
   const p = errors(run(hs)).filter((x) => x.check === 'docker');
-  assert.deepEqual(p.map((x) => x.hosts[0]), ['h1', 'h2']);
+  assert.deepEqual(p.map((x) => x.hosts[0]), ['h1', 'h2', 'h2']);
+  assert.match(p[2]!.message, /10-machine\.conf:2 sets ExecStart= and sorts after flanprov's \/etc\/systemd\/system\/docker\.service\.d\/10-flannel\.conf/);
   assert.match(p[0]!.message, /dockerd already gets --bip, --ip-masq, --mtu from outside flanprov: \/etc\/default\/docker:3 \(DOCKER_OPTS\) sets --bip=10\.99\.5\.1\/24; \/etc\/default\/docker:3 \(DOCKER_OPTS\) sets --ip-masq=false;/);
   assert.match(p[0]!.message, /remove them from \/etc\/default\/docker \(keep every other flag\)/);
   assert.match(p[1]!.message, /\/etc\/systemd\/system\/docker\.service\.d\/10-machine\.conf:3 sets --bip=10\.1\.2\.1\/24; \/etc\/systemd\/system\/docker\.service\.d\/10-machine\.conf:3 sets --mtu=1450/);
