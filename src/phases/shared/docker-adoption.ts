@@ -11,7 +11,7 @@
  *    Docker, once the old flanneld that wrote it no longer runs) becomes optional (`-`), in /etc only.
  * Pure: the plan is computed from the facts; the phase applies it with verified uploads.
  */
-import { FLANNEL_OWNED_SETTINGS, splitUnitWords, type DockerSources, type DockerSettingName, type SourceRef } from './docker-sources.js';
+import { FLANNEL_OWNED_SETTINGS, splitUnitWords, type DockerSources, type SourceRef } from './docker-sources.js';
 import { RemotePaths } from '../../inventory/types.js';
 
 const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
@@ -69,10 +69,6 @@ export function stripOwnedFlags(text: string): string {
   return out.replace(/[ \t]{2,}/g, ' ').replace(/[ \t]+$/g, '').replace(/^([ \t]*)[ \t]+/, '$1');
 }
 
-function owned(name: DockerSettingName): boolean {
-  return FLANNEL_OWNED_SETTINGS.includes(name);
-}
-
 /** Edits of one environment file: the flags removed from the assignments on the named lines. */
 function editEnvFile(text: string, lines: ReadonlySet<number>): string {
   return text
@@ -82,7 +78,8 @@ function editEnvFile(text: string, lines: ReadonlySet<number>): string {
       const m = /^(\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*)(["']?)(.*?)\2(\s*)$/.exec(l);
       if (!m) return l;
       const value = stripOwnedFlags(m[3]!).trim();
-      return `${m[1]}${m[2] || (value.includes(' ') ? '"' : '')}${value}${m[2] || (value.includes(' ') ? '"' : '')}${m[4]}`;
+      const q = m[2] || (value.includes(' ') ? '"' : '');
+      return `${m[1]}${q}${value}${q}${m[4]}`;
     })
     .join('\n');
 }
@@ -92,7 +89,7 @@ export function planDockerAdoption(sources: DockerSources | undefined): DockerAd
   if (!sources) return plan;
   const byFile = new Map<string, { lines: Set<number>; why: string[]; kind: 'env' | 'json' }>();
   for (const s of sources.settings) {
-    if (!owned(s.name)) continue;
+    if (!FLANNEL_OWNED_SETTINGS.includes(s.name)) continue;
     // on an ExecStart line: flanprov's drop-in leaves it out (stripOwnedFlags); a drop-in that sorts after
     // flanprov's is edited below
     if (s.kind === 'flag' && !s.via) continue;
@@ -152,7 +149,7 @@ export function planDockerAdoption(sources: DockerSources | undefined): DockerAd
     const i = ef.source.line - 1;
     const words = splitUnitWords(lines[i]?.replace(/^\s*EnvironmentFile\s*=\s*/, '') ?? '');
     if (!/^\s*EnvironmentFile\s*=/.test(lines[i] ?? '') || !words.includes(ef.path)) continue;
-    lines[i] = lines[i]!.replace(ef.path, `-${ef.path}`).replace(`--${ef.path}`, `-${ef.path}`);
+    lines[i] = lines[i]!.replace(ef.path, `-${ef.path}`);
     const after = lines.join('\n');
     const why = `EnvironmentFile=${ef.path} made optional (mk-docker-opts.sh's output)`;
     if (prior) {

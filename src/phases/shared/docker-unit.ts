@@ -1,10 +1,8 @@
 /**
- * dockerd's own command line, read from `systemctl cat docker.service` *without* flanprov's drop-in, so
- * that re-running `up` appends `--bip/--mtu` to the host's command line once instead of stacking them
- * (systemctl show -p ExecStart would already include our drop-in after the first run).
+ * `systemctl cat docker.service` split into its files; systemd's rules over them (ExecStart, Environment,
+ * EnvironmentFile, expansion) are in docker-sources.ts. facts reads dockerd's command line *without*
+ * flanprov's drop-in from it, so re-running `up` appends `--bip/--mtu` once instead of stacking them.
  */
-
-import { serviceDirectives } from './docker-sources.js';
 
 export interface UnitFragment {
   /** the file path from systemctl cat's "# /path" header */
@@ -26,13 +24,4 @@ export function splitSystemctlCat(text: string): UnitFragment[] {
     }
   }
   return out;
-}
-
-/**
- * The effective `[Service] ExecStart=` of a unit after its fragments (vendor file then drop-ins, in the
- * order systemctl cat lists them), ignoring any fragment whose path is in `exclude` (systemd's rules live
- * in docker-sources.ts). Returns the command line with systemd's prefix characters removed, or undefined.
- */
-export function effectiveExecStart(fragments: readonly UnitFragment[], exclude: readonly string[] = []): string | undefined {
-  return serviceDirectives(fragments, exclude).execStart?.command;
 }

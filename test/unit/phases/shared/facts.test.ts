@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildFactsScript, parseEtcdEndpoint } from '../../../../src/phases/shared/facts.js';
 import { parseSections } from '../../../../src/remote/sections.js';
-import { effectiveExecStart, splitSystemctlCat } from '../../../../src/phases/shared/docker-unit.js';
+import { splitSystemctlCat } from '../../../../src/phases/shared/docker-unit.js';
+import { serviceDirectives } from '../../../../src/phases/shared/docker-sources.js';
+
+const effectiveExecStart = (f: Parameters<typeof serviceDirectives>[0], exclude: string[] = []) => serviceDirectives(f, exclude).execStart?.command;
 import { chooseInterface } from '../../../../src/phases/shared/iface.js';
 import { agentStatusFixture } from '../../../fixtures/agent-status.js';
 import { facts } from './fixtures.js';
