@@ -51,6 +51,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./switch-backend.js')).defineSwitchBackend,
   },
   {
+    name: 'adopt', usage: '[options]',
+    description: 'describe a cluster built by hand (its flanneld flags, etcd\'s config) as an inventory for `up --adopt`',
+    load: async () => (await import('./adopt.js')).defineAdopt,
+  },
+  {
     name: 'render', usage: '[options]',
     description: 'print every file `up` would write, for review (no SSH needed)',
     load: async () => (await import('./render.js')).defineRender,

@@ -3,9 +3,11 @@
  * the flannel tutorials start flanneld, with `-etcd-prefix=/docker-test/network`: h1 from a shell
  * (`nohup /opt/flannel/flanneld ... &`), h2 by a hand-written flanneld.service running /opt/flannel/flanneld,
  * h3 from a shell as /usr/local/bin/flanneld-amd64. Docker is left as the lab made it (the Docker sources
- * are dockeropts' test). Without --adopt: refused naming each old agent, nothing changed. With it: hosts
- * in a namespace of their flannel subnet ping each other every 10 ms through the takeover and lose
- * nothing, subnets unchanged, the old agents gone (process, unit), a second `up` changes nothing.
+ * are up.test.ts's). `adopt --write-inventory` describes the cluster (issue 9.3), and the tests after it use
+ * that inventory. Without --adopt: refused naming each old agent, nothing changed. With it, h1 alone first
+ * (`--limit h1`: a mixed cluster for a while, issue 9.5), then the others: hosts in a namespace of their
+ * flannel subnet ping each other every 10 ms through both takeovers and lose nothing, subnets unchanged,
+ * the old agents gone (process, unit), a second `up` changes nothing.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -104,6 +106,33 @@ describe('up --adopt: a hand-built cluster taken over (3-host lab)', { concurren
     assert.match(unit.stdout + unit.stderr, /No such file/, 'no agent pushed');
   });
 
+  it('adopt --write-inventory describes the running cluster (read-only); the next tests take it over with that file', async () => {
+    const dir = join(LABS, lab.name, 'ssh');
+    const file = join(LABS, lab.name, 'adopted.yml');
+    const hosts = lab.hosts.map((h) => `${h.name}=${h.ip}`).join(',');
+    const ssh = ['--hosts', hosts, '-u', 'root', '--private-key', join(dir, 'id_ed25519'), '--ssh-common-args', `-o UserKnownHostsFile=${join(dir, 'known_hosts')}`];
+    const before = await subnets();
+    const r = await flanprov('adopt', '--write-inventory', file, ...ssh);
+    assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
+    const y = parse(readFileSync(file, 'utf8'));
+    assert.match(readFileSync(file, 'utf8'), /^# Written by flanprov .* adopt --write-inventory/);
+    assert.match(readFileSync(file, 'utf8'), /Next: flanprov up --adopt -i /);
+    assert.deepEqual({ ...y.all.vars, ansible_ssh_private_key_file: undefined, ansible_ssh_common_args: undefined }, {
+      flannel_network: '10.244.0.0/16', flannel_backend: 'vxlan', flannel_etcd_endpoints: [ep()], flannel_etcd_prefix: PREFIX,
+      ansible_user: 'root', ansible_ssh_private_key_file: undefined, ansible_ssh_common_args: undefined, flannel_ip_masq: ipMasq,
+    });
+    for (const h of lab.hosts) assert.deepEqual(y.all.children.nodes.hosts[h.name], { ansible_host: h.ip, flannel_iface: h.ip }, h.name);
+    assert.deepEqual(await subnets(), before, 'nothing changed');
+    // a second write is refused without --force; --dry-run prints it instead
+    const again = await flanprov('adopt', '--write-inventory', file, ...ssh);
+    assert.equal(again.code, 2, again.stdout + again.stderr);
+    assert.match(again.stdout + again.stderr, /exists: choose another file, or --force/);
+    const dry = await flanprov('adopt', '--write-inventory', file, '--dry-run', ...ssh);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^# Written by flanprov/);
+    inv = file;
+  });
+
   it('--adopt --dry-run lists what is replaced and changes nothing', async () => {
     const r = await flanprov('up', inv, '--adopt', '--dry-run');
     assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
@@ -112,19 +141,27 @@ describe('up --adopt: a hand-built cluster taken over (3-host lab)', { concurren
     assert.match(still.stdout, /by hand/);
   });
 
-  it('--adopt: no ping lost between the hosts through the takeover, subnets kept, old agents gone; a second up changes nothing', async () => {
+  it('--adopt, one host first (--limit h1) then the rest: no ping lost between the hosts, subnets kept, old agents gone; a second up changes nothing', async () => {
     const before = await subnets();
     const m = await Measurement.start(remotes.map((o, i) => ({ name: lab.hosts[i]!.name, remote: o, subnet: parseSubnetEnv(before[i]!).subnet! })), { intervalMs: 10, maxSeconds: 300 });
     let result: MeasureResult;
+    let first;
     let r;
     try {
+      // one host first (issue 9.5): a mixed cluster, h1 run by flanprov, h2 and h3 still by hand, one etcd
+      first = await flanprov('up', inv, '--adopt', '--limit', 'h1', '--output', 'json');
+      assert.equal(first.code, 0, first.stdout.slice(-4000) + first.stderr);
+      const mixed = await lab.sshAll('pgrep -f "^/opt/flannel/[f]lanneld|[f]lanneld-amd64" >/dev/null && echo by-hand || echo flanprov');
+      assert.deepEqual([...mixed].map(([h, o]) => `${h}: ${o.stdout.trim()}`), ['h1: flanprov', 'h2: by-hand', 'h3: by-hand']);
+      await new Promise((res) => setTimeout(res, 1000));
       r = await flanprov('up', inv, '--adopt', '--output', 'json');
       await new Promise((res) => setTimeout(res, 1000));
     } finally {
       result = await m.stop();
     }
-    printMeasure('adoption of 3 hand-built hosts', result);
+    printMeasure('adoption of 3 hand-built hosts, h1 alone first (--limit h1), then h2 and h3', result);
     assert.equal(r.code, 0, r.stdout.slice(-4000) + r.stderr);
+    assert.deepEqual(jsonEvents(r.stdout).filter((e) => e.event === 'host.change' && e.host === 'h1' && /flanneld|agent/.test(e.change)).map((e) => e.change), [], 'h1 is not taken over twice');
     assert.equal(result.totalLost, 0, 'no ping lost');
     assert.deepEqual(await subnets(), before, 'every host kept its subnet');
     const gone = await lab.sshAll('pgrep -f "^/opt/flannel/[f]lanneld|[f]lanneld-amd64" || echo none; systemctl show -p ExecStart --value flanneld.service | grep -o "path=[^ ;]*"; head -n1 /etc/systemd/system/flanneld.service');

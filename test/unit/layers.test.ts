@@ -34,6 +34,8 @@ const PHASE_PARTS: Record<string, readonly string[]> = {
   down: ['framework', 'shared'],
   // a managed etcd's phases, used by up, status, check and down (wired in cli/)
   etcd: ['framework', 'shared'],
+  // adopt --write-inventory: describes a hand-built cluster (read-only on the hosts)
+  adopt: ['framework', 'shared'],
 };
 
 function sources(dir: string): string[] {

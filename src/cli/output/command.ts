@@ -71,6 +71,10 @@ export interface RunCommandInput {
   after?: (cluster: ClusterSpec, state: RunState, reporter: Reporter) => void | Promise<void>;
   /** override the reporter (tests) */
   reporter?: Reporter;
+  /** the cluster from elsewhere than -i (adopt: the hosts of --hosts); errors it throws are reported like the inventory's */
+  cluster?: () => ClusterSpec;
+  /** where the reporter writes (default stdout; adopt's `--write-inventory -` keeps stdout for the inventory) */
+  reporterStream?: NodeJS.WriteStream;
 }
 
 /** Every secret value a loaded inventory holds (they come from the environment), for the run log's redaction. */
@@ -87,7 +91,7 @@ function secretsOf(cluster: ClusterSpec): (string | undefined)[] {
 export async function runCommand(inp: RunCommandInput): Promise<number> {
   const { opts } = inp;
   const runLog = inp.reporter ? undefined : RunLog.open(inp.command);
-  const ui = inp.reporter ?? await createReporter(opts);
+  const ui = inp.reporter ?? await createReporter(opts, inp.reporterStream);
   const reporter: Reporter = runLog ? new TeeReporter([ui, runLog]) : ui;
   const t0 = Date.now();
   // a failed run says where its log is (in the summary for JSON readers, as a line for people)
@@ -103,7 +107,7 @@ export async function runCommand(inp: RunCommandInput): Promise<number> {
   }));
   try {
     const options = { ...toRunOptions(opts), signal: interrupt.signal };
-    const cluster = loadInventory(inventorySources(opts), { ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.sshConfig ? { sshConfigFile: opts.sshConfig } : {}) });
+    const cluster = inp.cluster ? inp.cluster() : loadInventory(inventorySources(opts), { ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.sshConfig ? { sshConfigFile: opts.sshConfig } : {}) });
     runLog?.addSecrets(secretsOf(cluster));
     hosts = makeHostStates(cluster);
     const state = inp.state ?? {};
