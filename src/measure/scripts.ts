@@ -3,11 +3,12 @@
  * into the host's flannel subnet like a container, and one iputils ping per peer running in it, writing
  * per-packet lines (-D timestamps, -O for unanswered packets) to /run/flanprov-measure. A namespace rather
  * than a Docker container so that the Docker restart an MTU change needs does not end the measurement.
- * The scripts are strings (one SSH round trip each); parsing of their output is in session.ts/ping-log.ts.
+ * The scripts are src/remote/scripts/measure-*.sh (one SSH round trip each); parsing of their output is in
+ * session.ts/ping-log.ts.
  */
 import { firstHost, formatIpv4, sizeOf } from '../network/ipv4.js';
 import type { Ipv4Net } from '../network/types.js';
-import { SEC_FN, shq } from '../remote/sections.js';
+import { remoteScript } from '../remote/remote-script.js';
 
 export const MEASURE_NS = 'flanprov-measure';
 /** host side of the namespace's veth (≤ 15 chars); the namespace side is renamed eth0 */
@@ -27,35 +28,22 @@ export function measureAddress(subnet: Ipv4Net): { ip: string; gateway: string; 
   };
 }
 
+declare module '../remote/remote-script.js' {
+  interface RemoteScripts {
+    'measure-setup': { NS: string; VETH: string; DIR: string; IP: string; PREFIX_LEN: number; GATEWAY: string };
+    'measure-start': { NS: string; DIR: string; INTERVAL: string; MAX_SECONDS: number; TARGET_IDS: readonly string[]; TARGET_IPS: readonly string[] };
+    'measure-warmup': { DIR: string; TIMEOUT_S: number; TARGET_IDS: readonly string[] };
+    'measure-stop': { NS: string; VETH: string; DIR: string };
+    'measure-abort': { NS: string; VETH: string; DIR: string };
+  }
+}
+
+const PLACE = { NS: MEASURE_NS, VETH: MEASURE_VETH, DIR: MEASURE_DIR };
+
 /** Creates the namespace (replacing a leftover one) and prints `addr` = its eth0 address. */
 export function setupScript(subnet: Ipv4Net): string {
   const a = measureAddress(subnet);
-  return `${SEC_FN}
-set -e
-${cleanupLines()}
-mkdir -p ${MEASURE_DIR}
-ip netns add ${MEASURE_NS}
-ip link add ${MEASURE_VETH} type veth peer name fpmeas1
-ip link set fpmeas1 netns ${MEASURE_NS}
-ip -n ${MEASURE_NS} link set fpmeas1 name eth0
-ip -n ${MEASURE_NS} link set lo up
-ip -n ${MEASURE_NS} link set eth0 up
-ip -n ${MEASURE_NS} addr add ${a.ip}/${a.prefixLen} dev eth0
-ip link set ${MEASURE_VETH} up
-ip addr add ${a.gateway}/32 dev ${MEASURE_VETH}
-ip route replace ${a.ip}/32 dev ${MEASURE_VETH}
-ip -n ${MEASURE_NS} route add ${a.gateway}/32 dev eth0
-ip -n ${MEASURE_NS} route add default via ${a.gateway} dev eth0
-sysctl -qw net.ipv4.ip_forward=1
-sec addr; ip -n ${MEASURE_NS} -j -4 addr show eth0
-`;
-}
-
-/** Everything the measurement leaves on a host, removed (pingers must already be stopped). */
-function cleanupLines(): string {
-  return `ip netns del ${MEASURE_NS} 2>/dev/null || true
-ip link del ${MEASURE_VETH} 2>/dev/null || true
-rm -rf ${MEASURE_DIR}`;
+  return remoteScript('measure-setup', { ...PLACE, IP: a.ip, PREFIX_LEN: a.prefixLen, GATEWAY: a.gateway });
 }
 
 export interface PingerTarget {
@@ -72,10 +60,10 @@ export interface PingerTarget {
  * `timeout`, which passes SIGINT on to ping (ping then prints its statistics).
  */
 export function startPingersScript(targets: readonly PingerTarget[], intervalMs: number, maxSeconds: number): string {
-  const i = (intervalMs / 1000).toFixed(3);
-  const lines = targets.map((t) =>
-    `setsid nohup ip netns exec ${MEASURE_NS} timeout -s INT ${maxSeconds} ping -n -D -O -i ${i} -W 1 ${shq(t.ip)} > ${MEASURE_DIR}/${t.id}.log 2>&1 < /dev/null &\necho $! > ${MEASURE_DIR}/${t.id}.pid`);
-  return `set -e\nexport LC_ALL=C\ncd ${MEASURE_DIR}\n${lines.join('\n')}\n`;
+  return remoteScript('measure-start', {
+    NS: MEASURE_NS, DIR: MEASURE_DIR, INTERVAL: (intervalMs / 1000).toFixed(3), MAX_SECONDS: maxSeconds,
+    TARGET_IDS: targets.map((t) => t.id), TARGET_IPS: targets.map((t) => t.ip),
+  });
 }
 
 /**
@@ -83,50 +71,18 @@ export function startPingersScript(targets: readonly PingerTarget[], intervalMs:
  * to `timeoutS`; prints `silent` = the targets without one.
  */
 export function warmupScript(targets: readonly PingerTarget[], timeoutS: number): string {
-  const ids = targets.map((t) => t.id).join(' ');
-  return `${SEC_FN}
-cd ${MEASURE_DIR} || exit 3
-end=$((SECONDS + ${timeoutS}))
-while :; do
-  silent=
-  for id in ${ids}; do grep -q 'bytes from' "$id.log" 2>/dev/null || silent="$silent $id"; done
-  [ -z "$silent" ] && break
-  [ $SECONDS -ge $end ] && break
-  sleep 0.1
-done
-sec silent; echo $silent
-`;
+  return remoteScript('measure-warmup', { DIR: MEASURE_DIR, TIMEOUT_S: timeoutS, TARGET_IDS: targets.map((t) => t.id) });
 }
-
-/** The PIDs we recorded, only while they are still our pingers (a PID may have been reused). */
-const OUR_PINGS = `ours() { for f in ${MEASURE_DIR}/*.pid; do [ -f "$f" ] || continue; p=$(cat "$f"); tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -q '^timeout -s INT [0-9]* ping -n -D' && echo "$p"; done; }`;
 
 /**
  * Stops the pingers (SIGINT: ping prints its statistics), waits for them, prints each log gzip+base64
  * in a `log <id>` section, then removes the namespace and the directory.
  */
 export function stopScript(): string {
-  return `${SEC_FN}
-${OUR_PINGS}
-pids=$(ours)
-[ -n "$pids" ] && kill -INT $pids 2>/dev/null
-for _ in $(seq 1 60); do [ -z "$(ours)" ] && break; sleep 0.05; done
-for p in $(ours); do kill -KILL -- -"$p" 2>/dev/null; done  # the process group: timeout and its ping
-for f in ${MEASURE_DIR}/*.log; do
-  [ -f "$f" ] || continue
-  id=$(basename "$f" .log)
-  sec log "$id"; gzip -1c < "$f" | base64 -w0; echo
-done
-${cleanupLines()}
-true
-`;
+  return remoteScript('measure-stop', PLACE);
 }
 
 /** Removal only (after a failed start): stops our pingers without collecting anything. */
 export function abortScript(): string {
-  return `${OUR_PINGS}
-for p in $(ours); do kill -KILL -- -"$p" 2>/dev/null; done
-${cleanupLines()}
-true
-`;
+  return remoteScript('measure-abort', PLACE);
 }

@@ -126,3 +126,23 @@ fp_flanneld_procs() {
   done
   return 0
 }
+
+# fp_measure_cleanup NS VETH DIR: everything the measurement (measure/scripts.ts) leaves on a host removed:
+# its namespace, the host side of its veth, its directory. Pingers must already be stopped.
+fp_measure_cleanup() {
+  ip netns del "$1" 2>/dev/null || true
+  ip link del "$2" 2>/dev/null || true
+  rm -rf -- "$3"
+}
+
+# fp_measure_pingers DIR: the PIDs recorded in DIR/*.pid, only while they are still our pingers (a PID may
+# have been reused), one a line.
+fp_measure_pingers() {
+  local f p
+  for f in "$1"/*.pid; do
+    [ -f "$f" ] || continue
+    p=$(cat "$f")
+    tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q '^timeout -s INT [0-9]* ping -n -D' && echo "$p"
+  done
+  return 0
+}
