@@ -289,6 +289,8 @@ export class SshRemoteHost implements RemoteHost {
   readonly address: string;
   private readonly servers = new Set<Server>();
   private closed = false;
+  /** requests sent on the target connection (RemoteHost.roundTrips) */
+  private requests = 0;
 
   constructor(
     readonly name: string,
@@ -302,6 +304,10 @@ export class SshRemoteHost implements RemoteHost {
 
   private get client(): Client {
     return this.clients[this.clients.length - 1]!;
+  }
+
+  roundTrips(): number {
+    return this.requests;
   }
 
   private priv(sudo: boolean | undefined): PrivilegeSpec {
@@ -319,6 +325,7 @@ export class SshRemoteHost implements RemoteHost {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new StepFailedError('the SSH connection is closed', this.name));
       if (signal?.aborted) return reject(new StepFailedError('interrupted before it started', this.name));
+      this.requests++;
       this.client.exec(command, (err: Error | undefined, ch: ClientChannel) => {
         if (err) return reject(new StepFailedError(`cannot start a command: ${err.message}`, this.name));
         const out: Buffer[] = [];
@@ -445,8 +452,10 @@ export class SshRemoteHost implements RemoteHost {
 
   private sftpPut(src: string | Buffer, remote: string, mode: number): Promise<void> {
     return new Promise((resolve, reject) => {
+      this.requests++;
       this.client.sftp((err: Error | undefined, sftp: SFTPWrapper) => {
         if (err) return reject(new StepFailedError(`SFTP is not available (${err.message}); set flannel_transfer_compression: gzip`, this.name));
+        this.requests++;
         const done = (e?: Error | null): void => { sftp.end(); if (e) reject(new StepFailedError(`SFTP upload to ${remote} failed: ${e.message}`, this.name)); else resolve(); };
         if (typeof src === 'string') sftp.fastPut(src, remote, { mode }, done);
         else sftp.writeFile(remote, src, { mode }, done);
@@ -458,6 +467,7 @@ export class SshRemoteHost implements RemoteHost {
     const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new StepFailedError('the SSH connection is closed', this.name));
+      this.requests++;
       this.client.exec(cmd.command, (err: Error | undefined, ch: ClientChannel) => {
         if (err) return reject(new StepFailedError(`cannot start a command: ${err.message}`, this.name));
         if (cmd.stdinPrefix) ch.write(cmd.stdinPrefix);
@@ -474,6 +484,7 @@ export class SshRemoteHost implements RemoteHost {
       socks.add(sock);
       sock.on('close', () => socks.delete(sock));
       sock.setNoDelay(true);
+      this.requests++;
       this.client.forwardOut('127.0.0.1', sock.remotePort ?? 0, targetHost, targetPort, (err, stream) => {
         if (err) {
           this.debug(`${this.name}: tunnel to ${targetHost}:${targetPort} failed: ${err.message}`);

@@ -21,6 +21,8 @@ export class LocalRemoteHost implements RemoteHost {
   private readonly servers = new Set<Server>();
   private readonly sessions = new Set<ReturnType<typeof spawn>>();
   private closed = false;
+  /** processes started (RemoteHost.roundTrips: here a request is a local process, not a network trip) */
+  private requests = 0;
 
   constructor(readonly name: string, readonly spec: ConnectionSpec, private readonly localUser: string) {
     this.address = `local (${localUser})`;
@@ -34,6 +36,7 @@ export class LocalRemoteHost implements RemoteHost {
     const t0 = Date.now();
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new StepFailedError('the local connection is closed', this.name));
+      this.requests++;
       const p = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
@@ -105,6 +108,7 @@ export class LocalRemoteHost implements RemoteHost {
   openSession(script: string, opts: { sudo?: boolean } = {}): Promise<RemoteSession> {
     if (this.closed) return Promise.reject(new StepFailedError('the local connection is closed', this.name));
     const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
+    this.requests++;
     const p = spawn('/bin/sh', ['-c', cmd.command], { stdio: ['pipe', 'pipe', 'ignore'] });
     p.stdin.on('error', () => undefined);
     if (cmd.stdinPrefix) p.stdin.write(cmd.stdinPrefix);
@@ -144,6 +148,10 @@ export class LocalRemoteHost implements RemoteHost {
         resolve({ host: '127.0.0.1', port, close: () => new Promise<void>((r) => { this.servers.delete(server); server.close(() => r()); }) });
       });
     });
+  }
+
+  roundTrips(): number {
+    return this.requests;
   }
 
   async close(): Promise<void> {

@@ -99,6 +99,12 @@ export interface RemoteHost {
   openSession(script: string, opts?: { sudo?: boolean }): Promise<RemoteSession>;
   /** open a local TCP listener on 127.0.0.1:0 forwarding to targetHost:targetPort via this host */
   tunnel(targetHost: string, targetPort: number): Promise<Tunnel>;
+  /**
+   * How many requests this connection has made so far, each at least one round trip: an exec (run, putFile,
+   * openSession), an SFTP session and each SFTP transfer on it, a tunnel's channel open. The SSH handshake
+   * itself is not counted. The runner reports the per-phase difference (-v, `phase.end` in JSON).
+   */
+  roundTrips(): number;
   /** close the connection (and its jump hosts, tunnels) */
   close(): Promise<void>;
 }

@@ -33,3 +33,8 @@ export function formatMatrix(m: VerifyMatrix): string {
   m.hosts.forEach((src, i) => lines.push((pad(src) + m.hosts.map((_, j) => pad(cell(m.cells[i]?.[j] ?? null))).join('')).trimEnd()));
   return lines.join('\n');
 }
+
+/** A phase's SSH requests per host, "h1 1, h2 1, h3 1" (-v). */
+export function formatRoundTrips(trips: Record<string, number>): string {
+  return Object.entries(trips).map(([h, n]) => `${h} ${n}`).join(', ');
+}

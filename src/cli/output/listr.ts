@@ -5,7 +5,7 @@
  */
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { FlanprovEvent, Reporter, VerifyMatrix } from '../../phases/framework/events.js';
-import { formatMatrix, formatSummary } from './format.js';
+import { formatMatrix, formatRoundTrips, formatSummary } from './format.js';
 
 interface Deferred { resolve(v: { status: string; message?: string; ms: number }): void; reject(e: Error): void; done: boolean }
 
@@ -52,7 +52,7 @@ export class ListrReporter implements Reporter {
         if (pd && !pd.done) {
           pd.done = true;
           if (ev.status === 'failed') pd.reject(new Error(ev.failedHosts?.length ? `failed on ${ev.failedHosts.join(', ')}` : 'failed'));
-          else pd.resolve({ status: ev.status, ms: ev.ms });
+          else pd.resolve({ status: ev.status, ms: ev.ms, ...(this.verbose && ev.roundTrips && Object.values(ev.roundTrips).some((n) => n > 0) ? { message: `round trips: ${formatRoundTrips(ev.roundTrips)}` } : {}) });
         }
         break;
       }
@@ -101,7 +101,7 @@ export class ListrReporter implements Reporter {
         const end = {
           task: async () => {
             const r = await phasePromise;
-            task.title = `${title} (${Date.now() - t0} ms)${r.status === 'changed' ? ' — changed' : r.status === 'skipped' ? ' — skipped' : ''}`;
+            task.title = `${title} (${Date.now() - t0} ms)${r.status === 'changed' ? ' — changed' : r.status === 'skipped' ? ' — skipped' : ''}${r.message ? ` — ${r.message}` : ''}`;
           },
         };
         return task.newListr([...hostTasks, end], { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: !this.verbose } });

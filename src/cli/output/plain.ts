@@ -1,6 +1,6 @@
 /** Plain-line renderer for non-TTY output (CI logs): one line per event worth reading, then a summary table. */
 import type { FlanprovEvent, Reporter, VerifyMatrix } from '../../phases/framework/events.js';
-import { formatSummary, formatMatrix } from './format.js';
+import { formatSummary, formatMatrix, formatRoundTrips } from './format.js';
 
 export class PlainReporter implements Reporter {
   constructor(private readonly out: NodeJS.WritableStream = process.stdout, private readonly verbose = false) {}
@@ -17,6 +17,7 @@ export class PlainReporter implements Reporter {
         break;
       case 'phase.end':
         if (ev.status !== 'skipped' || this.verbose) this.w(`[${ev.status.padEnd(7)}] ${ev.phase} (${ev.ms} ms)${ev.failedHosts?.length ? ` failed on: ${ev.failedHosts.join(', ')}` : ''}`);
+        if (this.verbose && ev.roundTrips && Object.values(ev.roundTrips).some((n) => n > 0)) this.w(`  round trips: ${formatRoundTrips(ev.roundTrips)}`);
         break;
       case 'host.change':
         this.w(`  ${ev.host}: ${ev.dryRun ? 'would: ' : ''}${ev.change}`);

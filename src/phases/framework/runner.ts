@@ -95,6 +95,7 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
     let status: PhaseStatus = 'ok';
     let error: unknown;
     const live = hosts.filter((h) => !h.failed);
+    const tripsBefore = roundTripCounts(hosts);
     reporter.emit({ event: 'phase.start', phase: phase.title, hosts: live.map((h) => h.name) });
     try {
       if (phase.shouldRun && !(await phase.shouldRun(ctx))) {
@@ -136,7 +137,9 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
       // A phase-wide error (not tied to one host's forEachHost callback), e.g. etcd seeding.
       reporter.emit({ event: 'log', level: 'warn', phase: phase.title, message: errorMessage(error) });
     }
-    reporter.emit({ event: 'phase.end', phase: phase.title, status, ms, ...(failedHosts.length ? { failedHosts } : {}) });
+    const roundTrips = roundTripDelta(tripsBefore, roundTripCounts([...hosts, ...extra]));
+    reporter.emit({ event: 'phase.end', phase: phase.title, status, ms, ...(failedHosts.length ? { failedHosts } : {}),
+      ...(Object.keys(roundTrips).length ? { roundTrips } : {}) });
     report.phases.push({ title: phase.title, status, ms, failedHosts });
     if (options.signal?.aborted) {
       // the phase in flight has finished (or undone) its work; what failed in it stays in the host results
@@ -227,6 +230,18 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
       ...(a.failedPhase ? { failedPhase: a.failedPhase } : {}), ...(a.message ? { message: a.message } : {}) };
   });
   return report;
+}
+
+/** Each connected host's request count so far (hosts the connect phase has not reached yet are left out). */
+function roundTripCounts(hosts: readonly HostState[]): Map<string, number> {
+  return new Map(hosts.flatMap((h) => (h.conn ? [[h.name, h.conn.roundTrips()] as const] : [])));
+}
+
+/** The requests a phase made per host: a host connected during the phase counts from 0. */
+export function roundTripDelta(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, n] of after) out[name] = n - (before.get(name) ?? 0);
+  return out;
 }
 
 /** The error of an interrupted run: what ran last, what was not started. */

@@ -168,3 +168,16 @@ test('an interrupt: the phase in flight finishes, no host task or phase starts a
   assert.deepEqual(r.hosts.map((h) => [h.host, h.status]), [['n1', 'changed'], ['n2', 'ok'], ['n3', 'ok']]);
   assert.ok(cleaned);
 });
+
+test('phase.end carries each connected host\'s requests made in that phase (a host connected in it counts from 0)', async () => {
+  const trips = new Map<string, number>();
+  const conn = (name: string) => ({ roundTrips: () => trips.get(name) ?? 0 }) as unknown as import('../../../../src/remote/types.js').RemoteHost;
+  const phases: Phase[] = [
+    { title: 'Connect', readOnly: true, async run(ctx) { await ctx.forEachHost(async (h) => { trips.set(h.name, 1); h.conn = conn(h.name); }); } },
+    { title: 'Facts', readOnly: true, async run(ctx) { await ctx.forEachHost(async (h) => { trips.set(h.name, trips.get(h.name)! + (h.name === 'n1' ? 1 : 3)); }); } },
+  ];
+  const rep = new Collect();
+  await runPhases({ command: 'up', cluster: cluster(['n1', 'n2']), phases, options: opts(), reporter: rep });
+  const ends = rep.events.flatMap((e) => (e.event === 'phase.end' ? [[e.phase, e.roundTrips]] : []));
+  assert.deepEqual(ends, [['Connect', { n1: 1, n2: 1 }], ['Facts', { n1: 1, n2: 3 }]]);
+});
