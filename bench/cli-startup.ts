@@ -2,7 +2,8 @@
  * CLI start-up (issue 12.5; prints figures, never pass/fail): hyperfine-style repeated runs of
  * `node -e 0` (the floor), `flanprov --version`, `--help` and `render`, wall time per process (min, median,
  * mean), with the load average beside them (on a busy 2-core machine every figure moves with it).
- * Then which npm packages each command's module graph pulls in (esbuild metafile of the command's file):
+ * Then which npm packages each command's module graph pulls in when it runs (esbuild metafile of the command's
+ * file, its own import() calls left out):
  * what a command loads that it does not use shows here.
  * Usage: node --import tsx bench/cli-startup.ts [--runs N] [--inventory FILE (for render)] [--cli dist/flanprov.cjs]
  */
@@ -39,6 +40,8 @@ async function packagesOf(entry: string): Promise<string[]> {
   const r = await build({
     entryPoints: [join(ROOT, entry)], bundle: true, platform: 'node', format: 'cjs', write: false,
     metafile: true, logLevel: 'silent', loader: { '.node': 'empty' },
+    // what the entry loads when it runs, not what it may import later (main.ts's per-command import())
+    plugins: [{ name: 'static-only', setup(b) { b.onResolve({ filter: /.*/ }, (a) => (a.kind === 'dynamic-import' ? { path: a.path, external: true } : undefined)); } }],
   });
   const pk = new Set<string>();
   for (const k of Object.keys(r.metafile.inputs)) {
