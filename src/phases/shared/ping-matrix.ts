@@ -9,6 +9,13 @@ import { CNI_DEFAULT_NETWORK } from '../../network/cni.js';
 import type { VerifyMatrix } from '../framework/events.js';
 import { firstHost, formatIpv4, parseCidr, sizeOf } from '../../network/ipv4.js';
 import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
+
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    'ping-matrix': { EXEC: string; SIZE: number; HOSTS: readonly string[]; IPS: readonly string[] };
+  }
+}
 
 /** host side of the netns probe's veth (≤ 15 chars); the namespace side is renamed eth0 */
 export const PROBE_VETH = 'fpprobe0';
@@ -132,25 +139,10 @@ export interface PingTarget {
  * size, 20 ms apart); only when they fail, 3 small pings tell a lost path from an MTU black hole, and the
  * host's own `ip route get` for the target, for diagnosis. Each target's result is printed with a single
  * printf (atomic on the pipe); no helper processes besides the pings (a 10-host matrix is 90 of them).
+ * The script is src/remote/scripts/ping-matrix.sh.
  */
 export function pingScript(probe: Pick<Probe, 'exec' | 'mtu'>, targets: readonly PingTarget[]): string {
-  const size = probe.mtu - 28;
-  const jobs = targets.map((t) => `pair ${shq(t.host)} ${shq(t.ip)} &`).join('\n');
-  // The host's `ip route get` (for the diagnosis) only for a pair that failed: on a healthy 10-host
-  // cluster that is 90 processes fewer.
-  return `${SEC_FN}
-export LC_ALL=C
-# the statistics lines of ping -q (or its error), on one line
-pg() { o=$(${probe.exec} ping -n -q -c 3 -i 0.02 -W 1 "$@" 2>&1); r=$?; o=\${o##*statistics ---}; o=\${o//$'\\n'/ }; o=\${o:0:300}; }
-pair() {
-  pg -M do -s ${size} "$2"; dr=$r; d=$o; rg=
-  if [ "$dr" = 0 ]; then sr=0; so=$d; else pg "$2"; sr=$r; so=$o; rg=$(ip -j route get "$2" 2>&1); rg=$'\\n::fp:: routeget '"$1"$'\\n'"$rg"; fi
-  printf '\\n::fp:: ping %s\\nsmall %s %s\\ndf %s %s%s\\n' "$1" "$sr" "$so" "$dr" "$d" "$rg"
-}
-${jobs}
-wait
-true
-`;
+  return remoteScript('ping-matrix', { EXEC: probe.exec, SIZE: probe.mtu - 28, HOSTS: targets.map((t) => t.host), IPS: targets.map((t) => t.ip) });
 }
 
 export interface PingResult {
