@@ -23,8 +23,8 @@ export interface ConfigSource {
   read(): Promise<StoredConfig | undefined>;
   /** changes after `fromRevision` (exclusive); undefined text = deleted */
   watch(fromRevision: string | undefined, onChange: (text: string | undefined, modRevision: string) => void, onError: (err: Error) => void): ConfigWatch;
-  /** flannel's message for a missing key */
-  notFoundMessage(): string;
+  /** flannel's message for a missing key (says so when etcd's v2 store has the config) */
+  notFoundMessage(): Promise<string>;
 }
 
 export interface ConfigFollowerOptions {
@@ -81,7 +81,7 @@ export class ConfigFollower {
             msg = `Couldn't fetch network config: ${(e as Error).message}`;
           }
         } else {
-          msg = `Couldn't fetch network config: ${this.o.source.notFoundMessage()}`;
+          msg = `Couldn't fetch network config: ${await this.o.source.notFoundMessage()}`;
         }
       } catch (e) {
         msg = `Couldn't fetch network config: ${(e as Error).message}`;

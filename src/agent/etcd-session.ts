@@ -37,6 +37,8 @@ function connectOptions(f: AgentFlags, endpoints: string[]): EtcdConnectOptions 
   return o;
 }
 
+const V2_CHECK_MS = 30_000;
+
 export class EtcdSession {
   readonly store: LeaseStore;
   readonly config: ConfigSource;
@@ -44,7 +46,10 @@ export class EtcdSession {
   /** log-safe: endpoints, TLS files, user (never the password) */
   readonly description: string;
 
-  constructor(private readonly etcd: EtcdModules, private readonly client: Etcd3, opts: EtcdConnectOptions, prefix: string, log: AgentLogger) {
+  /** the v2 look-up for the "config not found" message: at most one every V2_CHECK_MS */
+  private v2Hint: { at: number; message: Promise<string | undefined> } | undefined;
+
+  constructor(private readonly etcd: EtcdModules, private readonly client: Etcd3, private readonly opts: EtcdConnectOptions, prefix: string, log: AgentLogger) {
     this.description = etcd.describeEtcd(opts);
     this.store = new etcd.LeaseStore(client, prefix);
     const endpoints = opts.endpoints.join(',');
@@ -81,8 +86,25 @@ export class EtcdSession {
         }
       },
       watch: (from, onChange, onError) => watchConfig(this.client, prefix, from ? String(BigInt(from) + 1n) : undefined, onChange, onError),
-      notFoundMessage: () => configNotFoundMessage(prefix),
+      notFoundMessage: async () => (await this.configInV2(prefix)) ?? configNotFoundMessage(prefix),
     };
+  }
+
+  /**
+   * Whether etcd's v2 API holds the config the v3 store lacks (a cluster built before flannel 0.18): then
+   * the message says so instead of flannel's guess. Checked at start and every 30 s while waiting.
+   */
+  private configInV2(prefix: string): Promise<string | undefined> {
+    if (this.v2Hint && Date.now() - this.v2Hint.at < V2_CHECK_MS) return this.v2Hint.message;
+    const o = this.opts;
+    const eps = o.endpoints.map((url) => ({ url, ...(o.caFile ? { caFile: o.caFile } : {}), ...(o.certFile ? { certFile: o.certFile } : {}),
+      ...(o.keyFile ? { keyFile: o.keyFile } : {}), ...(o.username ? { username: o.username, password: o.password ?? '' } : {}) }));
+    const message = import('../etcd/v2-store.js').then(async (v2) => {
+      const data = await v2.readV2Flannel(eps, prefix, 2000).catch(() => undefined);
+      return data ? v2.configInV2Message(prefix, data, 'agent') : undefined;
+    });
+    this.v2Hint = { at: Date.now(), message };
+    return message;
   }
 
   status(): AgentEtcdStatus {

@@ -12,6 +12,7 @@ import { lockPhase } from '../phases/shared/lock.js';
 import { factsPhase } from '../phases/shared/gather-facts.js';
 import { preflightPhase } from '../phases/up/preflight.js';
 import { seedEtcdPhase } from '../phases/up/seed-etcd.js';
+import { copyEtcdV2Phase } from '../phases/up/copy-etcd-v2.js';
 import { pushAgentPhase } from '../phases/up/push-agent.js';
 import { installUnitsPhase } from '../phases/up/install-units.js';
 import { adoptAgentPhase } from '../phases/up/adopt-agent.js';
@@ -23,7 +24,7 @@ import { reportPhase } from '../phases/up/report.js';
 import { ETCD_UP_PHASES, etcdReadyPhase, withEtcdFacts } from '../phases/etcd/up.js';
 
 export const UP_PHASES: Phase[] = [
-  connectPhase, lockPhase('exclusive'), withEtcdFacts(factsPhase), preflightPhase, ...ETCD_UP_PHASES, pushAgentPhase, etcdReadyPhase, seedEtcdPhase,
+  connectPhase, lockPhase('exclusive'), withEtcdFacts(factsPhase), preflightPhase, ...ETCD_UP_PHASES, pushAgentPhase, etcdReadyPhase, copyEtcdV2Phase, seedEtcdPhase,
   adoptAgentPhase, adoptDockerPhase, installUnitsPhase, startPhase, cniNetworkPhase, verifyPhase, reportPhase,
 ];
 

@@ -110,6 +110,11 @@ export interface DockerNow {
   cmdline?: string;
   /** docker0's IPv4 address "a.b.c.d/len" */
   bridgeAddr?: string;
+  /**
+   * the default bridge network as the running dockerd has it (`docker network inspect bridge`): what any
+   * source set — a flag, daemon.json, a file adoption edited since the daemon read it — wins over the argv
+   */
+  running?: { mtu?: number; bip?: string };
 }
 
 export interface DockerDecisionOptions {
@@ -140,11 +145,11 @@ export function dockerDecision(dropInChanged: boolean, subnetEnv: PreviousSubnet
   const want = `${formatIpv4(firstHost(subnetEnv.subnet))}/${subnetEnv.subnet.prefixLen}`;
   if (docker.bridgeAddr !== want) return { restart: `docker0 is ${docker.bridgeAddr ?? 'unaddressed'}, subnet.env says ${want}` };
   if (docker.cmdline === undefined) return {};
-  const bip = flagValue(docker.cmdline, '--bip');
+  const bip = docker.running?.bip ?? flagValue(docker.cmdline, '--bip');
   if (bip !== want) return { restart: `dockerd runs with --bip=${bip ?? '(none)'}, subnet.env says ${want}` };
   if (subnetEnv.mtu === undefined) return {};
-  const mtuFlag = flagValue(docker.cmdline, '--mtu');
-  const mtu = dockerMtuFlag(docker.cmdline);
+  const mtu = docker.running?.mtu ?? dockerMtuFlag(docker.cmdline);
+  const mtuFlag = mtu !== undefined ? String(mtu) : flagValue(docker.cmdline, '--mtu');
   if (mtu === subnetEnv.mtu) return {};
   if (mtu === undefined || mtu > subnetEnv.mtu) return { restart: `dockerd runs with --mtu=${mtuFlag ?? '(none)'}, subnet.env says ${subnetEnv.mtu}` };
   if (o.raiseMtu) return { restart: `MTU ${mtu} → ${subnetEnv.mtu} (--raise-mtu)` };

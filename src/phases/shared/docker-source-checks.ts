@@ -29,7 +29,7 @@ export function dockerSourceProblems(sources: DockerSources | undefined): string
   const json = owned.filter((s) => s.kind === 'daemon.json');
   if (json.length) {
     out.push(
-      `${json.map(describeSetting).join('; ')}: Docker refuses a flag that is also in daemon.json; remove ${json.length > 1 ? 'them' : 'it'} so flannel's --bip/--mtu/--ip-masq=false apply`,
+      `${json.map(describeSetting).join('; ')}: Docker refuses a flag that is also in daemon.json; remove ${json.length > 1 ? 'them' : 'it'} so flannel's --bip/--mtu/--ip-masq=false apply — or run "flanprov up --adopt", which removes ${json.length > 1 ? 'them' : 'it'} itself (a backup next to it)`,
     );
   }
   return out;

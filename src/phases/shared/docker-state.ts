@@ -10,7 +10,19 @@ export function dockerStateScript(): string {
   return `sec docker_active; systemctl is-active docker.service 2>/dev/null
 sec docker0; ip -j -4 addr show dev docker0 2>/dev/null
 sec docker_cmdline; p=$(systemctl show -p MainPID --value docker.service 2>/dev/null); [ -n "$p" ] && [ "$p" != 0 ] && tr '\\0' ' ' < /proc/$p/cmdline
+sec docker_net; ${DOCKER_NET_COMMAND}
 `;
+}
+
+/** facts.sh runs the same command (facts_docker_net): "MTU SUBNET GATEWAY" of the default bridge network. */
+export const DOCKER_NET_COMMAND = `timeout 3 docker network inspect bridge --format '{{index .Options "com.docker.network.driver.mtu"}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}' 2>/dev/null`;
+
+/** "1450 10.244.38.0/24 10.244.38.1" → { mtu: 1450, bip: "10.244.38.1/24" }; undefined when Docker did not answer. */
+export function parseDockerNet(text: string | undefined): DockerNow['running'] {
+  const [mtu, subnet, gateway] = (text ?? '').trim().split(/\s+/);
+  if (!mtu || !/^\d+$/.test(mtu)) return undefined;
+  const len = subnet && /\/(\d+)$/.exec(subnet)?.[1];
+  return { mtu: Number(mtu), ...(gateway && len ? { bip: `${gateway}/${len}` } : {}) };
 }
 
 export function parseDockerState(out: string): DockerNow {
@@ -18,7 +30,9 @@ export function parseDockerState(out: string): DockerNow {
   const d0 = jsonOr<{ addr_info?: { family: string; local: string; prefixlen: number }[] }[]>(section(s, 'docker0')?.body, []);
   const a = d0[0]?.addr_info?.find((x) => x.family === 'inet');
   const cmd = section(s, 'docker_cmdline')?.body.trim();
+  const running = parseDockerNet(section(s, 'docker_net')?.body);
   return {
+    ...(running ? { running } : {}),
     active: section(s, 'docker_active')?.body.trim() === 'active',
     ...(a ? { bridgeAddr: `${a.local}/${a.prefixlen}` } : {}),
     ...(cmd ? { cmdline: cmd } : {}),

@@ -10,11 +10,14 @@ import type { ClusterSpec } from '../../inventory/types.js';
 import type { RemoteHost, Tunnel } from '../../remote/types.js';
 import { UnreachableError } from '../../util/errors.js';
 import { parseEtcdEndpoint } from './facts.js';
+import type { V2Endpoint } from '../../etcd/v2-store.js';
 
 export interface EtcdAccess {
   client: Etcd3;
   /** "direct" or "ssh tunnel via h1 to 198.18.1.10:2379" */
   via: string;
+  /** the same etcd for its v2 HTTP API (same port, same path: direct, or through the same tunnel) */
+  v2: V2Endpoint[];
   close(): Promise<void>;
 }
 
@@ -52,7 +55,10 @@ function authOf(cluster: ClusterSpec): { username?: string; password?: string } 
 export async function openEtcdDirect(cluster: ClusterSpec, opts: { timeoutMs?: number; callTimeoutMs?: number } = {}): Promise<EtcdAccess | undefined> {
   const timeoutMs = opts.timeoutMs ?? 1500;
   const direct = createEtcdClient({ endpoints: cluster.etcd.endpoints, ...tlsOf(cluster), ...authOf(cluster), dialTimeoutMs: timeoutMs, callTimeoutMs: opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS });
-  if ((await works(direct, cluster.etcd.prefix, timeoutMs)) === true) return { client: direct, via: 'direct', close: async () => direct.close() };
+  if ((await works(direct, cluster.etcd.prefix, timeoutMs)) === true) {
+    const v2 = cluster.etcd.endpoints.map((url) => ({ url, ...tlsOf(cluster), ...authOf(cluster) }));
+    return { client: direct, via: 'direct', v2, close: async () => direct.close() };
+  }
   direct.close();
   return undefined;
 }
@@ -92,7 +98,8 @@ export async function openEtcd(
         if (ok === true) {
           opts.log?.(`etcd: ssh tunnel via ${v.remote.name} to ${ep.host}:${ep.port}`);
           const t = tunnel;
-          return { client, via: `ssh tunnel via ${v.remote.name} to ${ep.host}:${ep.port}`, close: async () => { client.close(); await t.close(); } };
+          const v2 = [{ url: `${scheme}://127.0.0.1:${tunnel.port}`, serverName: ep.host, ...tls, ...auth }];
+          return { client, via: `ssh tunnel via ${v.remote.name} to ${ep.host}:${ep.port}`, v2, close: async () => { client.close(); await t.close(); } };
         }
         client.close();
         await tunnel.close();

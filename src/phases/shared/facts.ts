@@ -10,6 +10,7 @@ import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env
 import { RemotePaths } from '../../inventory/types.js';
 import { splitSystemctlCat } from './docker-unit.js';
 import { dockerSources, type DockerSources } from './docker-sources.js';
+import { parseDockerNet } from './docker-state.js';
 import { isOwnAgent, parseFlanneldProcs, type RunningFlanneld } from './foreign-agent.js';
 import { jsonOr, parseSections, section, sectionsNamed, shq, type Section } from '../../remote/sections.js';
 import { remoteScript } from '../../remote/remote-script.js';
@@ -148,6 +149,8 @@ export interface HostFacts {
     daemonJsonError?: string;
     /** the running dockerd's command line */
     cmdline?: string;
+    /** the default bridge network as the running dockerd has it (docker network inspect), when it answered */
+    running?: { mtu?: number; bip?: string };
     /** docker0's IPv4 address "a.b.c.d/len" and MTU, when the bridge exists */
     bridge?: { addr?: string; mtu: number };
   };
@@ -284,6 +287,7 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
       })
     : undefined;
   const execStart = sources?.execStart?.command;
+  const running = parseDockerNet(body('docker_net'));
   const d0 = interfaces.find((i) => i.name === 'docker0');
   const d0a = d0?.addrs[0];
 
@@ -310,6 +314,7 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
       ...(daemonJson ? { daemonJson } : {}),
       ...(daemonJsonError ? { daemonJsonError } : {}),
       ...(d0 ? { bridge: { mtu: d0.mtu, ...(d0a ? { addr: `${d0a.ip}/${d0a.prefixLen}` } : {}) } } : {}),
+      ...(running ? { running } : {}),
     },
     interfaces,
     routes,

@@ -8,7 +8,8 @@ import { readConfig, type StoredConfig } from '../../etcd/config-store.js';
 import { configKey } from '../../etcd/keys.js';
 import { errors, preflight, unameMachine, type Problem, type PreflightHost } from './preflight.js';
 import { compareConfigs, formatConfigDiff } from './config-compare.js';
-import { withEtcd } from './etcd-session.js';
+import { etcdFor, withEtcd } from './etcd-session.js';
+import { configInV2Message, readV2Flannel, type V2FlannelData } from '../../etcd/v2-store.js';
 import { gathered } from './host-state.js';
 import './etcd-members.js'; // RunState.etcdServing
 import './adopt-check.js'; // RunState.adopt
@@ -17,6 +18,8 @@ declare module '../framework/types.js' {
   interface RunState {
     /** the network config in etcd as preflight read it (null: none) */
     storedConfig?: StoredConfig | null;
+    /** `up --adopt` on a cluster whose flannel data is in etcd's v2 store only: what Copy etcd v2 data copies */
+    etcdV2?: V2FlannelData;
   }
 }
 
@@ -38,13 +41,24 @@ export async function runPreflight(ctx: PhaseContext, mode: 'up' | 'check'): Pro
   else if (config.ok && !errors(problems).length) {
     const stored = await withEtcd(ctx, 'reading the network config', (c) => readConfig(c, ctx.cluster.etcd.prefix));
     ctx.state.storedConfig = stored ?? null;
-    if (stored) {
-      const cmp = compareConfigs(ctx.cluster.networkConfig, stored.text);
-      if (!cmp.equal) problems.push({ severity: 'error', check: 'etcd-config', hosts: [], message: formatConfigDiff(configKey(ctx.cluster.etcd.prefix), cmp) });
+    // no v3 config: a cluster built before flannel 0.18 may hold its config (and leases) in the v2 store
+    const v2 = stored ? undefined : await configInV2(ctx);
+    const inEtcd = stored?.text ?? v2?.config;
+    if (v2 && !ctx.state.adopt) problems.push({ severity: 'error', check: 'etcd-v2-config', hosts: [], message: configInV2Message(ctx.cluster.etcd.prefix, v2, 'cli') });
+    else if (v2) ctx.state.etcdV2 = v2;
+    if (inEtcd !== undefined) {
+      const cmp = compareConfigs(ctx.cluster.networkConfig, inEtcd);
+      if (!cmp.equal) problems.push({ severity: 'error', check: 'etcd-config', hosts: [], message: formatConfigDiff(`${configKey(ctx.cluster.etcd.prefix)}${stored ? '' : ' (in etcd\'s v2 store)'}`, cmp) });
     }
   }
   for (const p of problems.filter((x) => x.severity === 'warning')) ctx.log('warn', `${p.hosts.length ? p.hosts.join(', ') + ': ' : ''}${p.message}`);
   return problems;
+}
+
+/** flannel's data in etcd's v2 store, when v3 has no config (read within --etcd-timeout; no v2 API = none). */
+export async function configInV2(ctx: PhaseContext): Promise<V2FlannelData | undefined> {
+  const access = await etcdFor(ctx);
+  return readV2Flannel(access.v2, ctx.cluster.etcd.prefix, Math.min(3000, ctx.options.etcdTimeoutMs));
 }
 
 export function storedConfig(ctx: PhaseContext): StoredConfig | null | undefined {

@@ -13,7 +13,8 @@ import { formatNet } from '../../network/ipv4.js';
 import { InvalidInputError } from '../../util/errors.js';
 import { errors, preflight, preflightRefusal, unameMachine, type Problem } from '../shared/preflight.js';
 import { closeEtcd, withEtcd } from '../shared/etcd-session.js';
-import { preflightHosts } from '../shared/preflight-run.js';
+import { configInV2, preflightHosts } from '../shared/preflight-run.js';
+import { configInV2Message } from '../../etcd/v2-store.js';
 import { gathered } from '../shared/host-state.js';
 import { listLeases } from './observe.js';
 import { leaseOf, nonBackendDiff, steadyProblems, targetConfig, type AgentView } from './plan.js';
@@ -36,7 +37,10 @@ export async function switchPreflight(ctx: PhaseContext): Promise<Problem[]> {
   const key = configKey(ctx.cluster.etcd.prefix);
   const stored = await withEtcd(ctx, 'reading the network config', (c) => readConfig(c, ctx.cluster.etcd.prefix));
   if (!stored) {
-    problems.push({ severity: 'error', check: 'etcd-config', hosts: [], message: `there is no network config in etcd (${key}): the cluster has not been set up; run \`flanprov up\`` });
+    const v2 = await configInV2(ctx);
+    problems.push(v2
+      ? { severity: 'error', check: 'etcd-v2-config', hosts: [], message: configInV2Message(ctx.cluster.etcd.prefix, v2, 'cli') }
+      : { severity: 'error', check: 'etcd-config', hosts: [], message: `there is no network config in etcd (${key}): the cluster has not been set up; run \`flanprov up\`` });
     return problems;
   }
   let from: string;

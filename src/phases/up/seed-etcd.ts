@@ -18,7 +18,8 @@ export function configText(config: Record<string, unknown>): string {
 
 export const seedEtcdPhase: Phase = {
   title: 'Seed etcd',
-  shouldRun: (ctx) => storedConfig(ctx) === null,
+  // after Copy etcd v2 data (up --adopt) the config is there; in a dry run it would be
+  shouldRun: (ctx) => storedConfig(ctx) === null && ctx.state.etcdV2 === undefined,
   async dryRun(ctx) {
     clusterChange(ctx, `would write ${configKey(ctx.cluster.etcd.prefix)} = ${configText(ctx.cluster.networkConfig)}`);
   },

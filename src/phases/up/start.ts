@@ -68,7 +68,7 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   h.facts.startPlan = plan;
   const cmds = takeover ? [takeover, ...agentCommands(plan)] : agentCommands(plan);
   const dockerOpts = { raiseMtu: ctx.state.raiseMtu === true, backend: ctx.cluster.network.backend };
-  let docker: DockerNow = { active: f.docker.unit?.active === 'active', ...(f.docker.bridge?.addr ? { bridgeAddr: f.docker.bridge.addr } : {}), ...(f.docker.cmdline ? { cmdline: f.docker.cmdline } : {}) };
+  let docker: DockerNow = { active: f.docker.unit?.active === 'active', ...(f.docker.bridge?.addr ? { bridgeAddr: f.docker.bridge.addr } : {}), ...(f.docker.cmdline ? { cmdline: f.docker.cmdline } : {}), ...(f.docker.running ? { running: f.docker.running } : {}) };
   if (ctx.options.dryRun) {
     if (plan.daemonReload) rec.changed('would run systemctl daemon-reload');
     if (plan.enableAgent) rec.changed('would enable flanneld');

@@ -60,6 +60,14 @@ facts_agent_show() {
   systemctl show flanneld.service -p LoadState -p ActiveState -p MainPID -p UnitFileState -p ActiveEnterTimestampMonotonic -p NRestarts 2>/dev/null
 }
 facts_daemon_json() { sec daemon_json; cat "$DAEMON_JSON" 2>/dev/null; }
+# the default bridge network as the running dockerd sees it ("MTU SUBNET GATEWAY"), whichever source set it
+# (flags, daemon.json, an edited file the daemon has not re-read): what decides whether Docker must restart
+facts_docker_net() {
+  sec docker_net
+  command -v docker >/dev/null 2>&1 || return 0
+  timeout 3 docker network inspect bridge --format '{{index .Options "com.docker.network.driver.mtu"}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}' 2>/dev/null
+  return 0
+}
 facts_addr() { sec addr; ip -j -4 addr show 2>/dev/null; }
 facts_route() { sec route; ip -j -4 route show table main 2>/dev/null; }
 facts_vxlan() { sec vxlan; ip -j -d link show type vxlan 2>/dev/null; }
@@ -81,7 +89,7 @@ facts_forward() {
 fp_tmpdir facts
 # the slow probes (etcd TCP connects, up to ETCD_TIMEOUT each) start first
 for e in "${ETCD[@]}"; do fp_bg facts_etcd "$e"; done
-for s in os uname pid1 systemd ldso tools docker_unit docker_show agent_show daemon_json addr route vxlan; do
+for s in os uname pid1 systemd ldso tools docker_unit docker_show agent_show daemon_json docker_net addr route vxlan; do
   fp_bg "facts_$s"
 done
 if ((${#PEERS[@]})); then fp_bg facts_routegets; fi

@@ -31,7 +31,7 @@ function rig(stored: (StoredConfig | undefined | Error)[] = [{ text: VXLAN, modR
       watches.push(w);
       return { cancel: async () => void (w.cancelled = true) };
     },
-    notFoundMessage: () => 'flannel config not found in etcd store (/coreos.com/network/config). Did you create your config using etcdv3 API?',
+    notFoundMessage: async () => 'flannel config not found in etcd store (/coreos.com/network/config). Did you create your config using etcdv3 API?',
   };
   let inForce: NetworkConfig | undefined;
   const switched: { next: NetworkConfig; rev: string | undefined; release: () => void }[] = [];

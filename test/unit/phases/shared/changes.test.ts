@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { parseDockerNet } from '../../../../src/phases/shared/docker-state.js';
 import { planFiles, planStart, dockerDecision, dockerRestartReason, flagValue, endpointsOnlyChange, type DesiredFile } from '../../../../src/phases/shared/changes.js';
 import { sha256Of as sha256 } from '../../../../src/remote/upload.js';
 import { parseSubnetEnv } from '../../../../src/network/subnet-env.js';
@@ -41,6 +42,18 @@ test('Docker restarts only when its drop-in or the subnet/MTU changed', () => {
   assert.match(dockerRestartReason(false, env, { ...ok, cmdline: '/usr/sbin/dockerd --bip=10.244.7.1/24 --mtu=1500' })!, /--mtu=1500/);
   assert.equal(dockerRestartReason(false, env, { ...ok, active: false }), 'docker not running');
   assert.equal(flagValue('dockerd --mtu 1400 --bip=x', '--mtu'), '1400');
+});
+
+test('Docker as it runs (docker network inspect) wins over its argv: a daemon.json host adopted without a restart keeps running', () => {
+  const env = parseSubnetEnv('FLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_MTU=1450\n');
+  const plain = { active: true, bridgeAddr: '10.244.7.1/24', cmdline: '/usr/sbin/dockerd -H fd://' };
+  assert.match(dockerDecision(false, env, plain).restart!, /--bip=\(none\)/);
+  assert.deepEqual(dockerDecision(false, env, { ...plain, running: { bip: '10.244.7.1/24', mtu: 1450 } }), {});
+  assert.match(dockerDecision(false, env, { ...plain, running: { bip: '10.244.7.1/24', mtu: 1500 } }).restart!, /--mtu=1500, subnet.env says 1450/);
+  assert.match(dockerDecision(false, env, { ...plain, running: { bip: '10.244.9.1/24', mtu: 1450 } }).restart!, /--bip=10\.244\.9\.1\/24/);
+  assert.deepEqual(parseDockerNet('1450 10.244.7.0/24 10.244.7.1\n'), { mtu: 1450, bip: '10.244.7.1/24' });
+  assert.deepEqual(parseDockerNet('1500 172.17.0.0/16 \n'), { mtu: 1500 });
+  assert.equal(parseDockerNet(''), undefined);
 });
 
 test('Docker MTU: smaller than the network\'s is kept with a note (unless --raise-mtu), larger restarts, another subnet restarts', () => {

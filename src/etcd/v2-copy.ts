@@ -1,0 +1,73 @@
+/**
+ * `up --adopt` on a cluster whose flannel data sits in etcd's v2 store: copy the config and every lease
+ * into the v3 layout flannel ≥ 0.18 uses (same keys, same lease JSON), so the agents find their own lease
+ * by public IP and keep their subnets. Create-only: a key v3 already has is left as it is (reported). A
+ * lease keeps the TTL it had left in v2 (a v3 lease granted for that long); a key without a TTL (a
+ * reservation) gets none. The v2 data is not touched.
+ */
+import type { Etcd3 } from 'etcd3';
+import { createConfig, type StoredConfig } from './config-store.js';
+import { configKey } from './keys.js';
+import type { V2FlannelData } from './v2-store.js';
+import { decodeLeaseAttrs } from '../network/lease.js';
+import type { Ipv4Net } from '../network/types.js';
+
+export interface CopiedLease {
+  subnet: Ipv4Net;
+  publicIp: string;
+  /** the TTL given to the v3 lease (undefined: a reservation, no TTL) */
+  ttl?: number;
+  /** `exists`: v3 already had the key, left alone */
+  result: 'copied' | 'exists';
+}
+
+export interface V2CopyResult {
+  /** `exists`: v3 had a config by then (left alone); `stored`: the v3 config after the copy */
+  config: { result: 'copied' | 'exists'; stored: StoredConfig };
+  leases: CopiedLease[];
+  /** leases whose JSON flannel could not read (not copied) */
+  unreadable: { key: string; reason: string }[];
+}
+
+export async function copyV2ToV3(client: Etcd3, prefix: string, data: V2FlannelData): Promise<V2CopyResult> {
+  const leases: CopiedLease[] = [];
+  const unreadable: V2CopyResult['unreadable'] = [];
+  // leases first: an agent that sees the config before its lease would pick a new subnet
+  await Promise.all(data.leases.map(async (l) => {
+    let publicIp: string;
+    try {
+      publicIp = decodeLeaseAttrs(l.value).PublicIP;
+    } catch (e) {
+      unreadable.push({ key: l.key, reason: (e as Error).message });
+      return;
+    }
+    const key = Buffer.from(l.key);
+    const leaseId = l.ttl === undefined ? undefined : (await client.leaseClient.leaseGrant({ TTL: Math.max(1, l.ttl) })).ID;
+    const res = await client.kv.txn({
+      compare: [{ key, target: 'Version', result: 'Equal', version: 0 }],
+      success: [{ request_put: { key, value: Buffer.from(l.value), ...(leaseId ? { lease: leaseId } : {}) } }],
+    });
+    if (!res.succeeded && leaseId) await client.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => undefined);
+    leases.push({ subnet: l.subnet, publicIp, ...(l.ttl !== undefined ? { ttl: Math.max(1, l.ttl) } : {}), result: res.succeeded ? 'copied' : 'exists' });
+  }));
+  leases.sort((a, b) => a.subnet.ip - b.subnet.ip);
+  const c = await createConfig(client, prefix, data.config);
+  const config = c.created
+    ? { result: 'copied' as const, stored: { text: data.config, modRevision: c.modRevision, version: '1' } }
+    : { result: 'exists' as const, stored: c.existing };
+  return { config, leases, unreadable };
+}
+
+/** What the copy did, in words: `copied` are changes, `kept` what v3 already had (and what was not copied). */
+export function describeV2Copy(prefix: string, r: V2CopyResult, fmt: (sn: Ipv4Net) => string): { copied: string[]; kept: string[] } {
+  const copied: string[] = [];
+  const kept: string[] = [];
+  if (r.config.result === 'copied') copied.push(`copied ${configKey(prefix)} from etcd's v2 store to v3 (the v2 data is left alone)`);
+  else kept.push(`${configKey(prefix)} already in v3: left as it is`);
+  for (const l of r.leases) {
+    if (l.result === 'copied') copied.push(`copied the lease of ${fmt(l.subnet)} (${l.publicIp}) to v3${l.ttl !== undefined ? `, TTL ${l.ttl} s kept` : ', no TTL (a reservation)'}`);
+    else kept.push(`the lease of ${fmt(l.subnet)} already in v3: left as it is`);
+  }
+  for (const u of r.unreadable) kept.push(`not copied: ${u.key} (${u.reason})`);
+  return { copied, kept };
+}
