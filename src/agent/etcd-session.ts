@@ -96,11 +96,8 @@ export class EtcdSession {
    */
   private configInV2(prefix: string): Promise<string | undefined> {
     if (this.v2Hint && Date.now() - this.v2Hint.at < V2_CHECK_MS) return this.v2Hint.message;
-    const o = this.opts;
-    const eps = o.endpoints.map((url) => ({ url, ...(o.caFile ? { caFile: o.caFile } : {}), ...(o.certFile ? { certFile: o.certFile } : {}),
-      ...(o.keyFile ? { keyFile: o.keyFile } : {}), ...(o.username ? { username: o.username, password: o.password ?? '' } : {}) }));
     const message = import('../etcd/v2-store.js').then(async (v2) => {
-      const data = await v2.readV2Flannel(eps, prefix, 2000).catch(() => undefined);
+      const data = await v2.readV2Flannel(v2.v2EndpointsOf(this.opts), prefix, 2000).catch(() => undefined);
       return data ? v2.configInV2Message(prefix, data, 'agent') : undefined;
     });
     this.v2Hint = { at: Date.now(), message };

@@ -1,6 +1,6 @@
 /**
  * `up --adopt` on a cluster whose flannel data sits in etcd's v2 store: copy the config and every lease
- * into the v3 layout flannel ≥ 0.18 uses (same keys, same lease JSON), so the agents find their own lease
+ * into the v3 layout flannel ≥ 0.18 uses (same keys; the lease JSON as flannel writes it, LeaseStore's), so the agents find their own lease
  * by public IP and keep their subnets. Create-only: a key v3 already has is left as it is (reported). A
  * lease keeps the TTL it had left in v2 (a v3 lease granted for that long); a key without a TTL (a
  * reservation) gets none. The v2 data is not touched.
@@ -8,9 +8,11 @@
 import type { Etcd3 } from 'etcd3';
 import { createConfig, type StoredConfig } from './config-store.js';
 import { configKey } from './keys.js';
+import { LeaseStore } from './lease-store.js';
 import type { V2FlannelData } from './v2-store.js';
+import { formatNet } from '../network/ipv4.js';
 import { decodeLeaseAttrs } from '../network/lease.js';
-import type { Ipv4Net } from '../network/types.js';
+import type { Ipv4Net, LeaseAttrs } from '../network/types.js';
 
 export interface CopiedLease {
   subnet: Ipv4Net;
@@ -34,21 +36,17 @@ export async function copyV2ToV3(client: Etcd3, prefix: string, data: V2FlannelD
   const unreadable: V2CopyResult['unreadable'] = [];
   // leases first: an agent that sees the config before its lease would pick a new subnet
   await Promise.all(data.leases.map(async (l) => {
-    let publicIp: string;
+    let attrs: LeaseAttrs;
     try {
-      publicIp = decodeLeaseAttrs(l.value).PublicIP;
+      attrs = decodeLeaseAttrs(l.value);
     } catch (e) {
       unreadable.push({ key: l.key, reason: (e as Error).message });
       return;
     }
-    const key = Buffer.from(l.key);
-    const leaseId = l.ttl === undefined ? undefined : (await client.leaseClient.leaseGrant({ TTL: Math.max(1, l.ttl) })).ID;
-    const res = await client.kv.txn({
-      compare: [{ key, target: 'Version', result: 'Equal', version: 0 }],
-      success: [{ request_put: { key, value: Buffer.from(l.value), ...(leaseId ? { lease: leaseId } : {}) } }],
-    });
-    if (!res.succeeded && leaseId) await client.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => undefined);
-    leases.push({ subnet: l.subnet, publicIp, ...(l.ttl !== undefined ? { ttl: Math.max(1, l.ttl) } : {}), result: res.succeeded ? 'copied' : 'exists' });
+    // LeaseStore's create-only put, with the TTL the lease had left (a key without one stays a reservation)
+    const ttl = l.ttl === undefined ? undefined : Math.max(1, l.ttl);
+    const put = await new LeaseStore(client, prefix, ttl === undefined ? {} : { ttlSeconds: ttl }).putIf(l.subnet, attrs, undefined, ttl === undefined);
+    leases.push({ subnet: l.subnet, publicIp: attrs.PublicIP, ...(ttl !== undefined ? { ttl } : {}), result: put ? 'copied' : 'exists' });
   }));
   leases.sort((a, b) => a.subnet.ip - b.subnet.ip);
   const c = await createConfig(client, prefix, data.config);
@@ -59,14 +57,14 @@ export async function copyV2ToV3(client: Etcd3, prefix: string, data: V2FlannelD
 }
 
 /** What the copy did, in words: `copied` are changes, `kept` what v3 already had (and what was not copied). */
-export function describeV2Copy(prefix: string, r: V2CopyResult, fmt: (sn: Ipv4Net) => string): { copied: string[]; kept: string[] } {
+export function describeV2Copy(prefix: string, r: V2CopyResult): { copied: string[]; kept: string[] } {
   const copied: string[] = [];
   const kept: string[] = [];
   if (r.config.result === 'copied') copied.push(`copied ${configKey(prefix)} from etcd's v2 store to v3 (the v2 data is left alone)`);
   else kept.push(`${configKey(prefix)} already in v3: left as it is`);
   for (const l of r.leases) {
-    if (l.result === 'copied') copied.push(`copied the lease of ${fmt(l.subnet)} (${l.publicIp}) to v3${l.ttl !== undefined ? `, TTL ${l.ttl} s kept` : ', no TTL (a reservation)'}`);
-    else kept.push(`the lease of ${fmt(l.subnet)} already in v3: left as it is`);
+    if (l.result === 'copied') copied.push(`copied the lease of ${formatNet(l.subnet)} (${l.publicIp}) to v3${l.ttl !== undefined ? `, TTL ${l.ttl} s kept` : ', no TTL (a reservation)'}`);
+    else kept.push(`the lease of ${formatNet(l.subnet)} already in v3: left as it is`);
   }
   for (const u of r.unreadable) kept.push(`not copied: ${u.key} (${u.reason})`);
   return { copied, kept };

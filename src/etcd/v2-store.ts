@@ -9,20 +9,24 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { checkServerIdentity } from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { configKey, subnetsPrefix } from './keys.js';
+import { configKey, normalizePrefix, subnetsPrefix } from './keys.js';
+import type { EtcdConnectOptions } from './client.js';
 import { parseSubnetKey } from '../network/lease.js';
 import type { Ipv4Net } from '../network/types.js';
 
-export interface V2Endpoint {
+/** One endpoint with the v3 client's TLS files and user (the same fields as EtcdConnectOptions). */
+export interface V2Endpoint extends Pick<EtcdConnectOptions, 'caFile' | 'certFile' | 'keyFile' | 'username' | 'password'> {
   /** scheme://host:port as reached from here (through a tunnel: 127.0.0.1 and the tunnel's port) */
   url: string;
   /** the host name the server certificate is checked against when `url` goes through a tunnel */
   serverName?: string;
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  username?: string;
-  password?: string;
+}
+
+/** The v2 endpoints of the etcd a v3 client is given (same URLs, TLS files, user). */
+export function v2EndpointsOf(o: EtcdConnectOptions): V2Endpoint[] {
+  const { caFile, certFile, keyFile, username, password } = o;
+  const creds = Object.fromEntries(Object.entries({ caFile, certFile, keyFile, username, password }).filter(([, v]) => v !== undefined));
+  return o.endpoints.map((url) => ({ url, ...creds }));
 }
 
 /** One node of a v2 answer (only the fields used here). */
@@ -128,15 +132,17 @@ export function leasesOfListing(dir: V2Node | undefined): { leases: V2Lease[]; s
 }
 
 /**
- * flannel's data in the v2 store under `prefix`: undefined when v2 has no config there (or etcd serves no
- * v2 API, or does not answer it: this is a hint for a message, never a reason to fail).
+ * flannel's data in the v2 store under `prefix` (one recursive GET: config and leases): undefined when v2
+ * has no config there (or etcd serves no v2 API, or does not answer it: this is a hint for a message, never
+ * a reason to fail).
  */
 export async function readV2Flannel(eps: readonly V2Endpoint[], prefix: string, timeoutMs = 3000): Promise<V2FlannelData | undefined> {
-  const cfg = await firstAnswer(eps, configKey(prefix), { timeoutMs });
-  if (cfg.kind !== 'found' || cfg.node.value === undefined) return undefined;
-  const dir = await firstAnswer(eps, subnetsPrefix(prefix), { recursive: true, timeoutMs });
-  if (dir.kind === 'error') throw new Error(`etcd's v2 API answered for ${configKey(prefix)} but not for ${subnetsPrefix(prefix)}: ${dir.detail}`);
-  return { config: cfg.node.value, ...leasesOfListing(dir.kind === 'found' ? dir.node : undefined) };
+  const r = await firstAnswer(eps, normalizePrefix(prefix), { recursive: true, timeoutMs });
+  if (r.kind !== 'found') return undefined;
+  const child = (key: string) => r.node.nodes?.find((n) => n.key === key);
+  const config = child(configKey(prefix))?.value;
+  if (config === undefined) return undefined;
+  return { config, ...leasesOfListing(child(subnetsPrefix(prefix))) };
 }
 
 /** What to tell the user when v3 has no config and v2 has one. */

@@ -87,7 +87,7 @@ describe('etcd v2 store: found, copied to v3 with TTLs, left alone', { concurren
       const again = await copyV2ToV3(client, PREFIX, data);
       assert.equal(again.config.result, 'exists');
       assert.deepEqual(again.leases.map((l) => l.result), ['exists', 'exists', 'exists']);
-      assert.deepEqual(describeV2Copy(PREFIX, again, formatNet).copied, []);
+      assert.deepEqual(describeV2Copy(PREFIX, again).copied, []);
       // v2 untouched
       assert.equal(etcdctl2(etcd.url, 'get', `${PREFIX}/config`).trim(), config);
       assert.match(etcdctl2(etcd.url, 'ls', `${PREFIX}/subnets`), /10\.244\.5\.0-24/);
@@ -103,7 +103,7 @@ describe('etcd v2 store: found, copied to v3 with TTLs, left alone', { concurren
       assert.equal(r.kind, 'no-v2', JSON.stringify(r));
       const t0 = Date.now();
       assert.equal(await readV2Flannel([{ url: plain.url }], PREFIX), undefined);
-      assert.ok(Date.now() - t0 < 1000);
+      assert.ok(Date.now() - t0 < 2500, 'answered, not waited out (the timeout is 3 s)');
       // nobody listening: an error, not a hang (readV2Flannel says "none")
       assert.equal((await v2Get({ url: 'http://127.0.0.1:23899' }, '/x', { timeoutMs: 500 })).kind, 'error');
     } finally {

@@ -34,7 +34,8 @@ export function formatMatrix(m: VerifyMatrix): string {
   return lines.join('\n');
 }
 
-/** A phase's SSH requests per host, "h1 1, h2 1, h3 1" (-v). */
-export function formatRoundTrips(trips: Record<string, number>): string {
+/** A phase's SSH requests per host, "h1 1, h2 1, h3 1" (-v); undefined when no host made one. */
+export function formatRoundTrips(trips: Record<string, number> | undefined): string | undefined {
+  if (!trips || !Object.values(trips).some((n) => n > 0)) return undefined;
   return Object.entries(trips).map(([h, n]) => `${h} ${n}`).join(', ');
 }

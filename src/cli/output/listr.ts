@@ -52,7 +52,10 @@ export class ListrReporter implements Reporter {
         if (pd && !pd.done) {
           pd.done = true;
           if (ev.status === 'failed') pd.reject(new Error(ev.failedHosts?.length ? `failed on ${ev.failedHosts.join(', ')}` : 'failed'));
-          else pd.resolve({ status: ev.status, ms: ev.ms, ...(this.verbose && ev.roundTrips && Object.values(ev.roundTrips).some((n) => n > 0) ? { message: `round trips: ${formatRoundTrips(ev.roundTrips)}` } : {}) });
+          else {
+            const trips = this.verbose ? formatRoundTrips(ev.roundTrips) : undefined;
+            pd.resolve({ status: ev.status, ms: ev.ms, ...(trips ? { message: `round trips: ${trips}` } : {}) });
+          }
         }
         break;
       }

@@ -15,10 +15,12 @@ export class PlainReporter implements Reporter {
       case 'phase.start':
         if (this.verbose) this.w(`--- ${ev.phase}`);
         break;
-      case 'phase.end':
+      case 'phase.end': {
         if (ev.status !== 'skipped' || this.verbose) this.w(`[${ev.status.padEnd(7)}] ${ev.phase} (${ev.ms} ms)${ev.failedHosts?.length ? ` failed on: ${ev.failedHosts.join(', ')}` : ''}`);
-        if (this.verbose && ev.roundTrips && Object.values(ev.roundTrips).some((n) => n > 0)) this.w(`  round trips: ${formatRoundTrips(ev.roundTrips)}`);
+        const trips = this.verbose ? formatRoundTrips(ev.roundTrips) : undefined;
+        if (trips) this.w(`  round trips: ${trips}`);
         break;
+      }
       case 'host.change':
         this.w(`  ${ev.host}: ${ev.dryRun ? 'would: ' : ''}${ev.change}`);
         break;

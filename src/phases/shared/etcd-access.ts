@@ -10,7 +10,7 @@ import type { ClusterSpec } from '../../inventory/types.js';
 import type { RemoteHost, Tunnel } from '../../remote/types.js';
 import { UnreachableError } from '../../util/errors.js';
 import { parseEtcdEndpoint } from './facts.js';
-import type { V2Endpoint } from '../../etcd/v2-store.js';
+import { v2EndpointsOf, type V2Endpoint } from '../../etcd/v2-store.js';
 
 export interface EtcdAccess {
   client: Etcd3;
@@ -54,11 +54,9 @@ function authOf(cluster: ClusterSpec): { username?: string; password?: string } 
  */
 export async function openEtcdDirect(cluster: ClusterSpec, opts: { timeoutMs?: number; callTimeoutMs?: number } = {}): Promise<EtcdAccess | undefined> {
   const timeoutMs = opts.timeoutMs ?? 1500;
-  const direct = createEtcdClient({ endpoints: cluster.etcd.endpoints, ...tlsOf(cluster), ...authOf(cluster), dialTimeoutMs: timeoutMs, callTimeoutMs: opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS });
-  if ((await works(direct, cluster.etcd.prefix, timeoutMs)) === true) {
-    const v2 = cluster.etcd.endpoints.map((url) => ({ url, ...tlsOf(cluster), ...authOf(cluster) }));
-    return { client: direct, via: 'direct', v2, close: async () => direct.close() };
-  }
+  const connect = { endpoints: cluster.etcd.endpoints, ...tlsOf(cluster), ...authOf(cluster) };
+  const direct = createEtcdClient({ ...connect, dialTimeoutMs: timeoutMs, callTimeoutMs: opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS });
+  if ((await works(direct, cluster.etcd.prefix, timeoutMs)) === true) return { client: direct, via: 'direct', v2: v2EndpointsOf(connect), close: async () => direct.close() };
   direct.close();
   return undefined;
 }

@@ -55,8 +55,12 @@ export async function runPreflight(ctx: PhaseContext, mode: 'up' | 'check'): Pro
   return problems;
 }
 
-/** flannel's data in etcd's v2 store, when v3 has no config (read within --etcd-timeout; no v2 API = none). */
+/**
+ * flannel's data in etcd's v2 store, when v3 has no config (read within --etcd-timeout; no v2 API = none).
+ * An etcd flanprov runs itself serves no v2 API: not asked.
+ */
 export async function configInV2(ctx: PhaseContext): Promise<V2FlannelData | undefined> {
+  if (ctx.cluster.etcd.managed) return undefined;
   const access = await etcdFor(ctx);
   return readV2Flannel(access.v2, ctx.cluster.etcd.prefix, Math.min(3000, ctx.options.etcdTimeoutMs));
 }

@@ -36,7 +36,7 @@ export const copyEtcdV2Phase: Phase = {
   async run(ctx) {
     const prefix = ctx.cluster.etcd.prefix;
     const r = await withEtcd(ctx, `copying ${configKey(prefix)} and its leases from etcd's v2 store to v3`, (c) => copyV2ToV3(c, prefix, ctx.state.etcdV2!));
-    const said = describeV2Copy(prefix, r, formatNet);
+    const said = describeV2Copy(prefix, r);
     for (const line of said.copied) clusterChange(ctx, line);
     for (const line of said.kept) ctx.log('warn', line);
     // a v3 config written by someone else since preflight must still be the inventory's
