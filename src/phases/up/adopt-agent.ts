@@ -17,8 +17,8 @@ import '../shared/adopt-check.js'; // RunState.adopt
 
 declare module '../framework/types.js' {
   interface HostFacts {
-    /** shell run by Start just before it starts flanprov's agent: ends the old flanneld */
-    takeover?: string;
+    /** what Start ends just before it starts flanprov's agent (start.sh END_UNITS / END_PIDS) */
+    takeover?: Takeover;
   }
 }
 
@@ -30,14 +30,20 @@ for x in $f $d; do case "$x" in /run/*|*/10-flannel.conf) ;; *) [ -f "$x" ] && m
 }
 
 /**
- * Ends one old agent. A unit other than flanneld.service is disabled and stopped (its files are already
- * aside); a process started from a shell gets SIGTERM by PID, SIGKILL after 5 s. flanneld.service itself is
- * ended by Start's restart of the unit, which is ours by then.
+ * The old agents Start ends (start.sh). A unit other than flanneld.service is disabled and stopped (its
+ * files are already aside); a process started from a shell gets SIGTERM by PID, SIGKILL after 5 s.
+ * flanneld.service itself is ended by Start's restart of the unit, which is ours by then.
  */
-export function endAgentScript(p: RunningFlanneld): string {
-  if (p.unit === 'flanneld.service') return '';
-  if (p.unit) return `systemctl disable -q ${shq(p.unit)} 2>/dev/null; systemctl stop ${shq(p.unit)}`;
-  return `kill -TERM ${p.pid} 2>/dev/null; for i in $(seq 50); do kill -0 ${p.pid} 2>/dev/null || break; sleep 0.1; done; kill -0 ${p.pid} 2>/dev/null && kill -KILL ${p.pid}; true`;
+export interface Takeover {
+  units: string[];
+  pids: number[];
+}
+
+export function takeoverOf(foreign: readonly RunningFlanneld[]): Takeover {
+  return {
+    units: [...new Set(foreign.flatMap((p) => (p.unit && p.unit !== 'flanneld.service' ? [p.unit] : [])))],
+    pids: foreign.flatMap((p) => (p.unit ? [] : [p.pid])),
+  };
 }
 
 async function adoptHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Promise<void> {
@@ -55,7 +61,7 @@ async function adoptHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
     if (r.code !== 0) throw new StepFailedError(`setting the old unit files aside failed: ${r.stderr.trim()}`, h.name);
     for (const f of r.stdout.split('\n').filter(Boolean)) rec.changed(`${f} moved to ${f}.flanprov-bak`);
   }
-  h.facts.takeover = [...foreign.map(endAgentScript).filter(Boolean), 'systemctl daemon-reload'].join('\n');
+  h.facts.takeover = takeoverOf(foreign);
 }
 
 export const adoptAgentPhase: Phase = {

@@ -9,14 +9,15 @@ import type { HostRecorder } from '../framework/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { parseSubnetEnv } from '../../network/subnet-env.js';
 import { dockerDecision, dockerRestartReason, planStart, type DockerNow, type StartPlan } from '../shared/changes.js';
-import { agentStatusCommand } from '../shared/facts.js';
 import { readAgentStatus } from '../../network/agent-status.js';
 import { dockerManaged } from '../shared/preflight.js';
 import { dropInForcesDockerRestart } from './adopt-docker.js';
-import { SEC_FN, jsonOr, parseSections, section } from '../../remote/sections.js';
+import { parseSections, section } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
+import { RemotePaths } from '../../inventory/types.js';
 import { gathered } from '../shared/host-state.js';
-import { dockerRestartScript, dockerStateScript, parseDockerState } from '../shared/docker-state.js';
-import './adopt-agent.js'; // HostFacts.takeover
+import { parseDockerState } from '../shared/docker-state.js';
+import type { Takeover } from './adopt-agent.js'; // and HostFacts.takeover
 
 declare module '../framework/types.js' {
   interface RunState {
@@ -28,30 +29,31 @@ declare module '../framework/types.js' {
 /** Seconds to wait for the agent's /readyz. */
 const READY_TIMEOUT_S = 60;
 
-/** Polls /readyz (bash /dev/tcp), then prints the agent's state, subnet.env and Docker's state. */
-export function readyScript(port: number, timeoutS = READY_TIMEOUT_S): string {
-  const probe = `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET /readyz HTTP/1.0\\r\\n\\r\\n' >&3 && head -c 12 <&3`;
-  return `ready=no
-end=$((SECONDS + ${timeoutS}))
-while [ $SECONDS -lt $end ]; do
-  if timeout 1 bash -c '${probe.replace(/'/g, `'\\''`)}' 2>/dev/null | grep -q ' 200'; then ready=yes; break; fi
-  sleep 0.1
-done
-sec ready; echo $ready
-sec active; systemctl is-active flanneld.service
-sec subnet_env; cat /run/flannel/subnet.env 2>/dev/null
-sec status; ${agentStatusCommand(port)}
-${dockerStateScript()}true
-`;
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    start: {
+      END_UNITS: readonly string[]; END_PIDS: readonly number[]; TAKEOVER: number; DAEMON_RELOAD: number; ENABLE: number; RESTART: number;
+      PORT: number; READY_TIMEOUT: number; SUBNET_ENV: string;
+    };
+    'docker-restart': { DAEMON_RELOAD: number };
+  }
 }
 
-/** The agent commands the plan asks for (empty when nothing is to be done). */
-export function agentCommands(plan: StartPlan): string[] {
-  const c: string[] = [];
-  if (plan.daemonReload) c.push('systemctl daemon-reload');
-  if (plan.enableAgent) c.push('systemctl enable -q flanneld.service');
-  if (plan.restartAgent) c.push('systemctl reset-failed flanneld.service 2>/dev/null; systemctl restart flanneld.service || { systemctl status --no-pager -n 20 flanneld.service >&2; exit 3; }');
-  return c;
+/**
+ * The start script (src/remote/scripts/start.sh): ends the old agents of a takeover, runs what the plan
+ * asks for, waits for /readyz, then prints the agent's state, subnet.env and Docker's state.
+ */
+export function startScript(plan: StartPlan, takeover: Takeover | undefined, port: number, timeoutS = READY_TIMEOUT_S): string {
+  return remoteScript('start', {
+    END_UNITS: takeover?.units ?? [], END_PIDS: takeover?.pids ?? [], TAKEOVER: takeover ? 1 : 0,
+    DAEMON_RELOAD: plan.daemonReload ? 1 : 0, ENABLE: plan.enableAgent ? 1 : 0, RESTART: plan.restartAgent ? 1 : 0,
+    PORT: port, READY_TIMEOUT: timeoutS, SUBNET_ENV: RemotePaths.subnetEnv,
+  });
+}
+
+/** Restarts Docker (src/remote/scripts/docker-restart.sh), with a daemon-reload first when Start ran none. */
+export function dockerRestartScript(daemonReloaded: boolean): string {
+  return remoteScript('docker-restart', { DAEMON_RELOAD: daemonReloaded ? 0 : 1 });
 }
 
 function readyFromFacts(h: HostState): boolean {
@@ -66,7 +68,6 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   const takeover = h.facts.takeover;
   if (takeover && !plan.restartAgent) plan.restartAgent = 'replacing the old flanneld';
   h.facts.startPlan = plan;
-  const cmds = takeover ? [takeover, ...agentCommands(plan)] : agentCommands(plan);
   const dockerOpts = { raiseMtu: ctx.state.raiseMtu === true, backend: ctx.cluster.network.backend };
   let docker: DockerNow = { active: f.docker.unit?.active === 'active', ...(f.docker.bridge?.addr ? { bridgeAddr: f.docker.bridge.addr } : {}), ...(f.docker.cmdline ? { cmdline: f.docker.cmdline } : {}), ...(f.docker.running ? { running: f.docker.running } : {}) };
   if (ctx.options.dryRun) {
@@ -79,8 +80,8 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
     }
     return;
   }
-  if (cmds.length || !readyFromFacts(h)) {
-    const r = await h.remote().run(`${SEC_FN}\nset -o pipefail\n${cmds.join('\n')}\n${readyScript(h.spec.flannel.healthzPort)}`, { timeoutMs: (READY_TIMEOUT_S + 60) * 1000 });
+  if (takeover || plan.daemonReload || plan.enableAgent || plan.restartAgent || !readyFromFacts(h)) {
+    const r = await h.remote().run(startScript(plan, takeover, h.spec.flannel.healthzPort), { timeoutMs: (READY_TIMEOUT_S + 60) * 1000 });
     if (plan.daemonReload) rec.changed('systemctl daemon-reload');
     if (plan.enableAgent) rec.changed('flanneld enabled');
     if (plan.restartAgent) rec.changed(`flanneld restarted (${plan.restartAgent})`);
@@ -105,7 +106,7 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   if (decision.note) rec.info(decision.note);
   const why = decision.restart;
   if (!why) return;
-  const r = await h.remote().run(`${SEC_FN}\n${plan.daemonReload ? '' : 'systemctl daemon-reload\n'}${dockerRestartScript()}`, { timeoutMs: 120_000 });
+  const r = await h.remote().run(dockerRestartScript(plan.daemonReload), { timeoutMs: 120_000 });
   rec.changed(`docker restarted (${why})`);
   h.facts.dockerRestarted = true;
   if (r.code !== 0) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);

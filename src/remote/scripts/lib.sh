@@ -146,3 +146,31 @@ fp_measure_pingers() {
   done
   return 0
 }
+
+# fp_docker_net: the default bridge network as the running dockerd has it, "MTU SUBNET GATEWAY" (whichever
+# source set it: flags, daemon.json, a file the daemon has not re-read); phases/shared/docker-state.ts
+# parseDockerNet reads it. Nothing when Docker does not answer within 3 s.
+fp_docker_net() {
+  timeout 3 docker network inspect bridge --format '{{index .Options "com.docker.network.driver.mtu"}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}' 2>/dev/null
+}
+
+# fp_docker_state: Docker's running state in sections docker_active, docker0 (ip -j), docker_cmdline (the
+# running dockerd's argv) and docker_net (fp_docker_net); docker-state.ts parseDockerState reads them.
+fp_docker_state() {
+  local p
+  sec docker_active; systemctl is-active docker.service 2>/dev/null
+  sec docker0; ip -j -4 addr show dev docker0 2>/dev/null
+  sec docker_cmdline
+  p=$(systemctl show -p MainPID --value docker.service 2>/dev/null)
+  [ -n "$p" ] && [ "$p" != 0 ] && tr '\0' ' ' < "/proc/$p/cmdline"
+  sec docker_net; fp_docker_net
+  return 0
+}
+
+# fp_docker_restart: the one way flanprov restarts Docker (its failed state reset first); when that fails,
+# its status on stderr and exit 3; else its state (fp_docker_state).
+fp_docker_restart() {
+  systemctl reset-failed docker.service 2>/dev/null
+  systemctl restart docker.service || { systemctl status --no-pager -n 20 docker.service >&2; exit 3; }
+  fp_docker_state
+}
