@@ -13,7 +13,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { bundleAgent } from './agent-harness.js';
 import { CNI_DEBIAN_BIN_DIR, CNI_HOST_LOCAL_DIR } from '../../src/network/cni.js';
-import { cniMtuScript, describeCniMtu, parseCniMtu } from '../../src/phases/shared/cni-mtu.js';
+import { SYS_NET, describeCniMtu, parseCniMtu } from '../../src/phases/shared/cni-mtu.js';
+import '../../src/phases/up/cni-network.js'; // RemoteScripts['cni-network']
+import { remoteScript } from '../../src/remote/remote-script.js';
 
 const ID = `fpc${process.pid % 10000}`;
 const HOST = `${ID}h`;
@@ -112,7 +114,7 @@ describe('flannel CNI plugin with Debian\'s bridge and host-local', { skip: !exi
     sh(`ip -n ${HOST} link add ${ID}o mtu ${MTU} type veth peer name ${ID}p mtu ${MTU}; ip -n ${HOST} link set ${ID}o master ${BR} up`);
     writeFileSync(join(DATA_DIR, '.sandbox', 'ghost'), JSON.stringify({ netns: `/run/netns/${ID}none`, ifname: 'eth0', network: ID }));
     for (const to of [1450, 1350]) {
-      const r = spawnSync('ip', ['netns', 'exec', HOST, 'bash', '-s'], { input: cniMtuScript(to, { dataDir: DATA_DIR, bridge: BR }), encoding: 'utf8' });
+      const r = spawnSync('ip', ['netns', 'exec', HOST, 'bash', '-s'], { input: remoteScript('cni-network', { LINK: '', TARGET: '', RESET_BRIDGE: 0, BRIDGE: BR, MTU: to, DATA_DIR, SYS_NET }), encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       const rep = parseCniMtu(r.stdout, to);
       assert.deepEqual(rep.bridge, { from: to === 1450 ? MTU : 1450, to });

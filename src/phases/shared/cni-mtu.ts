@@ -6,10 +6,11 @@
  * what no longer fits), the veths last; when it grows, the veths and containers first, the bridge last.
  * Each container's stored delegate config gets the new MTU too (what a new ADD would write). Whatever
  * cannot be changed is reported with why (a netns that is gone, an interface that is not there, a veth
- * on cni0 that no recorded container owns: its host side is changed, its container side cannot be).
+ * on cni0 that no recorded container owns: its host side is changed, its container side cannot be). The
+ * script is lib.sh's fp_cni_mtu (up's CNI network and switch-backend's Update MTU run it); this module reads
+ * its output.
  */
-import { CNI_BRIDGE, CNI_STATE_DIR } from '../../network/cni.js';
-import { SEC_FN, parseSections, section, shq } from '../../remote/sections.js';
+import { parseSections, section } from '../../remote/sections.js';
 
 export interface MtuChange {
   from?: number;
@@ -33,45 +34,8 @@ export interface CniMtuReport {
   orphans: (MtuChange & { name: string })[];
 }
 
-/** The script (bash, as root). Sections: `cni_mtu` with one line per object; see parseCniMtu. */
-export function cniMtuScript(mtu: number, o: { dataDir?: string; bridge?: string } = {}): string {
-  const dd = shq(o.dataDir ?? CNI_STATE_DIR);
-  const br = shq(o.bridge ?? CNI_BRIDGE);
-  return `${SEC_FN}
-export LC_ALL=C
-m=${mtu}; br=${br}; dd=${dd}
-sec cni_mtu
-[ -d "/sys/class/net/$br" ] || { echo "nobridge"; exit 0; }
-brmtu=$(cat "/sys/class/net/$br/mtu")
-if [ "$m" -lt "$brmtu" ]; then shrink=1; else shrink=0; fi
-setbr() { if e=$(ip link set dev "$br" mtu "$m" 2>&1); then echo "bridge $brmtu ok"; else echo "bridge $brmtu $e"; fi; }
-[ $shrink = 1 ] && setbr
-owned=" "
-for f in "$dd"/.sandbox/*; do
-  [ -f "$f" ] || continue
-  id=\${f##*/}; s=$(cat "$f")
-  ns=$(sed -n 's/.*"netns":"\\([^"]*\\)".*/\\1/p' <<<"$s"); ifn=$(sed -n 's/.*"ifname":"\\([^"]*\\)".*/\\1/p' <<<"$s")
-  if [ -z "$ns" ] || [ ! -e "$ns" ]; then echo "container $id $ifn - - the network namespace \${ns:-(none recorded)} is gone (the container ended without a CNI DEL)"; continue; fi
-  if ! l=$(nsenter --net="$ns" ip -o link show dev "$ifn" 2>&1); then echo "container $id $ifn - - no $ifn in $ns: \${l//$'\\n'/ }"; continue; fi
-  old=$(sed -n 's/.* mtu \\([0-9]*\\) .*/\\1/p' <<<"$l"); idx=$(sed -n 's/^[0-9]*: [^@:]*@if\\([0-9]*\\):.*/\\1/p' <<<"$l")
-  veth=; [ -n "$idx" ] && veth=$(ip -o link show | awk -F': ' -v i="$idx" '$1 == i { sub(/@.*/, "", $2); print $2 }')
-  [ -n "$veth" ] && owned="$owned$veth "
-  err=
-  setc() { e=$(nsenter --net="$ns" ip link set dev "$ifn" mtu "$m" 2>&1) || err="$err container side: $e;"; }
-  setv() { [ -z "$veth" ] && { err="$err no host-side veth found (peer index \${idx:-unknown});"; return; }; e=$(ip link set dev "$veth" mtu "$m" 2>&1) || err="$err $veth: $e;"; }
-  if [ $shrink = 1 ]; then setc; setv; else setv; setc; fi
-  [ -f "$dd/$id" ] && grep -q '"mtu":[0-9]' "$dd/$id" && sed "s/\\"mtu\\":[0-9]*/\\"mtu\\":$m/" "$dd/$id" > "$dd/.$id.mtu" && mv -f "$dd/.$id.mtu" "$dd/$id"
-  echo "container $id $ifn \${veth:--} \${old:--} \${err:-ok}"
-done
-for p in $(ip -o link show master "$br" | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
-  case "$owned" in *" $p "*) continue;; esac
-  pm=$(cat "/sys/class/net/$p/mtu" 2>/dev/null)
-  if e=$(ip link set dev "$p" mtu "$m" 2>&1); then echo "orphan $p \${pm:--} ok"; else echo "orphan $p \${pm:--} $e"; fi
-done
-[ $shrink = 0 ] && setbr
-true
-`;
-}
+/** Where the kernel lists network devices (a parameter of the scripts that run lib.sh's fp_cni_mtu). */
+export const SYS_NET = '/sys/class/net';
 
 const num = (s: string | undefined): number | undefined => (s && /^\d+$/.test(s) ? Number(s) : undefined);
 

@@ -1,23 +1,18 @@
 /**
- * Docker's running state as the start phase and switch-backend's MTU follow-up read it (one script
- * fragment, one parser), and the one way flanprov restarts Docker.
+ * Docker's running state as the start phase and switch-backend's MTU follow-up read it (lib.sh's
+ * fp_docker_state prints it, one parser here), and the one way flanprov restarts Docker.
  */
 import type { DockerNow } from './changes.js';
 import { jsonOr, parseSections, section } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
 
-/** Sections docker_active, docker0 (ip -j), docker_cmdline (the running dockerd's argv). */
-export function dockerStateScript(): string {
-  return `sec docker_active; systemctl is-active docker.service 2>/dev/null
-sec docker0; ip -j -4 addr show dev docker0 2>/dev/null
-sec docker_cmdline; p=$(systemctl show -p MainPID --value docker.service 2>/dev/null); [ -n "$p" ] && [ "$p" != 0 ] && tr '\\0' ' ' < /proc/$p/cmdline
-sec docker_net; ${DOCKER_NET_COMMAND}
-`;
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    'docker-restart': { DAEMON_RELOAD: number; PROBE: string };
+  }
 }
 
-/** facts.sh runs the same command (facts_docker_net): "MTU SUBNET GATEWAY" of the default bridge network. */
-export const DOCKER_NET_COMMAND = `timeout 3 docker network inspect bridge --format '{{index .Options "com.docker.network.driver.mtu"}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}' 2>/dev/null`;
-
-/** "1450 10.244.38.0/24 10.244.38.1" → { mtu: 1450, bip: "10.244.38.1/24" }; undefined when Docker did not answer. */
+/** lib.sh fp_docker_net's "1450 10.244.38.0/24 10.244.38.1" → { mtu: 1450, bip: "10.244.38.1/24" }; undefined when Docker did not answer. */
 export function parseDockerNet(text: string | undefined): DockerNow['running'] {
   const [mtu, subnet, gateway] = (text ?? '').trim().split(/\s+/);
   if (!mtu || !/^\d+$/.test(mtu)) return undefined;
@@ -39,9 +34,10 @@ export function parseDockerState(out: string): DockerNow {
   };
 }
 
-/** Restarts Docker (its failed state reset first), then prints its state (dockerStateScript's sections). */
-export function dockerRestartScript(): string {
-  return `systemctl reset-failed docker.service 2>/dev/null
-systemctl restart docker.service || { systemctl status --no-pager -n 20 docker.service >&2; exit 3; }
-${dockerStateScript()}`;
+/**
+ * Restarts Docker (src/remote/scripts/docker-restart.sh: lib.sh's fp_docker_restart), then prints its state
+ * for parseDockerState. daemonReload: reload systemd first; removeProbe: a container to remove first.
+ */
+export function dockerRestartScript(o: { daemonReload?: boolean; removeProbe?: string } = {}): string {
+  return remoteScript('docker-restart', { DAEMON_RELOAD: o.daemonReload ? 1 : 0, PROBE: o.removeProbe ?? '' });
 }

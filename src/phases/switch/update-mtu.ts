@@ -13,14 +13,15 @@ import { RemotePaths } from '../../inventory/types.js';
 import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
 import { dockerMtuFlag, dockerRestartReason, type DockerNow } from '../shared/changes.js';
 import { dockerManaged } from '../shared/preflight.js';
-import { SEC_FN, parseSections, section } from '../../remote/sections.js';
-import { probeRemoveScript } from '../shared/ping-matrix.js';
-import { dockerRestartScript, dockerStateScript, parseDockerState } from '../shared/docker-state.js';
+import { parseSections, section } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
+import { PROBE_NAME } from '../../network/probe.js';
+import { dockerRestartScript, parseDockerState } from '../shared/docker-state.js';
 import { gathered } from '../shared/host-state.js';
 import { containerMtu } from '../../network/backends.js';
 import { mtuAction } from './plan.js';
-import { CNI_BRIDGE } from '../../network/cni.js';
-import { cniMtuScript, describeCniMtu, parseCniMtu } from '../shared/cni-mtu.js';
+import { CNI_BRIDGE, CNI_STATE_DIR } from '../../network/cni.js';
+import { SYS_NET, describeCniMtu, parseCniMtu } from '../shared/cni-mtu.js';
 import { planned, switchRun } from './state.js';
 
 /** How long the agent may take to write the new MTU to subnet.env after reporting the new backend. */
@@ -31,12 +32,20 @@ interface DockerMtuState {
   docker: DockerNow;
 }
 
-/** Waits (on the host) until subnet.env carries `mtu` or the time is up, then prints it and Docker's state. */
-function readScript(mtu: number | undefined): string {
-  const wait = mtu === undefined ? '' : `end=$((SECONDS + ${SUBNET_ENV_WAIT_S}))
-while [ $SECONDS -lt $end ] && ! grep -qx 'FLANNEL_MTU=${mtu}' ${RemotePaths.subnetEnv} 2>/dev/null; do sleep 0.2; done
-`;
-  return `${SEC_FN}\n${wait}sec subnet_env; cat ${RemotePaths.subnetEnv} 2>/dev/null\n${dockerStateScript()}`;
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    'update-mtu': { MTU: number | ''; WAIT: number; SUBNET_ENV: string; CNI: number; BRIDGE: string; DATA_DIR: string; SYS_NET: string };
+  }
+}
+
+/**
+ * Waits (on the host) until subnet.env carries `mtu` or the time is up, then prints it and Docker's state;
+ * `cni`: then brings the containers to it in place (src/remote/scripts/update-mtu.sh).
+ */
+function readScript(mtu: number | undefined, cni = false): string {
+  return remoteScript('update-mtu', {
+    MTU: mtu ?? '', WAIT: SUBNET_ENV_WAIT_S, SUBNET_ENV: RemotePaths.subnetEnv, CNI: cni ? 1 : 0, BRIDGE: CNI_BRIDGE, DATA_DIR: CNI_STATE_DIR, SYS_NET,
+  });
 }
 
 function parseState(stdout: string): DockerMtuState {
@@ -51,7 +60,7 @@ async function updateCniHost(ctx: PhaseContext, h: HostState, rec: HostRecorder,
     if (br && br.mtu !== wanted) rec.changed(`would set ${CNI_BRIDGE}, its veths and its ${h.facts.cni!.ports.length} container(s) to MTU ${wanted} in place`);
     return;
   }
-  const r = await h.remote().run(`${readScript(wanted)}\nif grep -qx 'FLANNEL_MTU=${wanted}' ${RemotePaths.subnetEnv}; then\n${cniMtuScript(wanted)}\nfi\n`, { timeoutMs: (SUBNET_ENV_WAIT_S + 60) * 1000 });
+  const r = await h.remote().run(readScript(wanted, true), { timeoutMs: (SUBNET_ENV_WAIT_S + 60) * 1000 });
   const st = parseState(r.stdout);
   if (st.env?.mtu !== wanted) {
     throw new StepFailedError(`${RemotePaths.subnetEnv} says FLANNEL_MTU=${st.env?.mtu ?? '(none)'} ${SUBNET_ENV_WAIT_S} s after the agent reported the new backend, expected ${wanted}; the containers' MTU was not changed`, h.name);
@@ -97,7 +106,7 @@ async function updateHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): P
   }
   h.facts.subnetEnv = st.env;
   // Our early verify probe (a `sleep` that ignores SIGTERM) would hold the restart for Docker's 10 s stop timeout.
-  const r = await h.remote().run(`${SEC_FN}\n${probeRemoveScript('docker')}${dockerRestartScript()}`, { timeoutMs: 120_000 });
+  const r = await h.remote().run(dockerRestartScript({ removeProbe: PROBE_NAME }), { timeoutMs: 120_000 });
   h.facts.dockerRestarted = true; // its containers (and an early verify probe) are gone
   rec.changed(`docker restarted (${act.why})`);
   if (r.code !== 0) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);

@@ -9,13 +9,13 @@
 import type { HostRecorder, HostState, Phase, PhaseContext } from '../framework/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { cniPluginLink } from '../../inventory/host-files.js';
-import { CNI_BRIDGE } from '../../network/cni.js';
+import { CNI_BRIDGE, CNI_STATE_DIR } from '../../network/cni.js';
 import { firstHost, formatIpv4, netContains, parseCidr } from '../../network/ipv4.js';
-import { shq } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
 import { agentPath } from '../shared/gather-facts.js';
 import { gathered, networkConfig } from '../shared/host-state.js';
 import type { CniFacts } from '../shared/cni-facts.js';
-import { cniMtuScript, describeCniMtu, parseCniMtu } from '../shared/cni-mtu.js';
+import { SYS_NET, describeCniMtu, parseCniMtu } from '../shared/cni-mtu.js';
 import type { PreviousSubnetEnv } from '../../network/subnet-env.js';
 import type { Ipv4Net } from '../../network/types.js';
 
@@ -45,10 +45,18 @@ export function planCni(link: string, target: string, cni: CniFacts, env: Previo
   return plan;
 }
 
-export function linkScript(link: string, target: string): string {
-  const dir = link.slice(0, link.lastIndexOf('/')) || '/';
-  const tmp = `${dir}/.flannel.flanprov-tmp`;
-  return `install -d -m 0755 ${shq(dir)}\nln -sfn ${shq(target)} ${shq(tmp)} && mv -Tf ${shq(tmp)} ${shq(link)}\n`;
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    'cni-network': { LINK: string; TARGET: string; RESET_BRIDGE: number; BRIDGE: string; MTU: number | ''; DATA_DIR: string; SYS_NET: string };
+  }
+}
+
+/** The script for a plan (src/remote/scripts/cni-network.sh). */
+export function cniNetworkScript(plan: CniPlan): string {
+  return remoteScript('cni-network', {
+    LINK: plan.link?.[0] ?? '', TARGET: plan.link?.[1] ?? '', RESET_BRIDGE: plan.resetBridge ? 1 : 0, BRIDGE: CNI_BRIDGE,
+    MTU: plan.mtu ?? '', DATA_DIR: CNI_STATE_DIR, SYS_NET,
+  });
 }
 
 function hostPlan(ctx: PhaseContext, h: HostState): CniPlan | undefined {
@@ -77,13 +85,8 @@ async function cniHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Prom
     if (plan.mtu !== undefined) rec.changed(`would set ${CNI_BRIDGE} and its containers to MTU ${plan.mtu} in place`);
     return;
   }
-  const parts = ['set -e'];
-  if (plan.link) parts.push(linkScript(...plan.link));
-  if (plan.resetBridge) parts.push(`ip link del ${CNI_BRIDGE}`);
-  parts.push('set +e');
-  if (plan.mtu !== undefined) parts.push(cniMtuScript(plan.mtu));
   if (plan.resetBridge || plan.mtu !== undefined) h.facts.cniChanged = true;
-  const r = await h.remote().run(parts.join('\n'), { timeoutMs: 60_000 });
+  const r = await h.remote().run(cniNetworkScript(plan), { timeoutMs: 60_000 });
   if (r.code !== 0) throw new StepFailedError(`setting up the CNI network failed: ${r.stderr.trim() || `exit ${r.code}`}`, h.name);
   if (plan.link) rec.changed(`linked ${plan.link[0]} -> ${plan.link[1]}`);
   if (plan.resetBridge) rec.changed(`deleted ${CNI_BRIDGE} (it had ${plan.resetBridge.join(', ')} from an earlier lease; the next container recreates it)`);

@@ -16,7 +16,7 @@ import { parseSections, section } from '../../remote/sections.js';
 import { remoteScript } from '../../remote/remote-script.js';
 import { RemotePaths } from '../../inventory/types.js';
 import { gathered } from '../shared/host-state.js';
-import { parseDockerState } from '../shared/docker-state.js';
+import { dockerRestartScript, parseDockerState } from '../shared/docker-state.js';
 import type { Takeover } from './adopt-agent.js'; // and HostFacts.takeover
 
 declare module '../framework/types.js' {
@@ -35,7 +35,6 @@ declare module '../../remote/remote-script.js' {
       END_UNITS: readonly string[]; END_PIDS: readonly number[]; TAKEOVER: number; DAEMON_RELOAD: number; ENABLE: number; RESTART: number;
       PORT: number; READY_TIMEOUT: number; SUBNET_ENV: string;
     };
-    'docker-restart': { DAEMON_RELOAD: number };
   }
 }
 
@@ -49,11 +48,6 @@ export function startScript(plan: StartPlan, takeover: Takeover | undefined, por
     DAEMON_RELOAD: plan.daemonReload ? 1 : 0, ENABLE: plan.enableAgent ? 1 : 0, RESTART: plan.restartAgent ? 1 : 0,
     PORT: port, READY_TIMEOUT: timeoutS, SUBNET_ENV: RemotePaths.subnetEnv,
   });
-}
-
-/** Restarts Docker (src/remote/scripts/docker-restart.sh), with a daemon-reload first when Start ran none. */
-export function dockerRestartScript(daemonReloaded: boolean): string {
-  return remoteScript('docker-restart', { DAEMON_RELOAD: daemonReloaded ? 0 : 1 });
 }
 
 function readyFromFacts(h: HostState): boolean {
@@ -106,7 +100,7 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   if (decision.note) rec.info(decision.note);
   const why = decision.restart;
   if (!why) return;
-  const r = await h.remote().run(dockerRestartScript(plan.daemonReload), { timeoutMs: 120_000 });
+  const r = await h.remote().run(dockerRestartScript({ daemonReload: !plan.daemonReload }), { timeoutMs: 120_000 });
   rec.changed(`docker restarted (${why})`);
   h.facts.dockerRestarted = true;
   if (r.code !== 0) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);

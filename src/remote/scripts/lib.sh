@@ -174,3 +174,57 @@ fp_docker_restart() {
   systemctl restart docker.service || { systemctl status --no-pager -n 20 docker.service >&2; exit 3; }
   fp_docker_state
 }
+
+# fp_cni_mtu MTU BRIDGE DATA_DIR SYS_NET: a `cni_mtu` section, a `cni` host's containers brought to MTU in
+# place (phases/shared/cni-mtu.ts parseCniMtu reads it): the bridge, each container's interface (found
+# through the plugin's sandbox records DATA_DIR/.sandbox/ID: netns and ifname) and the host side of its
+# veth, its stored delegate config, and any other veth on the bridge. Shrinking: bridge and containers
+# first (they stop sending what no longer fits), veths last; growing: the other way round. One line per
+# thing with its old MTU and "ok" or why not. SYS_NET is /sys/class/net.
+fp_cni_mtu() {
+  local m=$1 br=$2 dd=$3 sn=$4 brmtu shrink owned=" " f id s ns ifn l old idx veth err p pm
+  sec cni_mtu
+  [ -d "$sn/$br" ] || { echo "nobridge"; return 0; }
+  brmtu=$(cat "$sn/$br/mtu")
+  if [ "$m" -lt "$brmtu" ]; then shrink=1; else shrink=0; fi
+  [ $shrink = 1 ] && fp_cni_mtu_bridge
+  for f in "$dd"/.sandbox/*; do
+    [ -f "$f" ] || continue
+    id=${f##*/}
+    s=$(cat "$f")
+    ns=$(sed -n 's/.*"netns":"\([^"]*\)".*/\1/p' <<<"$s")
+    ifn=$(sed -n 's/.*"ifname":"\([^"]*\)".*/\1/p' <<<"$s")
+    if [ -z "$ns" ] || [ ! -e "$ns" ]; then echo "container $id $ifn - - the network namespace ${ns:-(none recorded)} is gone (the container ended without a CNI DEL)"; continue; fi
+    if ! l=$(nsenter --net="$ns" ip -o link show dev "$ifn" 2>&1); then echo "container $id $ifn - - no $ifn in $ns: ${l//$'\n'/ }"; continue; fi
+    old=$(sed -n 's/.* mtu \([0-9]*\) .*/\1/p' <<<"$l")
+    idx=$(sed -n 's/^[0-9]*: [^@:]*@if\([0-9]*\):.*/\1/p' <<<"$l")
+    veth=
+    [ -n "$idx" ] && veth=$(ip -o link show | awk -F': ' -v i="$idx" '$1 == i { sub(/@.*/, "", $2); print $2 }')
+    [ -n "$veth" ] && owned="$owned$veth "
+    err=
+    if [ $shrink = 1 ]; then fp_cni_mtu_container; fp_cni_mtu_veth; else fp_cni_mtu_veth; fp_cni_mtu_container; fi
+    [ -f "$dd/$id" ] && grep -q '"mtu":[0-9]' "$dd/$id" && sed "s/\"mtu\":[0-9]*/\"mtu\":$m/" "$dd/$id" > "$dd/.$id.mtu" && mv -f "$dd/.$id.mtu" "$dd/$id"
+    echo "container $id $ifn ${veth:--} ${old:--} ${err:-ok}"
+  done
+  for p in $(ip -o link show master "$br" | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
+    case "$owned" in *" $p "*) continue;; esac
+    pm=$(cat "$sn/$p/mtu" 2>/dev/null)
+    if l=$(ip link set dev "$p" mtu "$m" 2>&1); then echo "orphan $p ${pm:--} ok"; else echo "orphan $p ${pm:--} $l"; fi
+  done
+  [ $shrink = 0 ] && fp_cni_mtu_bridge
+  return 0
+}
+# fp_cni_mtu's steps, on its locals (bash's dynamic scope)
+fp_cni_mtu_bridge() {
+  local e
+  if e=$(ip link set dev "$br" mtu "$m" 2>&1); then echo "bridge $brmtu ok"; else echo "bridge $brmtu $e"; fi
+}
+fp_cni_mtu_container() {
+  local e
+  e=$(nsenter --net="$ns" ip link set dev "$ifn" mtu "$m" 2>&1) || err="$err container side: $e;"
+}
+fp_cni_mtu_veth() {
+  local e
+  if [ -z "$veth" ]; then err="$err no host-side veth found (peer index ${idx:-unknown});"; return 0; fi
+  e=$(ip link set dev "$veth" mtu "$m" 2>&1) || err="$err $veth: $e;"
+}

@@ -1,5 +1,5 @@
 /**
- * start.sh and docker-restart.sh (phases/up/start.ts) run by bash against stub systemctl/ip/docker and a
+ * start.sh (phases/up/start.ts) and docker-restart.sh (shared/docker-state.ts) run by bash against stub systemctl/ip/docker and a
  * real HTTP server standing in for the agent's /readyz and /status: the takeover ends old units and shell
  * processes (SIGKILL for one that ignores SIGTERM), the plan's commands run in order, the wait ends on the
  * first 200, and the phase's parsers read the script's real output.
@@ -12,8 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stubBox } from './harness.js';
-import { dockerRestartScript, startScript } from '../../../../src/phases/up/start.js';
-import { parseDockerState } from '../../../../src/phases/shared/docker-state.js';
+import { startScript } from '../../../../src/phases/up/start.js';
+import { dockerRestartScript, parseDockerState } from '../../../../src/phases/shared/docker-state.js';
 import { parseSections, section } from '../../../../src/remote/sections.js';
 import { readAgentStatus } from '../../../../src/network/agent-status.js';
 import { RemotePaths } from '../../../../src/inventory/types.js';
@@ -115,14 +115,14 @@ test('start.sh: a failed restart exits 3 with the unit status on stderr, before 
   assert.equal(section(parseSections(r.stdout), 'ready'), undefined);
 });
 
-test('docker-restart.sh: daemon-reload only when Start ran none, reset-failed, restart, then the state; a failed restart exits 3', async () => {
-  const r = await box.run(dockerRestartScript(false));
+test('docker-restart.sh: daemon-reload and the probe removal only when asked, reset-failed, restart, then the state; a failed restart exits 3', async () => {
+  const r = await box.run(dockerRestartScript({ daemonReload: true, removeProbe: 'fp-probe' }));
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(r.calls.slice(0, 3), ['systemctl daemon-reload', 'systemctl reset-failed docker.service', 'systemctl restart docker.service']);
+  assert.deepEqual(r.calls.slice(0, 4), ['systemctl daemon-reload', 'docker rm -f fp-probe', 'systemctl reset-failed docker.service', 'systemctl restart docker.service']);
   assert.deepEqual(parseDockerState(r.stdout).running, { mtu: 1450, bip: '10.244.5.1/24' });
-  const again = await box.run(dockerRestartScript(true));
-  assert.equal(again.calls.includes('systemctl daemon-reload'), false);
-  const failed = await box.run(dockerRestartScript(true), { env: { FP_FAIL: 'docker.service' } });
+  const plain = await box.run(dockerRestartScript());
+  assert.deepEqual(plain.calls.slice(0, 2), ['systemctl reset-failed docker.service', 'systemctl restart docker.service']);
+  const failed = await box.run(dockerRestartScript(), { env: { FP_FAIL: 'docker.service' } });
   assert.equal(failed.code, 3);
   assert.match(failed.stderr, /docker\.service - failed to start/);
   assert.equal(section(parseSections(failed.stdout), 'docker_active'), undefined);
