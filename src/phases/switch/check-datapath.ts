@@ -13,7 +13,8 @@ import { decodeVxlanOptions } from '../../network/config.js';
 import { formatNet } from '../../network/ipv4.js';
 import type { Ipv4Net, Lease, NetworkConfig } from '../../network/types.js';
 import { VerifyFailedError } from '../../util/errors.js';
-import { SEC_FN, jsonOr, parseSections, section } from '../../remote/sections.js';
+import { jsonOr, parseSections, section } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
 import { gathered } from '../shared/host-state.js';
 import { listLeases } from './observe.js';
 import { containerMtu } from '../../network/backends.js';
@@ -88,14 +89,15 @@ export function checkDatapath(inp: DatapathInput): string[] {
   return problems;
 }
 
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    'switch-kernel': { DEV: string };
+  }
+}
+
+/** The kernel's datapath, with `vxlanDev`'s neighbours and FDB (src/remote/scripts/switch-kernel.sh). */
 export function kernelScript(vxlanDev: string): string {
-  return `${SEC_FN}
-sec links; ip -j -d link show
-sec routes; ip -j -4 route show table main
-sec neigh; ip -j -4 neigh show dev ${vxlanDev} 2>/dev/null
-sec fdb; bridge -j fdb show dev ${vxlanDev} 2>/dev/null
-true
-`;
+  return remoteScript('switch-kernel', { DEV: vxlanDev });
 }
 
 export function parseKernel(stdout: string): KernelSnapshot {

@@ -8,8 +8,8 @@ import { LeaseStore } from '../../etcd/lease-store.js';
 import type { Lease } from '../../network/types.js';
 import { parseSubnetEnv, type PreviousSubnetEnv } from '../../network/subnet-env.js';
 import { RemotePaths } from '../../inventory/types.js';
-import { agentStatusCommand } from '../shared/facts.js';
-import { SEC_FN, jsonOr, parseSections, section } from '../../remote/sections.js';
+import { parseSections, section } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
 import { withEtcd } from '../shared/etcd-session.js';
 import { followState, leaseOf, type AgentView, type FollowState } from './plan.js';
 
@@ -17,13 +17,24 @@ export interface Observation extends AgentView {
   subnetEnv?: PreviousSubnetEnv;
 }
 
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    'switch-poll': { PORT: number; SUBNET_ENV: string };
+  }
+}
+
+/** One look at a host's agent (src/remote/scripts/switch-poll.sh). */
 export function pollScript(port: number): string {
-  return `${SEC_FN}
-sec unit; systemctl is-active flanneld.service 2>/dev/null
-sec status; ${agentStatusCommand(port)}
-sec subnet_env; cat ${RemotePaths.subnetEnv} 2>/dev/null
-true
-`;
+  return remoteScript('switch-poll', { PORT: port, SUBNET_ENV: RemotePaths.subnetEnv });
+}
+
+/** What pollScript printed, as an Observation (without the lease). */
+export function parsePoll(host: string, stdout: string): Observation {
+  const s = parseSections(stdout);
+  const unit = section(s, 'unit')?.body.trim() || 'unknown';
+  const { status } = readAgentStatus(section(s, 'status')?.body);
+  const se = section(s, 'subnet_env')?.body;
+  return { host, unit, ...(status !== undefined ? { status } : {}), ...(se?.trim() ? { subnetEnv: parseSubnetEnv(se) } : {}) };
 }
 
 export async function listLeases(ctx: PhaseContext): Promise<Lease[]> {
@@ -36,12 +47,7 @@ export async function observe(ctx: PhaseContext, hosts: readonly HostState[]): P
     listLeases(ctx),
     Promise.all(hosts.map(async (h): Promise<Observation> => {
       try {
-        const r = await h.remote().run(pollScript(h.spec.flannel.healthzPort), { timeoutMs: 10_000 });
-        const s = parseSections(r.stdout);
-        const unit = section(s, 'unit')?.body.trim() || 'unknown';
-        const { status } = readAgentStatus(section(s, 'status')?.body);
-        const se = section(s, 'subnet_env')?.body;
-        return { host: h.name, unit, ...(status !== undefined ? { status } : {}), ...(se?.trim() ? { subnetEnv: parseSubnetEnv(se) } : {}) };
+        return parsePoll(h.name, (await h.remote().run(pollScript(h.spec.flannel.healthzPort), { timeoutMs: 10_000 })).stdout);
       } catch (e) {
         return { host: h.name, unreachable: (e as Error).message };
       }
