@@ -15,6 +15,11 @@ export interface RunOptions {
   timeoutMs?: number;
   /** environment variables exported at the top of the script (values are shell-quoted; not secrets) */
   env?: Record<string, string>;
+  /**
+   * stdout as it arrives, chunk by chunk (the result still holds all of it): a script that prints what the
+   * caller needs first and keeps working (the facts, then the early probe) is one request, not two
+   */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 export interface RunResult {

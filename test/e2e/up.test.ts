@@ -152,8 +152,8 @@ describe('flanprov up (3-host l2 lab)', { timeout: 360_000 }, () => {
     // every host named, each ok with no change (an empty host list would pass `every` vacuously)
     assert.deepEqual(s.hosts.map((h: any) => [h.host, h.status, h.changes.length]), lab.hosts.map((h) => [h.name, 'ok', 0]));
     assert.ok(events.some((e) => e.event === 'log' && /no change/.test(e.message)));
-    // SSH requests per host and phase (issue 12.4): the lock's session, the facts script with the early
-    // probe beside it, one ping round and the probe's removal. A phase that adds an exec fails here.
+    // SSH requests per host and phase (issue 12.4): the lock's session, the facts script (which starts the
+    // early probe too), one ping round whose session also removes the probe. A phase that adds an exec fails here.
     const trips = new Map<string, Record<string, number>>();
     for (const e of events) {
       if (e.event !== 'phase.end' || !e.roundTrips) continue;
@@ -161,7 +161,7 @@ describe('flanprov up (3-host l2 lab)', { timeout: 360_000 }, () => {
         if (n) trips.set(host, { ...trips.get(host), [e.phase]: n });
       }
     }
-    const want = { 'Lock hosts': 1, 'Gather facts': 2, Verify: 2 };
+    const want = { 'Lock hosts': 1, 'Gather facts': 1, Verify: 1 };
     assert.deepEqual([...trips].sort(), lab.hosts.map((h) => [h.name, want]));
     const after = await lab.sshAll(UNIT_STATE);
     for (const h of lab.hosts) assert.deepEqual(parseUnitState(after.get(h.name)!.stdout), parseUnitState(before.get(h.name)!.stdout), h.name);

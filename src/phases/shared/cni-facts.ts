@@ -1,12 +1,12 @@
 /**
- * Facts of a `flannel_runtime: cni` host, gathered by a second small script that runs alongside the main
- * facts script (same connection, its own channel): the plugin link, which of the plugins the network
- * needs are in the CNI bin directories, the other network configs, Podman, the cni0 bridge and the veths
- * on it. Pure script and parser, like facts.ts.
+ * Facts of a `flannel_runtime: cni` host, gathered by the facts script itself (facts.sh facts_cni): the
+ * plugin link, which of the plugins the network needs are in the CNI bin directories, the other network
+ * configs, Podman, the cni0 bridge and the veths on it. The script's input and the parser, like facts.ts.
  */
 import { CNI_BRIDGE, CNI_CONF_DIR, CNI_DEBIAN_BIN_DIR, CNI_PLUGIN_TYPE, CNI_REQUIRED_PLUGINS } from '../../network/cni.js';
 import type { HostSpec } from '../../inventory/types.js';
-import { SEC_FN, jsonOr, parseSections, section, shq } from '../../remote/sections.js';
+import { jsonOr, parseSections, section } from '../../remote/sections.js';
+import type { CniFactsInput } from './facts.js';
 
 declare module '../framework/types.js' {
   interface HostFacts {
@@ -48,19 +48,12 @@ export function cniBinDirs(spec: Pick<HostSpec, 'flannel'>): string[] {
   return [...new Set([spec.flannel.cni.binDir, CNI_DEBIAN_BIN_DIR])];
 }
 
-export function cniFactsScript(spec: Pick<HostSpec, 'flannel'>): string {
-  const link = shq(`${spec.flannel.cni.binDir}/${CNI_PLUGIN_TYPE}`);
-  const dirs = cniBinDirs(spec).map(shq).join(' ');
-  return `${SEC_FN}
-export LC_ALL=C
-sec cni_link; if [ -L ${link} ]; then echo "symlink $(readlink ${link})"; elif [ -e ${link} ]; then echo file; fi
-sec cni_plugins; for d in ${dirs}; do for p in ${CNI_REQUIRED_PLUGINS.join(' ')}; do [ -f "$d/$p" ] && [ -x "$d/$p" ] && echo "$d/$p"; done; done
-sec cni_confs; ls -1 ${CNI_CONF_DIR} 2>/dev/null
-sec cni_podman; command -v podman
-sec cni_bridge; ip -j -4 addr show dev ${CNI_BRIDGE} 2>/dev/null
-sec cni_ports; ip -j link show master ${CNI_BRIDGE} 2>/dev/null
-true
-`;
+/** The facts script's CNI part (facts.sh facts_cni: same script, same request as the other facts). */
+export function cniFactsInput(spec: Pick<HostSpec, 'flannel'>): CniFactsInput {
+  return {
+    link: `${spec.flannel.cni.binDir}/${CNI_PLUGIN_TYPE}`, dirs: cniBinDirs(spec), plugins: CNI_REQUIRED_PLUGINS,
+    confDir: CNI_CONF_DIR, bridge: CNI_BRIDGE,
+  };
 }
 
 export function parseCniFacts(stdout: string): CniFacts {

@@ -12,7 +12,7 @@ import { splitSystemctlCat } from './docker-unit.js';
 import { dockerSources, type DockerSources } from './docker-sources.js';
 import { parseDockerNet } from './docker-state.js';
 import { isOwnAgent, parseFlanneldProcs, type RunningFlanneld } from './foreign-agent.js';
-import { jsonOr, parseSections, section, sectionsNamed, shq, type Section } from '../../remote/sections.js';
+import { SECTION_MARKER, jsonOr, parseSections, section, sectionsNamed, shq, type Section } from '../../remote/sections.js';
 import { remoteScript } from '../../remote/remote-script.js';
 
 export interface EtcdEndpointAddr {
@@ -44,13 +44,43 @@ export interface FactsScriptInput {
   healthzPort: number;
   /** etcd reachability timeout, seconds */
   etcdTimeoutS?: number;
+  /** a `flannel_runtime: cni` host: its CNI facts too (cni-facts.ts cniFactsInput) */
+  cni?: CniFactsInput;
+  /** verify's early probe, started first, printed after FACTS_END (verify.ts earlyProbeInput) */
+  probe?: EarlyProbeInput;
 }
+
+/** What the facts script needs for a `cni` host's facts (parsed by cni-facts.ts parseCniFacts). */
+export interface CniFactsInput {
+  /** <flannel_cni_bin_dir>/flannel */
+  link: string;
+  /** bin directories searched for the plugins */
+  dirs: readonly string[];
+  plugins: readonly string[];
+  confDir: string;
+  bridge: string;
+}
+
+/** An early probe container (lib.sh fp_probe_docker/fp_probe_podman); `needs`: files that must exist first. */
+export interface EarlyProbeInput {
+  kind: 'docker' | 'podman';
+  name: string;
+  image: string;
+  /** the CNI network (podman) */
+  network: string;
+  needs: readonly string[];
+}
+
+/** The line after the facts' last section; what follows is the early probe's output (and its `probe_rc`). */
+export const FACTS_END = `${SECTION_MARKER} facts_end`;
 
 declare module '../../remote/remote-script.js' {
   interface RemoteScripts {
     facts: {
       AGENT_PATH: string; AGENT_SHA_CACHE: string; HEALTHZ_PORT: number; ETCD_TIMEOUT: number; DAEMON_JSON: string;
       FILES: readonly string[]; PEERS: readonly string[]; ETCD: readonly string[];
+      CNI_LINK: string; CNI_DIRS: readonly string[]; CNI_PLUGINS: readonly string[]; CNI_CONF_DIR: string; CNI_BRIDGE: string;
+      PROBE_KIND: string; PROBE_NAME: string; PROBE_IMAGE: string; PROBE_NETWORK: string; PROBE_NEEDS: readonly string[];
     };
   }
 }
@@ -60,6 +90,10 @@ export function buildFactsScript(inp: FactsScriptInput): string {
   return remoteScript('facts', {
     AGENT_PATH: inp.agentPath, AGENT_SHA_CACHE, HEALTHZ_PORT: inp.healthzPort, ETCD_TIMEOUT: inp.etcdTimeoutS ?? 2,
     DAEMON_JSON, FILES: inp.files, PEERS: inp.peers, ETCD: inp.etcd.map((e) => `${e.host}:${e.port}`),
+    CNI_LINK: inp.cni?.link ?? '', CNI_DIRS: inp.cni?.dirs ?? [], CNI_PLUGINS: inp.cni?.plugins ?? [],
+    CNI_CONF_DIR: inp.cni?.confDir ?? '', CNI_BRIDGE: inp.cni?.bridge ?? '',
+    PROBE_KIND: inp.probe?.kind ?? '', PROBE_NAME: inp.probe?.name ?? '', PROBE_IMAGE: inp.probe?.image ?? '',
+    PROBE_NETWORK: inp.probe?.network ?? '', PROBE_NEEDS: inp.probe?.needs ?? [],
   });
 }
 
@@ -246,17 +280,7 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
   const defaults = routes.filter((r) => r.dst === '0.0.0.0/0' && r.dev).sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0));
   const def = defaults[0];
 
-  const routeGet = new Map<string, RouteGet | { error: string }>();
-  const batch = section(s, 'routegets')?.body;
-  if (batch !== undefined) {
-    const errors: string[] = [];
-    for (const line of batch.split('\n').map((l) => l.trim()).filter(Boolean)) {
-      const r = jsonOr<RouteGet[] | null>(line, null);
-      if (r && r[0]?.dst) routeGet.set(r[0].dst, r[0]);
-      else if (!line.startsWith('[')) errors.push(line);
-    }
-    for (const p of peers) if (!routeGet.has(p)) routeGet.set(p, { error: errors.join('; ') || 'no answer' });
-  }
+  const routeGet = parseRouteGets(s, peers);
   const etcdReach = new Map<string, boolean>();
   for (const sec of sectionsNamed(s, 'etcd')) etcdReach.set(sec.arg, sec.body.trim() === 'ok');
 
@@ -339,4 +363,22 @@ export function parseFacts(host: string, stdout: string, dropInPath: string, pee
     facts.subnetEnv = parseSubnetEnv(seText);
   }
   return facts;
+}
+
+/**
+ * The `routegets` section (lib.sh fp_routegets: one `ip -batch` answer per line, each naming its "dst"), by
+ * peer; a peer without an answer gets the batch's error lines (or "no answer"). Empty without the section.
+ */
+export function parseRouteGets(s: readonly Section[], peers: readonly string[]): Map<string, RouteGet | { error: string }> {
+  const routeGet = new Map<string, RouteGet | { error: string }>();
+  const batch = section(s, 'routegets')?.body;
+  if (batch === undefined) return routeGet;
+  const errors: string[] = [];
+  for (const line of batch.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    const r = jsonOr<RouteGet[] | null>(line, null);
+    if (r && r[0]?.dst) routeGet.set(r[0].dst, r[0]);
+    else if (!line.startsWith('[')) errors.push(line);
+  }
+  for (const p of peers) if (!routeGet.has(p)) routeGet.set(p, { error: errors.join('; ') || 'no answer' });
+  return routeGet;
 }

@@ -1,18 +1,27 @@
 /**
- * Phase 2 — Facts: one read-only script per host (OS, arch, systemd, Docker and its own command line,
- * addresses, routes, `ip route get` to peers, etcd reachability, installed agent checksum, managed files,
- * subnet.env, agent health), then the underlay interface each agent will use.
+ * Phase 2 — Facts: one read-only script per host, one request (OS, arch, systemd, Docker and its own command
+ * line, addresses, routes, `ip route get` to peers, etcd reachability, installed agent checksum, managed
+ * files, subnet.env, agent health, a cni host's CNI facts; verify's early probe started first), then the
+ * underlay interface each agent will use.
  */
 import type { HostState, Phase, PhaseContext } from '../framework/types.js';
 import { RemotePaths } from '../../inventory/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { isIpv4 } from '../../network/iproute2-json.js';
-import { MANAGED_FILES, buildFactsScript, parseEtcdEndpoint, parseFacts, type EtcdEndpointAddr } from './facts.js';
+import { FACTS_END, MANAGED_FILES, buildFactsScript, parseEtcdEndpoint, parseFacts, parseRouteGets, type EtcdEndpointAddr } from './facts.js';
+
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    'route-get': { PEERS: readonly string[] };
+  }
+}
 import { chooseInterface } from './iface.js';
-import { SEC_FN, jsonOr, parseSections, sectionsNamed, shq } from '../../remote/sections.js';
+import { parseSections } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
 import { gathered } from './host-state.js';
-import { cniFactsScript, parseCniFacts } from './cni-facts.js';
-import { removeEarlyProbes, startEarlyProbes } from './verify.js';
+import { cniFactsInput, parseCniFacts } from './cni-facts.js';
+import { earlyProbeInput, removeEarlyProbes, setEarlyProbe } from './verify.js';
+import { runUntilMarker } from '../../remote/run-until-marker.js';
 import { closeEtcd, startEtcdDirect } from './etcd-session.js';
 
 export function agentPath(h: HostState): string {
@@ -33,25 +42,28 @@ function candidatePeers(ctx: PhaseContext, self: HostState): string[] {
     .filter((x): x is string => !!x && isIpv4(x));
 }
 
-export async function gatherFacts(ctx: PhaseContext, hosts?: HostState[]): Promise<void> {
+export async function gatherFacts(ctx: PhaseContext, hosts?: HostState[], opts: { earlyProbes?: boolean } = {}): Promise<void> {
   await ctx.forEachHost(async (h) => {
     const peers = [...new Set(candidatePeers(ctx, h))];
     const cni = h.spec.flannel.runtime === 'cni';
-    // a cni host's own facts come from a second script on its own channel, at the same time
-    const cniRun = cni ? h.remote().run(cniFactsScript(h.spec), { timeoutMs: 30_000 }) : undefined;
+    const probe = opts.earlyProbes ? earlyProbeInput(ctx, h) : undefined;
     const script = buildFactsScript({
       agentPath: agentPath(h), files: cni ? [...MANAGED_FILES, RemotePaths.cniConflist] : MANAGED_FILES, peers,
       etcd: etcdEndpoints(ctx), healthzPort: h.spec.flannel.healthzPort,
+      ...(cni ? { cni: cniFactsInput(h.spec) } : {}), ...(probe ? { probe } : {}),
     });
-    const r = await h.remote().run(script, { timeoutMs: 30_000 });
-    if (r.code !== 0) throw new StepFailedError(`facts script failed (exit ${r.code}): ${r.stderr.trim()}`, h.name);
-    const f = parseFacts(h.name, r.stdout, RemotePaths.dockerDropIn, peers, agentPath(h));
-    h.facts.gathered = f;
-    if (cniRun) {
-      const c = await cniRun;
-      if (c.code !== 0) throw new StepFailedError(`CNI facts script failed (exit ${c.code}): ${c.stderr.trim()}`, h.name);
-      h.facts.cni = parseCniFacts(c.stdout);
+    // One request: the facts are parsed as soon as their end marker arrives; the early probe's output
+    // follows on the same channel while the next phases run.
+    const run = runUntilMarker(h.remote(), script, FACTS_END, { timeoutMs: probe ? 60_000 : 30_000 });
+    if (probe) setEarlyProbe(h, probe.kind, run.done);
+    const out = await run.head;
+    if (out === undefined) {
+      const r = await run.done;
+      throw new StepFailedError(`facts script failed (exit ${r.code ?? r.signal ?? '?'}): ${r.stderr.trim()}`, h.name);
     }
+    const f = parseFacts(h.name, out, RemotePaths.dockerDropIn, peers, agentPath(h));
+    h.facts.gathered = f;
+    if (cni) h.facts.cni = parseCniFacts(out);
     const sel = chooseInterface(f.interfaces, f.defaultRoute?.dev, h.spec.flannel.iface, h.spec.flannel.publicIp);
     if (sel.ok) {
       h.facts.iface = sel.iface;
@@ -70,11 +82,8 @@ export async function gatherFacts(ctx: PhaseContext, hosts?: HostState[]): Promi
       .filter((o) => o !== h && o.facts.iface && !f.routeGet.has(o.facts.iface.publicIp))
       .map((o) => o.facts.iface!.publicIp);
     if (!missing.length) return;
-    const r = await h.remote().run(`${SEC_FN}\n${missing.map((p) => `sec routeget ${shq(p)}; ip -j route get ${shq(p)} 2>&1`).join('\n')}\ntrue\n`, { timeoutMs: 10_000 });
-    for (const s of sectionsNamed(parseSections(r.stdout), 'routeget')) {
-      const j = jsonOr<{ dst: string }[] | null>(s.body, null);
-      f.routeGet.set(s.arg, j?.[0] ? (j[0] as never) : { error: s.body.trim() || 'no answer' });
-    }
+    const r = await h.remote().run(remoteScript('route-get', { PEERS: missing }), { timeoutMs: 10_000 });
+    for (const [peer, answer] of parseRouteGets(parseSections(r.stdout), missing)) f.routeGet.set(peer, answer);
   }, hosts ? { hosts } : undefined);
 }
 
@@ -82,12 +91,11 @@ export const factsPhase: Phase = {
   title: 'Gather facts',
   readOnly: true,
   run(ctx) {
-    // When the command will verify (up, check), the probe containers start now, on their own channel,
-    // while the facts script runs; verify takes them over (or replaces them), cleanUp removes leftovers.
-    startEarlyProbes(ctx);
+    // When the command will verify (up, check), the facts script starts the probe containers first (in
+    // the same request); verify takes them over (or replaces them), cleanUp removes leftovers.
     // etcd's direct path needs no facts either: the connection is being made while the facts come in.
     startEtcdDirect(ctx);
-    return gatherFacts(ctx);
+    return gatherFacts(ctx, undefined, { earlyProbes: true });
   },
   async cleanUp(ctx) {
     await removeEarlyProbes(ctx);

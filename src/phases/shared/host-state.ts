@@ -8,7 +8,6 @@ import type { DesiredFile, StartPlan } from './changes.js';
 import type { PreviousSubnetEnv } from '../../network/subnet-env.js';
 import type { Probe, ProbeKind } from './ping-matrix.js';
 import type { HostState, PhaseContext } from '../framework/types.js';
-import type { RunResult } from '../../remote/types.js';
 import type { NetworkConfig } from '../../network/types.js';
 import { validateNetworkConfig } from '../../network/config.js';
 import { InvalidInputError } from '../../util/errors.js';
@@ -34,8 +33,8 @@ declare module '../framework/types.js' {
     /** Docker was restarted by this run (its containers, an early probe too, are gone) */
     dockerRestarted?: boolean;
     probe?: Probe;
-    /** a probe container started alongside the facts script (verify.ts startEarlyProbes) */
-    earlyProbe?: Promise<RunResult | undefined>;
+    /** a probe container started by the facts script (verify.ts setEarlyProbe): its status (3: no runtime; null: unknown) and output */
+    earlyProbe?: Promise<{ code: number | null; stdout: string } | undefined>;
     /** what the early probe is (a Docker or a Podman container) */
     earlyProbeKind?: ProbeKind;
   }

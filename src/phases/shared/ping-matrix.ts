@@ -8,12 +8,20 @@ import { PROBE_IMAGE, PROBE_NAME } from '../../network/probe.js';
 import { CNI_DEFAULT_NETWORK } from '../../network/cni.js';
 import type { VerifyMatrix } from '../framework/events.js';
 import { firstHost, formatIpv4, parseCidr, sizeOf } from '../../network/ipv4.js';
-import { SEC_FN, jsonOr, parseSections, section, sectionsNamed, shq } from '../../remote/sections.js';
+import { SECTION_MARKER, jsonOr, parseSections, section, sectionsNamed } from '../../remote/sections.js';
 import { remoteScript } from '../../remote/remote-script.js';
 
 declare module '../../remote/remote-script.js' {
   interface RemoteScripts {
-    'ping-matrix': { EXEC: string; SIZE: number; HOSTS: readonly string[]; IPS: readonly string[] };
+    'ping-matrix': {
+      EXEC: string; SIZE: number; HOSTS: readonly string[]; IPS: readonly string[];
+      VERDICT: 0 | 1; PROBE_KIND: ProbeKind; PROBE_NAME: string; PROBE_VETH: string;
+    };
+    'probe-start': {
+      KIND: ProbeKind; NAME: string; IMAGE: string; NETWORK: string;
+      VETH: string; IP: string; PREFIXLEN: number | string; GATEWAY: string; MTU: number | string;
+    };
+    'probe-remove': { KIND: ProbeKind; NAME: string; VETH: string; BACKGROUND: 0 | 1 };
   }
 }
 
@@ -32,79 +40,21 @@ export interface Probe {
 }
 
 /**
- * Starts a probe and prints `probe` = `ip -j addr show eth0` from inside it.
- * docker: a container from the probe image; netns: a namespace with a veth into the host's flannel subnet
- * (the namespace takes the subnet's last host address, the host side the subnet's first, as docker0 would).
+ * Starts a probe and prints `probe` = `ip -j addr show eth0` from inside it (src/remote/scripts/probe-start.sh,
+ * lib.sh fp_probe_*). docker/podman: a container from the probe image (podman: on the host's CNI network);
+ * netns: a namespace with a veth into the host's flannel subnet (the namespace takes the subnet's last host
+ * address, the host side the subnet's first, as docker0 would).
  */
 export function probeStartScript(kind: ProbeKind, opts: { image?: string; subnet?: string; mtu?: number; network?: string } = {}): string {
-  if (kind === 'podman') return podmanProbeScript(opts.image ?? PROBE_IMAGE, opts.network ?? CNI_DEFAULT_NETWORK);
-  if (kind === 'docker') {
-    const image = shq(opts.image ?? PROBE_IMAGE);
-    // No json-file log (nothing to write), and `docker rm -f` only when a leftover probe is in the way.
-    // --stop-timeout 0: `sleep` as PID 1 ignores SIGTERM, so a Docker restart in the Start phase would
-    // otherwise wait 10 s for an early probe (verify.ts) before killing it.
-    const run = `docker run -d --rm --log-driver none --stop-timeout 0 --name ${PROBE_NAME} ${image} sleep 3600`;
-    // A leftover probe (the previous run's removal runs in the background) clashes by name: remove and
-    // retry for up to ~3 s (`docker rm -f` fails while Docker is already removing it).
-    // The PID comes from the container's cgroup (systemd or cgroupfs driver, v2 or v1) instead of a
-    // `docker inspect` (~30 ms of CPU per host, which adds up at 10 hosts on a small machine).
-    return `${SEC_FN}
-id=$(${run} 2>/dev/null) || for i in 1 2 3 4 5 6 7 8 9 10; do
-  docker rm -f ${PROBE_NAME} >/dev/null 2>&1
-  if [ $i = 10 ]; then id=$(${run}) || exit 1; else id=$(${run} 2>/dev/null) && break; sleep 0.3; fi
-done
-pid=
-for f in /sys/fs/cgroup/system.slice/docker-$id.scope/cgroup.procs /sys/fs/cgroup/docker/$id/cgroup.procs /sys/fs/cgroup/pids/docker/$id/cgroup.procs; do
-  [ -r "$f" ] && read -r pid < "$f" && [ -n "$pid" ] && break
-done
-[ -n "$pid" ] || pid=$(docker inspect -f '{{.State.Pid}}' ${PROBE_NAME}) || exit 1
-sec probe; nsenter -t "$pid" -n ip -j -4 addr show eth0
-# the host's ping entering the container's network namespace costs ~5 ms; docker exec ~75 ms
-sec exec; if command -v ping >/dev/null && command -v nsenter >/dev/null; then echo "nsenter -t $pid -n"; else echo "docker exec ${PROBE_NAME}"; fi
-`;
-  }
+  const base = { KIND: kind, NAME: PROBE_NAME, IMAGE: opts.image ?? PROBE_IMAGE, NETWORK: '', VETH: '', IP: '', PREFIXLEN: '', GATEWAY: '', MTU: '' };
+  if (kind === 'podman') return remoteScript('probe-start', { ...base, NETWORK: opts.network ?? CNI_DEFAULT_NETWORK });
+  if (kind === 'docker') return remoteScript('probe-start', base);
   const sn = opts.subnet ? parseCidr(opts.subnet) : undefined;
   if (!sn) throw new Error(`netns probe needs the host's flannel subnet (got ${opts.subnet ?? 'none'})`);
-  const gw = formatIpv4(firstHost(sn));
-  const ip = formatIpv4((sn.ip + sizeOf(sn.prefixLen) - 2) >>> 0);
-  const mtu = opts.mtu ?? 1500;
-  return `${SEC_FN}
-set -e
-ip netns del ${PROBE_NAME} 2>/dev/null || true
-ip link del ${PROBE_VETH} 2>/dev/null || true
-ip netns add ${PROBE_NAME}
-ip link add ${PROBE_VETH} mtu ${mtu} type veth peer name fpprobe1 mtu ${mtu}
-ip link set fpprobe1 netns ${PROBE_NAME}
-ip -n ${PROBE_NAME} link set fpprobe1 name eth0
-ip -n ${PROBE_NAME} link set lo up
-ip -n ${PROBE_NAME} link set eth0 up
-ip -n ${PROBE_NAME} addr add ${ip}/${sn.prefixLen} dev eth0
-ip link set ${PROBE_VETH} up
-ip addr add ${gw}/32 dev ${PROBE_VETH}
-ip route replace ${ip}/32 dev ${PROBE_VETH}
-ip -n ${PROBE_NAME} route add ${gw}/32 dev eth0
-ip -n ${PROBE_NAME} route add default via ${gw} dev eth0
-sysctl -qw net.ipv4.ip_forward=1
-sec probe; ip -n ${PROBE_NAME} -j -4 addr show eth0
-`;
-}
-
-/**
- * A Podman container on the CNI network (`podman run --network flannel`: the runtime calls the agent
- * binary as flannel's CNI plugin, which puts it on cni0 at subnet.env's MTU). A leftover probe in the way
- * is removed and the start retried, as for Docker; the last attempt's error is the step's.
- */
-function podmanProbeScript(image: string, network: string): string {
-  const run = `podman run -d --rm --log-driver none --network ${shq(network)} --name ${PROBE_NAME} ${shq(image)} sleep 3600`;
-  return `${SEC_FN}
-id=$(${run} 2>/dev/null) || for i in 1 2 3 4 5; do
-  podman rm -f -t 0 ${PROBE_NAME} >/dev/null 2>&1
-  if [ $i = 5 ]; then id=$(${run}) || exit 1; else id=$(${run} 2>/dev/null) && break; sleep 0.3; fi
-done
-pid=$(podman inspect -f '{{.State.Pid}}' ${PROBE_NAME}) || exit 1
-sec probe; nsenter -t "$pid" -n ip -j -4 addr show eth0
-sec exec; echo "nsenter -t $pid -n"
-`;
+  return remoteScript('probe-start', {
+    ...base, IMAGE: '', VETH: PROBE_VETH, IP: formatIpv4((sn.ip + sizeOf(sn.prefixLen) - 2) >>> 0), PREFIXLEN: sn.prefixLen,
+    GATEWAY: formatIpv4(firstHost(sn)), MTU: opts.mtu ?? 1500,
+  });
 }
 
 export function parseProbe(kind: ProbeKind, stdout: string): Probe | undefined {
@@ -117,16 +67,12 @@ export function parseProbe(kind: ProbeKind, stdout: string): Probe | undefined {
 }
 
 /**
- * Removes the probe. `background`: the container's removal (~0.1-0.15 s of Docker's time per host, 0.75 s
- * of a 10-host run's wall time when waited for) runs detached on the host and the script returns at once;
- * the next probe start removes a leftover that is still in the way (name clash).
+ * Removes the probe (src/remote/scripts/probe-remove.sh). `background`: a container's removal (~0.1-0.15 s
+ * of the runtime's time per host, 0.75 s of a 10-host run's wall time when waited for) runs detached on the
+ * host and the script returns at once; the next probe start removes a leftover that is still in the way.
  */
 export function probeRemoveScript(kind: ProbeKind, opts: { background?: boolean } = {}): string {
-  if (kind === 'docker' && opts.background) return `setsid sh -c 'docker rm -f ${PROBE_NAME}' >/dev/null 2>&1 < /dev/null &\ntrue\n`;
-  if (kind === 'docker') return `docker rm -f ${PROBE_NAME} >/dev/null 2>&1; true\n`;
-  if (kind === 'podman' && opts.background) return `setsid sh -c 'podman rm -f -t 0 ${PROBE_NAME}' >/dev/null 2>&1 < /dev/null &\ntrue\n`;
-  if (kind === 'podman') return `podman rm -f -t 0 ${PROBE_NAME} >/dev/null 2>&1; true\n`;
-  return `ip netns del ${PROBE_NAME} 2>/dev/null; ip link del ${PROBE_VETH} 2>/dev/null; true\n`;
+  return remoteScript('probe-remove', { KIND: kind, NAME: PROBE_NAME, VETH: PROBE_VETH, BACKGROUND: opts.background ? 1 : 0 });
 }
 
 export interface PingTarget {
@@ -139,11 +85,19 @@ export interface PingTarget {
  * size, 20 ms apart); only when they fail, 3 small pings tell a lost path from an MTU black hole, and the
  * host's own `ip route get` for the target, for diagnosis. Each target's result is printed with a single
  * printf (atomic on the pipe); no helper processes besides the pings (a 10-host matrix is 90 of them).
- * The script is src/remote/scripts/ping-matrix.sh.
+ * The script is src/remote/scripts/ping-matrix.sh. `verdict`: for an open session (verify.ts): after the
+ * results it prints the PING_END marker and waits for one line, `remove` (the probe goes, in the background)
+ * or anything else (it stays, for another round).
  */
-export function pingScript(probe: Pick<Probe, 'exec' | 'mtu'>, targets: readonly PingTarget[]): string {
-  return remoteScript('ping-matrix', { EXEC: probe.exec, SIZE: probe.mtu - 28, HOSTS: targets.map((t) => t.host), IPS: targets.map((t) => t.ip) });
+export function pingScript(probe: Pick<Probe, 'exec' | 'mtu' | 'kind'>, targets: readonly PingTarget[], opts: { verdict?: boolean } = {}): string {
+  return remoteScript('ping-matrix', {
+    EXEC: probe.exec, SIZE: probe.mtu - 28, HOSTS: targets.map((t) => t.host), IPS: targets.map((t) => t.ip),
+    VERDICT: opts.verdict ? 1 : 0, PROBE_KIND: probe.kind, PROBE_NAME, PROBE_VETH,
+  });
 }
+
+/** The line pingScript's verdict mode prints once every result is out. */
+export const PING_END = `${SECTION_MARKER} ping_end`;
 
 export interface PingResult {
   host: string;

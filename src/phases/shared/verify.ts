@@ -8,7 +8,7 @@ import type { HostState, Phase, PhaseContext } from '../framework/types.js';
 import { StepFailedError, VerifyFailedError } from '../../util/errors.js';
 import { firstHost, formatIpv4, netContains, parseCidr, parseIpv4 } from '../../network/ipv4.js';
 import {
-  buildMatrix, diagnose, matrixOk, parsePingOutput, parseProbe, pingScript, probeRemoveScript, probeStartScript,
+  PING_END, buildMatrix, diagnose, matrixOk, parsePingOutput, parseProbe, pingScript, probeRemoveScript, probeStartScript,
   type DiagHost, type PingResult, type Probe, type ProbeKind,
 } from './ping-matrix.js';
 import { dockerManaged } from './preflight.js';
@@ -16,7 +16,10 @@ import type { VerifyMatrix } from '../framework/events.js';
 import { gathered } from './host-state.js';
 import { RemotePaths } from '../../inventory/types.js';
 import { cniPluginLink } from '../../inventory/host-files.js';
-import { shq } from '../../remote/sections.js';
+import { parseSections, section } from '../../remote/sections.js';
+import type { RemoteSession, RunResult } from '../../remote/types.js';
+import type { EarlyProbeInput } from './facts.js';
+import { PROBE_IMAGE, PROBE_NAME } from '../../network/probe.js';
 
 /** How long failing pairs are retried after the first round. */
 const RETRY_MS = 10_000;
@@ -34,27 +37,27 @@ function probeKind(h: HostState): ProbeKind {
 }
 
 /**
- * Starts a probe container on every host that may have Docker (or, on a `cni` host already set up,
- * Podman on the flannel network), alongside the facts script, so a run that changes nothing does not wait
- * for `docker run`/`podman run` after the facts (it is most of verify's time). Only a probe container
- * (removed again in every outcome), never in a dry run. Hosts without the runtime answer 3.
+ * The early probe the facts script starts on a host that may have Docker (or, on a `cni` host already set
+ * up, Podman on the flannel network), before its facts, so a run that changes nothing does not wait for
+ * `docker run`/`podman run` after the facts (it is most of verify's time). Only a probe container (removed
+ * again in every outcome), never in a dry run. Hosts without the runtime report status 3.
  */
-export function startEarlyProbes(ctx: PhaseContext): void {
-  if (ctx.state.verify !== true || ctx.options.dryRun) return;
-  for (const h of ctx.hosts) {
-    if (h.failed || !h.conn) continue;
-    let script: string;
-    if (h.spec.flannel.runtime === 'cni') {
-      // only where a container can get the network now: conflist, plugin link and subnet.env in place
-      const ready = [RemotePaths.cniConflist, RemotePaths.subnetEnv].map((f) => `[ -f ${shq(f)} ]`).join(' && ');
-      script = `${ready} && [ -L ${shq(cniPluginLink(h.spec))} ] && command -v podman >/dev/null || exit 3\n${probeStartScript('podman', { network: h.spec.flannel.cni.network })}`;
-      h.facts.earlyProbeKind = 'podman';
-    } else if (h.spec.flannel.docker !== false) {
-      script = `command -v docker >/dev/null && systemctl is-active -q docker.service || exit 3\n${probeStartScript('docker')}`;
-      h.facts.earlyProbeKind = 'docker';
-    } else continue;
-    h.facts.earlyProbe = h.conn.run(script, { timeoutMs: 60_000 }).catch(() => undefined);
-  }
+export function earlyProbeInput(ctx: PhaseContext, h: HostState): EarlyProbeInput | undefined {
+  if (ctx.state.verify !== true || ctx.options.dryRun) return undefined;
+  const base = { name: PROBE_NAME, image: PROBE_IMAGE };
+  // a container gets the CNI network only once the conflist, the plugin link and subnet.env are in place
+  if (h.spec.flannel.runtime === 'cni') return { ...base, kind: 'podman', network: h.spec.flannel.cni.network, needs: [RemotePaths.cniConflist, RemotePaths.subnetEnv, cniPluginLink(h.spec)] };
+  if (h.spec.flannel.docker !== false) return { ...base, kind: 'docker', network: '', needs: [] };
+  return undefined;
+}
+
+/** Keeps the facts request's result as the host's early probe: its status is the `probe_rc` section. */
+export function setEarlyProbe(h: HostState, kind: ProbeKind, done: Promise<RunResult>): void {
+  h.facts.earlyProbeKind = kind;
+  h.facts.earlyProbe = done.then((r) => {
+    const rc = section(parseSections(r.stdout), 'probe_rc')?.body.trim();
+    return { code: rc ? Number(rc) : null, stdout: r.stdout };
+  }, () => undefined);
 }
 
 /**
@@ -98,6 +101,7 @@ export interface VerifyOutcome {
 export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
   const hosts = ctx.hosts.filter((h) => !h.failed);
   const started: HostState[] = [];
+  const sessions = new Map<HostState, RemoteSession>();
   const t0 = Date.now();
   try {
     await ctx.forEachHost(async (h) => {
@@ -132,14 +136,18 @@ export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
     }
     // Agents report ready before every peer's route is programmed (as flannel does), so a pair that fails
     // right after a start is pinged again for a while before it counts as failed.
+    // The first round runs in open sessions that wait for a verdict: when every pair passed, `remove` takes
+    // the probes down without a request of their own, and only once no host pings them any more.
     const deadline = Date.now() + RETRY_MS;
     let pending = new Map(hosts.map((h) => [h.name, hosts.filter((o) => o !== h && o.facts.probe).map((o) => o.name)]));
     for (let round = 0; pending.size; round++) {
       if (round) await new Promise((r) => setTimeout(r, 500));
       await ctx.forEachHost(async (h) => {
         const targets = (pending.get(h.name) ?? []).map((n) => ({ host: n, ip: ctx.host(n).facts.probe!.ip }));
-        const r = await h.remote().run(pingScript(h.facts.probe!, targets), { timeoutMs: 60_000 });
-        const parsed = parsePingOutput(r.stdout);
+        const stdout = round === 0
+          ? await pingInSession(h, pingScript(h.facts.probe!, targets, { verdict: true }), sessions)
+          : (await h.remote().run(pingScript(h.facts.probe!, targets), { timeoutMs: 60_000 })).stdout;
+        const parsed = parsePingOutput(stdout);
         const prev = (bySource.get(h.name) ?? []).filter((x) => !targets.some((t) => t.host === x.host));
         bySource.set(h.name, [...prev, ...parsed.results]);
         diag.get(h.name)!.routeGet = parsed.routeGet;
@@ -149,6 +157,7 @@ export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
         const bad = results.filter((x) => !(x.ok && x.mtuOk)).map((x) => x.host);
         if (bad.length) next.set(src, bad);
       }
+      if (round === 0) giveVerdict(sessions, next.size ? 'keep' : 'remove', started);
       if (!next.size || Date.now() > deadline) break;
       pending = next;
     }
@@ -166,9 +175,50 @@ export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
     const matrix = buildMatrix(hosts.map((h) => h.name), bySource, messages);
     return { matrix, ok: matrixOk(matrix), problems };
   } finally {
-    // Started on the host and not waited for (see probeRemoveScript): the run does not pay for the removal.
+    // A session still waiting (a host failed mid-round) removes its own probe; the others are removed by a
+    // removal started on the host and not waited for (see probeRemoveScript): the run does not pay for it.
+    giveVerdict(sessions, 'remove', started);
     await Promise.all(started.map((h) => h.remote().run(probeRemoveScript(probeKind(h), { background: true }), { timeoutMs: 30_000 }).catch(() => undefined)));
   }
+}
+
+/** How long a ping round in a session may take before its output counts as what it is (ping -W 1 -c 3). */
+const SESSION_ROUND_MS = 60_000;
+
+/**
+ * Runs a verdict-mode ping script in an open session (one request): its output up to the PING_END marker
+ * (or all of it, when it ended or the round took too long). The session stays open, waiting for its verdict.
+ */
+async function pingInSession(h: HostState, script: string, sessions: Map<HostState, RemoteSession>): Promise<string> {
+  const s = await h.remote().openSession(script);
+  sessions.set(h, s);
+  const lines: string[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), SESSION_ROUND_MS); });
+  try {
+    for (;;) {
+      const l = await Promise.race([s.nextLine(), timedOut]);
+      if (l === undefined || l === PING_END) break;
+      lines.push(l);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Tells every waiting session what to do with its probe and ends it: `remove` (the host takes it down by
+ * itself, so it leaves `started`, the list of probes the run still has to remove) or `keep`.
+ */
+function giveVerdict(sessions: Map<HostState, RemoteSession>, verdict: 'keep' | 'remove', started: HostState[]): void {
+  for (const [h, s] of sessions) {
+    s.write(`${verdict}\n`);
+    s.end();
+    const i = started.indexOf(h);
+    if (verdict === 'remove' && i >= 0) started.splice(i, 1);
+  }
+  sessions.clear();
 }
 
 export const verifyPhase: Phase = {

@@ -24,15 +24,18 @@ fp_tmpdir() {
 # fp_bg CMD [ARGS...]: runs CMD in the background with its output (stderr dropped) in the next numbered
 # file of $fp_tmp; fp_bg_print waits for all of them and prints the files in the order they were started.
 # A dozen probes of 10-20 ms each run at once instead of one after another, and never interleave.
+# Only these jobs are waited for: a script may keep another background job running past the print.
 fp_bg_n=0
+fp_bg_pids=()
 fp_bg() {
   local f
   printf -v f '%s/s.%03d' "$fp_tmp" "$fp_bg_n"
   fp_bg_n=$((fp_bg_n + 1))
   "$@" > "$f" 2>/dev/null &
+  fp_bg_pids+=("$!")
 }
 fp_bg_print() {
-  wait
+  if ((${#fp_bg_pids[@]})); then wait "${fp_bg_pids[@]}"; fi
   cat "$fp_tmp"/s.* 2>/dev/null
   return 0
 }
@@ -227,4 +230,91 @@ fp_cni_mtu_veth() {
   local e
   if [ -z "$veth" ]; then err="$err no host-side veth found (peer index ${idx:-unknown});"; return 0; fi
   e=$(ip link set dev "$veth" mtu "$m" 2>&1) || err="$err $veth: $e;"
+}
+
+# fp_probe_docker IMAGE NAME: verify's probe as a Docker container (phases/shared/ping-matrix.ts), then the
+# sections `probe` (`ip -j -4 addr show eth0` inside it) and `exec` (the prefix that runs a program in it).
+# No json-file log (nothing to write); --stop-timeout 0: `sleep` as PID 1 ignores SIGTERM, so a Docker
+# restart in the Start phase would otherwise wait 10 s for an early probe. A leftover probe (the previous
+# run's removal runs in the background) clashes by name: removed, and the start retried for up to ~3 s
+# (`docker rm -f` fails while Docker is already removing it); the last attempt's error is the caller's.
+# The PID comes from the container's cgroup (systemd or cgroupfs driver, v2 or v1): a `docker inspect`
+# costs ~30 ms of CPU per host.
+fp_probe_docker() {
+  local run=(docker run -d --rm --log-driver none --stop-timeout 0 --name "$2" "$1" sleep 3600) id i pid="" f
+  if ! id=$("${run[@]}" 2>/dev/null); then
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+      docker rm -f "$2" >/dev/null 2>&1
+      if [ "$i" = 10 ]; then id=$("${run[@]}") || return 1; else id=$("${run[@]}" 2>/dev/null) && break; sleep 0.3; fi
+    done
+  fi
+  for f in "/sys/fs/cgroup/system.slice/docker-$id.scope/cgroup.procs" "/sys/fs/cgroup/docker/$id/cgroup.procs" "/sys/fs/cgroup/pids/docker/$id/cgroup.procs"; do
+    [ -r "$f" ] && read -r pid < "$f" && [ -n "$pid" ] && break
+  done
+  [ -n "$pid" ] || pid=$(docker inspect -f '{{.State.Pid}}' "$2") || return 1
+  sec probe; nsenter -t "$pid" -n ip -j -4 addr show eth0
+  # the host's ping entering the container's network namespace costs ~5 ms; docker exec ~75 ms
+  sec exec
+  if command -v ping >/dev/null && command -v nsenter >/dev/null; then echo "nsenter -t $pid -n"; else echo "docker exec $2"; fi
+}
+
+# fp_probe_podman IMAGE NAME NETWORK: the probe as a Podman container on the CNI network NETWORK (the runtime
+# calls the agent binary as flannel's CNI plugin, which puts it on cni0 at subnet.env's MTU); sections as
+# fp_probe_docker's. A leftover in the way is removed and the start retried, as for Docker.
+fp_probe_podman() {
+  local run=(podman run -d --rm --log-driver none --network "$3" --name "$2" "$1" sleep 3600) i pid
+  if ! "${run[@]}" >/dev/null 2>&1; then
+    for i in 1 2 3 4 5; do
+      podman rm -f -t 0 "$2" >/dev/null 2>&1
+      if [ "$i" = 5 ]; then "${run[@]}" >/dev/null || return 1; else "${run[@]}" >/dev/null 2>&1 && break; sleep 0.3; fi
+    done
+  fi
+  pid=$(podman inspect -f '{{.State.Pid}}' "$2") || return 1
+  sec probe; nsenter -t "$pid" -n ip -j -4 addr show eth0
+  sec exec; echo "nsenter -t $pid -n"
+}
+
+# fp_probe_netns NAME VETH IP PREFIXLEN GATEWAY MTU: the probe as a bare network namespace where no container
+# runtime is managed: a veth into the host's flannel subnet (the namespace takes IP, the host side GATEWAY,
+# as docker0 would); section `probe` as above.
+fp_probe_netns() {
+  local ns=$1 veth=$2 ip=$3 len=$4 gw=$5 mtu=$6
+  ip netns del "$ns" 2>/dev/null
+  ip link del "$veth" 2>/dev/null
+  ip netns add "$ns" &&
+    ip link add "$veth" mtu "$mtu" type veth peer name fpprobe1 mtu "$mtu" &&
+    ip link set fpprobe1 netns "$ns" &&
+    ip -n "$ns" link set fpprobe1 name eth0 &&
+    ip -n "$ns" link set lo up &&
+    ip -n "$ns" link set eth0 up &&
+    ip -n "$ns" addr add "$ip/$len" dev eth0 &&
+    ip link set "$veth" up &&
+    ip addr add "$gw/32" dev "$veth" &&
+    ip route replace "$ip/32" dev "$veth" &&
+    ip -n "$ns" route add "$gw/32" dev eth0 &&
+    ip -n "$ns" route add default via "$gw" dev eth0 &&
+    sysctl -qw net.ipv4.ip_forward=1 || return 1
+  sec probe; ip -n "$ns" -j -4 addr show eth0
+}
+
+# fp_probe_remove KIND NAME VETH [BACKGROUND]: removes a probe of KIND (docker, podman, netns). BACKGROUND=1:
+# a container's removal (~0.1-0.15 s of the runtime's time per host) runs detached and this returns at once;
+# the next probe start removes a leftover still in the way. Never fails: nothing to remove is fine.
+fp_probe_remove() {
+  local cmd
+  case $1 in
+    docker) cmd=(docker rm -f "$2") ;;
+    podman) cmd=(podman rm -f -t 0 "$2") ;;
+    *) ip netns del "$2" 2>/dev/null; ip link del "$3" 2>/dev/null; return 0 ;;
+  esac
+  if [ "${4:-0}" = 1 ]; then setsid "${cmd[@]}" >/dev/null 2>&1 < /dev/null & else "${cmd[@]}" >/dev/null 2>&1; fi
+  return 0
+}
+
+# fp_routegets ADDR...: section `routegets`, `ip route get` for each address (facts.ts parseRouteGets). One
+# `ip -batch` instead of a process each; with -force a failed lookup does not stop the others; each answer
+# names its "dst".
+fp_routegets() {
+  sec routegets
+  printf 'route get %s\n' "$@" | ip -force -j -batch - 2>&1
 }

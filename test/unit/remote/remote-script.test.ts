@@ -29,7 +29,7 @@ test('a value reaches the script as the exact string, whatever it holds', async 
   try {
     const odd = ["it's", '$(touch /tmp/sfp-pwned)', 'a\nb', '`x`', '"q"', '\\'];
     // facts.sh is the carrier: its PEERS go to `ip -batch` (not present here), FILES to file sections
-    const r = await box.run(remoteScriptUnchecked('facts', { AGENT_PATH: odd[1]!, AGENT_SHA_CACHE: '/nonexistent/c', HEALTHZ_PORT: 1, ETCD_TIMEOUT: 1, DAEMON_JSON: '/nonexistent/daemon.json', FILES: odd, PEERS: [], ETCD: [] }));
+    const r = await box.run(remoteScriptUnchecked('facts', { AGENT_PATH: odd[1]!, AGENT_SHA_CACHE: '/nonexistent/c', HEALTHZ_PORT: 1, ETCD_TIMEOUT: 1, DAEMON_JSON: '/nonexistent/daemon.json', FILES: odd, PEERS: [], ETCD: [], CNI_LINK: '', CNI_DIRS: [], CNI_PLUGINS: [], CNI_CONF_DIR: '', CNI_BRIDGE: '', PROBE_KIND: '', PROBE_NAME: '', PROBE_IMAGE: '', PROBE_NETWORK: '', PROBE_NEEDS: [] }));
     assert.equal(r.code, 0, r.stderr);
     const files = parseSections(r.stdout).filter((s) => s.name === 'file').map((s) => s.arg);
     // a file section's name is one line: the name with a newline shows up as its first line

@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cniBinDirs, cniFactsScript, parseCniFacts } from '../../../../src/phases/shared/cni-facts.js';
+import { cniBinDirs, cniFactsInput, parseCniFacts } from '../../../../src/phases/shared/cni-facts.js';
 import { cniOutput, hostSpec } from './fixtures.js';
 
-test('the script looks in the inventory\'s bin dir and Debian\'s, for the plugin link and bridge/host-local/portmap', () => {
-  const s = cniFactsScript(hostSpec('h1', { cni: { binDir: '/opt/cni/bin', network: 'flannel', version: '1.0.0' } }));
-  assert.match(s, /\[ -L '\/opt\/cni\/bin\/flannel' \]/);
-  assert.match(s, /for d in '\/opt\/cni\/bin' '\/usr\/lib\/cni'; do for p in bridge host-local portmap;/);
+test('the facts script looks in the inventory\'s bin dir and Debian\'s, for the plugin link and bridge/host-local/portmap', () => {
+  const s = cniFactsInput(hostSpec('h1', { cni: { binDir: '/opt/cni/bin', network: 'flannel', version: '1.0.0' } }));
+  assert.deepEqual(s, { link: '/opt/cni/bin/flannel', dirs: ['/opt/cni/bin', '/usr/lib/cni'], plugins: ['bridge', 'host-local', 'portmap'], confDir: '/etc/cni/net.d', bridge: 'cni0' });
   assert.deepEqual(cniBinDirs(hostSpec('h1', { cni: { binDir: '/usr/lib/cni', network: 'f', version: '1.0.0' } })), ['/usr/lib/cni']);
 });
 

@@ -7,11 +7,15 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { createServer as tcpServer, type AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { stubBox } from './harness.js';
-import { buildFactsScript, parseFacts } from '../../../../src/phases/shared/facts.js';
+import { BASE_TOOLS, stubBox } from './harness.js';
+import { FACTS_END, buildFactsScript, parseFacts } from '../../../../src/phases/shared/facts.js';
+import { parseCniFacts } from '../../../../src/phases/shared/cni-facts.js';
+import { parseProbe } from '../../../../src/phases/shared/ping-matrix.js';
+import { parseSections, section } from '../../../../src/remote/sections.js';
 import { RemotePaths } from '../../../../src/inventory/types.js';
 import { agentStatusFixture } from '../../../fixtures/agent-status.js';
 
@@ -135,5 +139,59 @@ test('facts.sh: no peers, no etcd, nothing installed: still exit 0 and empty fac
     assert.deepEqual(f.interfaces, []);
   } finally {
     bare.close();
+  }
+});
+
+test('facts.sh with an early probe and a cni host: the CNI sections among the facts, the probe after FACTS_END, its status in probe_rc', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sfp-cni-'));
+  const cniBox = stubBox({
+    systemctl: `[ "$1 $2" = "is-active -q" ] && exit 0; exit 1`,
+    ip: `case "$*" in
+  '-j -4 addr show dev cni0') echo '[{"ifname":"cni0","mtu":1450,"addr_info":[{"family":"inet","local":"10.244.7.1","prefixlen":24}]}]' ;;
+  '-j link show master cni0') echo '[{"ifname":"veth1","mtu":1450}]' ;;
+  *) exit 1 ;;
+esac`,
+    iptables: 'exit 1',
+    // the probe's `docker run` is slow: the facts must not wait for it
+    docker: `case $1 in run) sleep 0.3; echo 0123abcd ;; inspect) echo 4242 ;; esac`,
+    podman: 'exit 0',
+    nsenter: `echo '[{"ifname":"eth0","mtu":1450,"addr_info":[{"family":"inet","local":"10.244.7.2","prefixlen":24}]}]'`,
+  });
+  try {
+    mkdirSync(join(dir, 'bin'));
+    mkdirSync(join(dir, 'net.d'));
+    writeFileSync(join(dir, 'net.d', '10-flannel.conflist'), '{}');
+    writeFileSync(join(dir, 'bin', 'bridge'), '', { mode: 0o755 });
+    symlinkSync('/usr/local/bin/flanneld', join(dir, 'bin', 'flannel'));
+    const cni = { link: join(dir, 'bin', 'flannel'), dirs: [join(dir, 'bin'), '/nonexistent'], plugins: ['bridge', 'host-local', 'portmap'], confDir: join(dir, 'net.d'), bridge: 'cni0' };
+    const probe = { kind: 'docker' as const, name: 'flanprov-probe', image: 'flanprov-probe:1', network: '', needs: [] };
+    const r = await cniBox.run(buildFactsScript({ agentPath: '/nonexistent/flanneld', files: [], peers: [], etcd: [], healthzPort: 1, cni, probe }));
+    assert.equal(r.code, 0, r.stderr);
+    const end = r.stdout.indexOf(`\n${FACTS_END}\n`);
+    assert.ok(end > 0, r.stdout);
+    const [facts, rest] = [r.stdout.slice(0, end), r.stdout.slice(end)];
+    const c = parseCniFacts(facts);
+    assert.deepEqual(c.link, { kind: 'symlink', target: '/usr/local/bin/flanneld' });
+    assert.deepEqual([...c.plugins], [['bridge', [join(dir, 'bin')]], ['host-local', []], ['portmap', []]]);
+    assert.deepEqual(c.confs, ['10-flannel.conflist']);
+    assert.deepEqual(c.bridge, { mtu: 1450, addrs: ['10.244.7.1/24'] });
+    assert.equal(parseProbe('docker', facts), undefined, 'the probe is not among the facts');
+    assert.deepEqual(parseProbe('docker', rest), { kind: 'docker', ip: '10.244.7.2', mtu: 1450, exec: 'docker exec flanprov-probe' });
+    assert.equal(section(parseSections(rest), 'probe_rc')?.body.trim(), '0');
+
+    // no Docker running: status 3 and no container started; podman without its network files: status 3 as well
+    const none = stubBox({ systemctl: 'exit 3', ip: 'exit 1', iptables: 'exit 1', docker: 'echo "docker $*" >> "$FP_STUB_LOG.ran"' });
+    try {
+      const n = await none.run(buildFactsScript({ agentPath: '/x', files: [], peers: [], etcd: [], healthzPort: 1, probe }));
+      assert.equal(section(parseSections(n.stdout), 'probe_rc')?.body.trim(), '3');
+      assert.ok(!n.calls.some((x) => x.startsWith('docker run')), n.calls.join('\n'));
+      const p = await none.run(buildFactsScript({ agentPath: '/x', files: [], peers: [], etcd: [], healthzPort: 1, probe: { ...probe, kind: 'podman', needs: ['/nonexistent/10-flannel.conflist'] } }));
+      assert.equal(section(parseSections(p.stdout), 'probe_rc')?.body.trim(), '3');
+    } finally {
+      none.close();
+    }
+  } finally {
+    cniBox.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

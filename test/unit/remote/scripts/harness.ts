@@ -27,7 +27,10 @@ export interface StubRun {
 export interface StubBox {
   /** a scratch directory for the test's own files (removed by close) */
   dir: string;
-  run(script: string, o?: { env?: Record<string, string>; timeoutMs?: number }): Promise<StubRun>;
+  /** `input`: sent after the script on the same stdin (what a script's `read` gets, as through an open session) */
+  run(script: string, o?: { env?: Record<string, string>; timeoutMs?: number; input?: string }): Promise<StubRun>;
+  /** the stub calls logged since the last run started (a detached job's calls land after run() resolved) */
+  calls(): string[];
   close(): void;
 }
 
@@ -73,9 +76,10 @@ ${body}
         child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
         child.on('error', rej);
         child.on('close', (code) => res({ code: code ?? -1, stdout, stderr, calls: readFileSync(log, 'utf8').split('\n').filter(Boolean) }));
-        child.stdin.end(wholeScript(script));
+        child.stdin.end(wholeScript(script) + (o.input ?? ''));
       });
     },
+    calls: () => readFileSync(log, 'utf8').split('\n').filter(Boolean),
     close() {
       rmSync(dir, { recursive: true, force: true });
     },

@@ -7,10 +7,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { stubBox } from './harness.js';
-import { parsePingOutput, pingScript } from '../../../../src/phases/shared/ping-matrix.js';
+import { PING_END, parsePingOutput, pingScript } from '../../../../src/phases/shared/ping-matrix.js';
 
 const OK = (ip: string) => `PING ${ip} (${ip}) 1422(1450) bytes of data.\\n\\n--- ${ip} ping statistics ---\\n3 packets transmitted, 3 received, 0% packet loss, time 40ms\\nrtt min/avg/max/mdev = 0.100/0.250/0.400/0.050 ms`;
 const box = stubBox({
+  docker: 'true',
+  setsid: 'exec "$@"',
   // ${'$'}* = -t 42 -n ping -n -q -c 3 -i 0.02 -W 1 [-M do -s N] IP; 10.244.3.3 drops full-size DF packets, 10.244.4.4 everything
   nsenter: `ip=\${@: -1}
 case "$ip:$*" in
@@ -22,7 +24,7 @@ printf '%b\\n' "${OK('$ip')}"`,
 after(() => box.close());
 
 test('ping-matrix.sh: DF pings at MTU − 28 to every target; small pings and ip route get only where they failed; parsePingOutput reads it', async () => {
-  const s = pingScript({ exec: 'nsenter -t 42 -n', mtu: 1450 }, [{ host: 'h2', ip: '10.244.2.2' }, { host: 'h3', ip: '10.244.3.3' }, { host: "h'4", ip: '10.244.4.4' }]);
+  const s = pingScript({ exec: 'nsenter -t 42 -n', mtu: 1450, kind: 'docker' }, [{ host: 'h2', ip: '10.244.2.2' }, { host: 'h3', ip: '10.244.3.3' }, { host: "h'4", ip: '10.244.4.4' }]);
   const r = await box.run(s);
   assert.equal(r.code, 0, r.stderr);
   const df = (ip: string) => `nsenter -t 42 -n ping -n -q -c 3 -i 0.02 -W 1 -M do -s 1422 ${ip}`;
@@ -38,4 +40,24 @@ test('ping-matrix.sh: DF pings at MTU − 28 to every target; small pings and ip
   assert.deepEqual({ ok: by.get("h'4")!.ok, mtuOk: by.get("h'4")!.mtuOk }, { ok: false, mtuOk: false });
   assert.deepEqual([...routeGet.keys()].sort(), ["h'4", 'h3']);
   assert.deepEqual(routeGet.get('h3'), { dev: 'eth0', gateway: '198.18.1.1' });
+});
+
+test('ping-matrix.sh with a verdict: the end marker after every result, then `remove` removes the probe and anything else keeps it', async () => {
+  const targets = [{ host: 'h2', ip: '10.244.2.2' }];
+  const s = pingScript({ exec: 'nsenter -t 42 -n', mtu: 1450, kind: 'docker' }, targets, { verdict: true });
+  const keep = await box.run(s, { input: 'keep\n' });
+  assert.equal(keep.code, 0, keep.stderr);
+  const lines = keep.stdout.split('\n');
+  assert.ok(lines.indexOf(PING_END) > lines.findIndex((l) => l.includes('ping h2')), keep.stdout);
+  assert.deepEqual(parsePingOutput(keep.stdout).results.map((x) => [x.host, x.ok]), [['h2', true]]);
+  assert.ok(!keep.calls.some((c) => c.startsWith('docker')), keep.calls.join('\n'));
+  const gone = await box.run(s, { input: 'remove\n' });
+  assert.equal(gone.code, 0, gone.stderr);
+  // the removal is detached (setsid … &): wait for its stub call to land in the log
+  for (let i = 0; i < 50 && !box.calls().some((c) => c.startsWith('docker')); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(box.calls().includes('setsid docker rm -f flanprov-probe'), box.calls().join('\n'));
+  // no verdict asked for: no marker, nothing read
+  const plain = await box.run(pingScript({ exec: 'nsenter -t 42 -n', mtu: 1450, kind: 'docker' }, targets), { input: 'remove\n' });
+  assert.ok(!plain.stdout.includes(PING_END));
+  assert.ok(!plain.calls.some((c) => c.startsWith('setsid')), plain.calls.join('\n'));
 });
