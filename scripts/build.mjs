@@ -6,6 +6,7 @@ import { copyFileSync, writeFileSync, chmodSync, rmSync, mkdirSync, openSync, fs
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { remoteScriptsPlugin } from './remote-scripts-plugin.mjs';
+import { hostVarsValidatorPlugin } from './host-vars-validator-plugin.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -28,8 +29,8 @@ await build({
   bundle: true, platform: 'node', target: 'node20', format: 'cjs',
   packages: 'external', sourcemap: 'linked', logLevel: 'warning',
   banner: { js: '#!/usr/bin/env node' },
-  // src/remote/scripts/*.sh inline (docs/CONVENTIONS.md "Remote scripts")
-  plugins: [remoteScriptsPlugin(root)],
+  // src/remote/scripts/*.sh inline (docs/CONVENTIONS.md "Remote scripts"); the inventory schema precompiled
+  plugins: [remoteScriptsPlugin(root), hostVarsValidatorPlugin(root)],
 });
 chmodSync(join(dist, 'flanprov.cjs'), 0o755);
 

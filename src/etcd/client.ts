@@ -4,7 +4,7 @@
  * The password is passed to etcd3 only; `describeEtcd` is what goes into logs.
  */
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IOptions } from 'etcd3';
+import type { Etcd3, IOptions } from 'etcd3';
 import { dropIpServernameWarning } from './ip-servername-warning.js';
 import { splitEndpoints } from './endpoints.js';
 
@@ -31,7 +31,17 @@ export const DEFAULT_CALL_TIMEOUT_MS = 5000;
 // Re-exported for the callers that already hold the client module; the definitions need no etcd3 (endpoints.ts).
 export { DEFAULT_ETCD_ENDPOINTS, DEFAULT_ETCD_PREFIX, splitEndpoints } from './endpoints.js';
 
+/**
+ * etcd3 with gRPC and protobufjs is ~150-190 ms of a CLI start: loaded at the first client instead of at
+ * start-up, which the CLI times to fall inside the wait for the facts (phases/shared/gather-facts.ts).
+ */
+export function loadEtcd3(): typeof import('etcd3') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('etcd3') as typeof import('etcd3');
+}
+
 export function createEtcdClient(o: EtcdConnectOptions): Etcd3 {
+  const { Etcd3 } = loadEtcd3();
   const hosts = splitEndpoints(o.endpoints);
   const opts: IOptions = {
     hosts,

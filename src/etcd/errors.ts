@@ -3,9 +3,11 @@
  * said no" (a failed compare, a permission): the CLI turns the first kind into an unreachable-etcd error
  * with the endpoint named; the agent into its disconnected state.
  */
-import { GRPCDeadlineExceededError, GRPCUnavailableError } from 'etcd3';
+import { loadEtcd3 } from './client.js';
 
 export function isEtcdUnavailable(err: unknown): boolean {
+  // an etcd error means a client was made, so etcd3 is loaded already (loadEtcd3 costs nothing then)
+  const { GRPCDeadlineExceededError, GRPCUnavailableError } = loadEtcd3();
   if (err instanceof GRPCDeadlineExceededError || err instanceof GRPCUnavailableError) return true;
   // etcd3's circuit breaker (cockatiel) opens after repeated failures and then refuses calls at once
   const e = err as { name?: string; message?: string } | undefined;

@@ -320,7 +320,7 @@ export class SshRemoteHost implements RemoteHost {
   }
 
   /** Low level: exec `command`, write stdin (string/Buffer/stream), collect output. */
-  private exec(command: string, stdin: (string | Buffer | NodeJS.ReadableStream)[], timeoutMs?: number, signal?: AbortSignal, onStdout?: (d: Buffer) => void): Promise<RunResult> {
+  private exec(command: string, stdin: (string | Buffer | NodeJS.ReadableStream)[], timeoutMs?: number, signal?: AbortSignal, on: Pick<RunOptions, 'onStdout' | 'onSent'> = {}): Promise<RunResult> {
     const t0 = Date.now();
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new StepFailedError('the SSH connection is closed', this.name));
@@ -336,7 +336,7 @@ export class SshRemoteHost implements RemoteHost {
         const onAbort = () => ch.close();
         signal?.addEventListener('abort', onAbort, { once: true });
         ch.on('close', () => signal?.removeEventListener('abort', onAbort));
-        ch.on('data', (d: Buffer) => { out.push(d); onStdout?.(d); });
+        ch.on('data', (d: Buffer) => { out.push(d); on.onStdout?.(d); });
         ch.stderr.on('data', (d: Buffer) => errb.push(d));
         ch.on('close', (code: number | null, signal?: string) => {
           if (timer) clearTimeout(timer);
@@ -359,6 +359,7 @@ export class SshRemoteHost implements RemoteHost {
             }
           }
           ch.end();
+          on.onSent?.();
         };
         writeAll().catch((e: Error) => { ch.close(); reject(new StepFailedError(`sending input failed: ${e.message}`, this.name)); });
       });
@@ -367,7 +368,7 @@ export class SshRemoteHost implements RemoteHost {
 
   async run(script: string, opts: RunOptions = {}): Promise<RunResult> {
     const cmd = scriptCommand(this.priv(opts.sudo), this.spec.becomePassword);
-    const r = await this.exec(cmd.command, [cmd.stdinPrefix, wholeScript(envPrelude(opts.env) + script)], opts.timeoutMs, undefined, opts.onStdout);
+    const r = await this.exec(cmd.command, [cmd.stdinPrefix, wholeScript(envPrelude(opts.env) + script)], opts.timeoutMs, undefined, opts);
     return this.checkSudo(r);
   }
 

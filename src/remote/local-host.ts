@@ -32,7 +32,7 @@ export class LocalRemoteHost implements RemoteHost {
     return { loginUser: this.localUser, becomeUser: this.spec.becomeUser, sudo: sudo ?? this.spec.become, hasPassword: this.spec.becomePassword !== undefined };
   }
 
-  private exec(command: string, stdin: (string | Buffer | NodeJS.ReadableStream)[], timeoutMs?: number, onStdout?: (d: Buffer) => void): Promise<RunResult> {
+  private exec(command: string, stdin: (string | Buffer | NodeJS.ReadableStream)[], timeoutMs?: number, on: Pick<RunOptions, 'onStdout' | 'onSent'> = {}): Promise<RunResult> {
     const t0 = Date.now();
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new StepFailedError('the local connection is closed', this.name));
@@ -42,7 +42,7 @@ export class LocalRemoteHost implements RemoteHost {
       const err: Buffer[] = [];
       let timer: NodeJS.Timeout | undefined;
       if (timeoutMs) timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-      p.stdout.on('data', (d: Buffer) => { out.push(d); onStdout?.(d); });
+      p.stdout.on('data', (d: Buffer) => { out.push(d); on.onStdout?.(d); });
       p.stderr.on('data', (d: Buffer) => err.push(d));
       p.on('error', (e) => { if (timer) clearTimeout(timer); reject(new StepFailedError(`cannot start a local command: ${e.message}`, this.name)); });
       p.on('close', (code, signal) => {
@@ -60,6 +60,7 @@ export class LocalRemoteHost implements RemoteHost {
           }
         }
         p.stdin.end();
+        on.onSent?.();
       };
       writeAll().catch(() => p.stdin.destroy());
     });
@@ -78,7 +79,7 @@ export class LocalRemoteHost implements RemoteHost {
 
   async run(script: string, opts: RunOptions = {}): Promise<RunResult> {
     const cmd = scriptCommand(this.priv(opts.sudo), this.spec.becomePassword);
-    return this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, wholeScript(envPrelude(opts.env) + script)], opts.timeoutMs, opts.onStdout));
+    return this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, wholeScript(envPrelude(opts.env) + script)], opts.timeoutMs, opts));
   }
 
   async runChecked(script: string, opts: RunOptions & { what?: string } = {}): Promise<RunResult> {

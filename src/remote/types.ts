@@ -20,6 +20,8 @@ export interface RunOptions {
    * caller needs first and keeps working (the facts, then the early probe) is one request, not two
    */
   onStdout?: (chunk: Buffer) => void;
+  /** called once the whole script is on its way (written to the channel): the host works, the caller may use its CPU */
+  onSent?: () => void;
 }
 
 export interface RunResult {

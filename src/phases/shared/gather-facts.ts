@@ -22,6 +22,7 @@ import { gathered } from './host-state.js';
 import { cniFactsInput, parseCniFacts } from './cni-facts.js';
 import { earlyProbeInput, removeEarlyProbes, setEarlyProbe } from './verify.js';
 import { runUntilMarker } from '../../remote/run-until-marker.js';
+import { loadHandlebars } from '../../inventory/host-files.js';
 import { closeEtcd, startEtcdDirect } from './etcd-session.js';
 
 export function agentPath(h: HostState): string {
@@ -42,7 +43,37 @@ function candidatePeers(ctx: PhaseContext, self: HostState): string[] {
     .filter((x): x is string => !!x && isIpv4(x));
 }
 
-export async function gatherFacts(ctx: PhaseContext, hosts?: HostState[], opts: { earlyProbes?: boolean } = {}): Promise<void> {
+/**
+ * `earlyProbes`: start verify's probes in the facts script. `whileWaiting`: called once every host's facts
+ * script is on its way: CPU work done then (loading etcd3, opening etcd) overlaps the hosts' own work.
+ */
+export async function gatherFacts(ctx: PhaseContext, hosts?: HostState[], opts: { earlyProbes?: boolean; whileWaiting?: () => void } = {}): Promise<void> {
+  const sent = new Map((hosts ?? ctx.hosts.filter((h) => !h.failed)).map((h) => [h, deferred()]));
+  // at most once, and never after a failed round (its phase's cleanUp may have run: nothing may open then)
+  let state: 'waiting' | 'called' | 'failed' = 'waiting';
+  const call = (): void => {
+    if (state !== 'waiting') return;
+    state = 'called';
+    opts.whileWaiting?.();
+  };
+  void Promise.all([...sent.values()].map((d) => d.promise)).then(call);
+  try {
+    await factsRound(ctx, hosts, opts, (h) => sent.get(h)?.resolve());
+  } catch (e) {
+    if (state === 'waiting') state = 'failed';
+    throw e;
+  }
+  call();
+  await routeGetRound(ctx, hosts);
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
+async function factsRound(ctx: PhaseContext, hosts: HostState[] | undefined, opts: { earlyProbes?: boolean }, onSent: (h: HostState) => void): Promise<void> {
   await ctx.forEachHost(async (h) => {
     const peers = [...new Set(candidatePeers(ctx, h))];
     const cni = h.spec.flannel.runtime === 'cni';
@@ -54,7 +85,8 @@ export async function gatherFacts(ctx: PhaseContext, hosts?: HostState[], opts: 
     });
     // One request: the facts are parsed as soon as their end marker arrives; the early probe's output
     // follows on the same channel while the next phases run.
-    const run = runUntilMarker(h.remote(), script, FACTS_END, { timeoutMs: probe ? 60_000 : 30_000 });
+    const run = runUntilMarker(h.remote(), script, FACTS_END, { timeoutMs: probe ? 60_000 : 30_000, onSent: () => onSent(h) });
+    void run.done.finally(() => onSent(h)).catch(() => undefined);
     if (probe) setEarlyProbe(h, probe.kind, run.done);
     const out = await run.head;
     if (out === undefined) {
@@ -73,7 +105,9 @@ export async function gatherFacts(ctx: PhaseContext, hosts?: HostState[], opts: 
       h.facts.ifaceError = sel.error;
     }
   }, hosts ? { hosts } : undefined);
+}
 
+async function routeGetRound(ctx: PhaseContext, hosts: HostState[] | undefined): Promise<void> {
   // The agents' public IPs are known only now: look up any that the first round did not (rare: an
   // interface other than the SSH address), so L2 adjacency is judged on the addresses flannel will use.
   await ctx.forEachHost(async (h) => {
@@ -93,9 +127,15 @@ export const factsPhase: Phase = {
   run(ctx) {
     // When the command will verify (up, check), the facts script starts the probe containers first (in
     // the same request); verify takes them over (or replaces them), cleanUp removes leftovers.
-    // etcd's direct path needs no facts either: the connection is being made while the facts come in.
-    startEtcdDirect(ctx);
-    return gatherFacts(ctx, undefined, { earlyProbes: true });
+    // etcd's direct path needs no facts either: the connection is made while the facts come in, once the
+    // scripts are sent (loading etcd3 and handlebars, ~200 ms of CPU, would otherwise hold up sending them).
+    return gatherFacts(ctx, undefined, {
+      earlyProbes: true,
+      whileWaiting: () => {
+        startEtcdDirect(ctx);
+        loadHandlebars();
+      },
+    });
   },
   async cleanUp(ctx) {
     await removeEarlyProbes(ctx);
