@@ -51,9 +51,6 @@ export function sectionsNamed(sections: readonly Section[], name: string): Secti
   return sections.filter((s) => s.name === name);
 }
 
-/** The bash function every script defines first: `sec NAME [ARG]` prints a marker line. */
-export const SEC_FN = `sec() { printf '\\n${SECTION_MARKER} %s\\n' "$*"; }`;
-
 /** Single-quotes a string for bash (the one quoting function, from remote/command.ts; re-exported for scripts). */
 export { shq } from './command.js';
 

@@ -15,10 +15,14 @@ import { join } from 'node:path';
 import { pkiLayout } from '../../src/etcd/pki-store.js';
 import { createEtcdClient } from '../../src/etcd/client.js';
 import { LeaseStore } from '../../src/etcd/lease-store.js';
-import { agentStatusCommand } from '../../src/phases/shared/facts.js';
+import { scriptSource } from '../../src/remote/script-sources.js';
+import { shq } from '../../src/remote/command.js';
 import { AGENT_STATUS_PORT } from '../../src/network/agent-status.js';
 import { Lab, flanprov, jsonEvents, parseUnitState, sh } from './up-helpers.js';
 import { ALL_UNITS_STATE, endpointsOf, etcdctl, pkiDirOf, writeManaged } from './etcd-helpers.js';
+
+/** GET /status from the agent, as the remote scripts do it (lib.sh's fp_agent_status). */
+const agentStatus = `bash -c ${shq(`${scriptSource('lib')}\nfp_agent_status ${AGENT_STATUS_PORT}`)}`;
 
 const MEMBERS = ['h1', 'h2', 'h3'];
 
@@ -115,7 +119,7 @@ describe('flanprov runs the etcd cluster (3-host lab up --no-etcd: etcd group, n
       const before = await leaseTtl('h3');
       for (const [h, o] of await lab.sshAll('systemctl restart flanneld && systemctl is-active flanneld')) assert.equal(o.stdout.trim(), 'active', `${h}: ${o.stdout}${o.stderr}`);
       assert.ok(await leaseTtl('h3') > before, 'h3\'s lease was renewed');
-      for (const [h, o] of await lab.sshAll(agentStatusCommand(AGENT_STATUS_PORT))) assert.equal(JSON.parse(o.stdout).etcd.connected, true, `${h}: ${o.stdout}`);
+      for (const [h, o] of await lab.sshAll(agentStatus)) assert.equal(JSON.parse(o.stdout).etcd.connected, true, `${h}: ${o.stdout}`);
     } finally {
       const r = await flanprov('up', inv);
       assert.equal(r.code, 0, r.stdout + r.stderr);

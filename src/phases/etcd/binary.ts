@@ -10,17 +10,20 @@ import { StepFailedError } from '../../util/errors.js';
 import { localBinary, pushIfDifferent } from '../shared/push-binary.js';
 import { etcdChange, etcdMembers, managedEtcd, type EtcdMemberHost } from '../shared/etcd-members.js';
 import { ETCD_PACKAGE } from './member-facts.js';
+import { remoteScript } from '../../remote/remote-script.js';
 import { localEtcd } from './local-etcd.js';
 import type { BinaryChoice } from './binary-plan.js';
 import { etcdFacts } from './state.js';
 
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    'etcd-apt-install': { PACKAGE: string; POLICY_RC: string };
+  }
+}
+
+/** apt-get install of the etcd package, no service started (src/remote/scripts/etcd-apt-install.sh). */
 export function aptInstallScript(): string {
-  return `set -e
-made=0
-if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; made=1; fi
-trap '[ $made = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
-DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q --no-install-recommends ${ETCD_PACKAGE} >/dev/null
-`;
+  return remoteScript('etcd-apt-install', { PACKAGE: ETCD_PACKAGE, POLICY_RC: '/usr/sbin/policy-rc.d' });
 }
 
 async function push(ctx: PhaseContext, h: HostState, rec: HostRecorder, m: EtcdMemberHost, c: BinaryChoice, path: string): Promise<void> {

@@ -15,18 +15,22 @@ import { newClusterBootstrap, renderBootstrapEnv, renderEtcdUnit } from '../../i
 import type { ManagedEtcdSpec } from '../../inventory/types.js';
 import { planFiles, type DesiredFile } from '../shared/changes.js';
 import { writeFilesScript } from '../../remote/upload.js';
-import { shq } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
 import { etcdChange, etcdMembers, managedEtcd, type EtcdMemberHost } from '../shared/etcd-members.js';
 import { etcdFacts } from './state.js';
 
-/** The `etcd` user and its directories (only what is missing or has the wrong mode is changed). */
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    'etcd-member-dirs': { ETCD_USER: string; HOME_DIR: string; CONF_DIR: string; PRIVATE_DIRS: readonly string[] };
+  }
+}
+
+/** etcd's home (the data dir's parent). */
+const ETCD_HOME = '/var/lib/etcd';
+
+/** The `etcd` user and its directories (src/remote/scripts/etcd-member-dirs.sh): only what is missing or wrong changes. */
 export function memberPrelude(): string {
-  const u = ETCD_USER;
-  return [
-    `getent passwd ${u} >/dev/null || useradd --system --user-group --no-create-home --home-dir /var/lib/etcd --shell /usr/sbin/nologin ${u}`,
-    '[ -d /etc/etcd ] || install -d -m 0755 /etc/etcd',
-    ...[EtcdRemotePaths.pkiDir, '/var/lib/etcd'].map((d) => `[ "$(stat -c %a:%U ${shq(d)} 2>/dev/null)" = 700:${u} ] || install -d -m 0700 -o ${u} -g ${u} ${shq(d)}`),
-  ].join('\n');
+  return remoteScript('etcd-member-dirs', { ETCD_USER, HOME_DIR: ETCD_HOME, CONF_DIR: '/etc/etcd', PRIVATE_DIRS: [EtcdRemotePaths.pkiDir, ETCD_HOME] });
 }
 
 /** The member's TLS files: the CA certificate and its own server and peer pairs, from the PKI directory. */
@@ -69,7 +73,8 @@ async function writeMember(ctx: PhaseContext, h: HostState, m: EtcdMemberHost, r
   }
   h.facts.etcdWritten = write;
   if (!write.length && f.etcdUser) { rec.skip('etcd files up to date'); return; }
-  const r = await h.remote().run(`set -e\n${memberPrelude()}\n${writeFilesScript(write)}`, { timeoutMs: 30_000 });
+  // one round trip: the user and directories, then the files (writeFilesScript, set -e from the first part on)
+  const r = await h.remote().run(`${memberPrelude()}\n${writeFilesScript(write)}`, { timeoutMs: 30_000 });
   if (r.code !== 0) throw new StepFailedError(`writing etcd's files failed: ${r.stderr.trim()}`, h.name);
   for (const w of write) { rec.changed(`${w.path} written`); etcdChange(ctx, `${m.spec.name}: ${w.path} written`); }
 }

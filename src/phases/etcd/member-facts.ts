@@ -7,8 +7,9 @@
 import { EtcdRemotePaths, ETCD_CLIENT_PORT, ETCD_PEER_PORT, ETCD_USER } from '../../etcd/member-layout.js';
 import { walIdentity } from '../../etcd/wal-metadata.js';
 import type { DataDirState } from '../../etcd/member-plan.js';
-import { SEC_FN, parseSections, section, sectionsNamed, shq } from '../../remote/sections.js';
-import { cachedShaCommand, fileFactsCommand, parseFileSections, parseUnitState, type RemoteFile, type UnitState } from '../shared/facts.js';
+import { parseSections, section, sectionsNamed } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
+import { parseFileSections, parseUnitState, type RemoteFile, type UnitState } from '../shared/facts.js';
 
 /** The files flanprov writes on a member. */
 export const MEMBER_FILES = [
@@ -48,26 +49,22 @@ export function parseEtcdVersion(text: string): string | undefined {
   return /etcd Version:\s*v?(\d+\.\d+\.\d+\S*)/.exec(text)?.[1];
 }
 
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    'etcd-member-facts': {
+      BINS: readonly string[]; SHA_CACHE: string; PACKAGE: string; FILES: readonly string[]; CONTENT_FILE: string; DATA_DIR: string;
+      CLIENT_PORT: number; PEER_PORT: number; ETCD_USER: string;
+    };
+  }
+}
+
+/** The read-only script (src/remote/scripts/etcd-member-facts.sh) for these binaries and the package's. */
 export function memberFactsScript(binPaths: readonly string[], dataDir: string = EtcdRemotePaths.dataDir): string {
-  const bins = [...new Set([...binPaths, PACKAGE_BINARY])].map((p, i) => {
-    const q = shq(p);
-    return `sec etcd_bin ${q}; if [ -x ${q} ]; then echo "$(${cachedShaCommand(p, `${EtcdRemotePaths.shaCache}.${i}`)})"; ${q} --version 2>/dev/null | head -1; fi`;
+  return remoteScript('etcd-member-facts', {
+    BINS: [...new Set([...binPaths, PACKAGE_BINARY])], SHA_CACHE: EtcdRemotePaths.shaCache, PACKAGE: ETCD_PACKAGE,
+    FILES: MEMBER_FILES, CONTENT_FILE: EtcdRemotePaths.bootstrapEnv, DATA_DIR: dataDir,
+    CLIENT_PORT: ETCD_CLIENT_PORT, PEER_PORT: ETCD_PEER_PORT, ETCD_USER,
   });
-  const d = shq(dataDir);
-  return `${SEC_FN}
-export LC_ALL=C
-sec uname; uname -m
-sec pid1; cat /proc/1/comm 2>/dev/null
-${bins.join('\n')}
-sec etcd_pkg; dpkg-query -W -f='\${Status} \${Version}' ${ETCD_PACKAGE} 2>/dev/null
-sec etcd_candidate; command -v apt-cache >/dev/null && apt-cache policy ${ETCD_PACKAGE} 2>/dev/null | awk '/Candidate:/{print $2}'
-sec etcd_unit; systemctl show etcd.service -p LoadState -p ActiveState -p MainPID -p UnitFileState -p ActiveEnterTimestampMonotonic -p NRestarts 2>/dev/null
-${MEMBER_FILES.map((f) => fileFactsCommand(f, { owner: true, content: f === EtcdRemotePaths.bootstrapEnv })).join('\n')}
-sec etcd_data; if [ -d ${d} ]; then ls -A ${d} | head -5 | tr '\\n' ' '; echo; w=$(ls ${d}/member/wal/*.wal 2>/dev/null | head -1); [ -n "$w" ] && head -c 512 "$w" | base64 -w0; fi
-sec etcd_listen; ss -Hltnp '( sport = :${ETCD_CLIENT_PORT} or sport = :${ETCD_PEER_PORT} )' 2>/dev/null
-sec etcd_user; getent passwd ${ETCD_USER} >/dev/null && echo yes
-true
-`;
 }
 
 /** The data dir from its section: absent/empty, a WAL with its cluster, or something unreadable. */

@@ -21,7 +21,7 @@ import { EtcdRemotePaths, peerUrl } from '../../etcd/member-layout.js';
 import { joinInitialCluster, type MemberStep } from '../../etcd/member-plan.js';
 import { pkiLayout } from '../../etcd/pki-store.js';
 import { renderBootstrapEnv } from '../../inventory/etcd-files.js';
-import { shq } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
 import { writeFilesScript } from '../../remote/upload.js';
 import { withEtcd } from '../shared/etcd-session.js';
 import { etcdChange, etcdMembers, managedEtcd, resetMemberClient, type EtcdMemberHost } from '../shared/etcd-members.js';
@@ -33,39 +33,35 @@ import { describeStep } from './plan.js';
 /** Seconds a member may take to become active (a bootstrap waits for its peers). */
 const ACTIVE_TIMEOUT_S = 120;
 
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    'etcd-member': {
+      ACTION: 'start' | 'restart' | 'wait' | 'remove'; SET_ASIDE: number; DAEMON_RELOAD: number; WAIT: number; R0: number | ''; AFTER: string;
+      TIMEOUT: number; DATA_DIR: string; SET_ASIDE_SUFFIX: string; FILES: readonly string[];
+    };
+  }
+}
+
+function memberScript(p: { action: 'start' | 'restart' | 'wait' | 'remove'; setAside?: boolean; daemonReload?: boolean; wait?: boolean; r0?: number; after?: string }): string {
+  return remoteScript('etcd-member', {
+    ACTION: p.action, SET_ASIDE: p.setAside ? 1 : 0, DAEMON_RELOAD: p.daemonReload ? 1 : 0, WAIT: p.wait ? 1 : 0, R0: p.r0 ?? '',
+    AFTER: p.after ?? p.action, TIMEOUT: ACTIVE_TIMEOUT_S, DATA_DIR: EtcdRemotePaths.dataDir, SET_ASIDE_SUFFIX: EtcdRemotePaths.setAsideSuffix,
+    FILES: p.action === 'remove' ? MEMBER_FILES : [],
+  });
+}
+
 /**
- * (Re)starts etcd.service without blocking (`prelude` first: daemon-reload, bootstrap file, moving a data dir
- * aside) and, unless `wait` is false, waits on the host until it is active (waitActiveScript). Prints
- * `restarts=N` (NRestarts before the start) for a wait in a later round trip.
+ * (Re)starts etcd.service without blocking (src/remote/scripts/etcd-member.sh; its data dir set aside and
+ * daemon-reload first when asked) and, unless `wait` is false, waits on the host until it is active.
+ * Prints `restarts=N` (NRestarts before the start) for a wait in a later round trip.
  */
-export function startScript(verb: 'start' | 'restart', prelude: string[] = [], wait = true): string {
-  return `set -e
-${prelude.join('\n')}
-systemctl enable -q etcd.service
-systemctl reset-failed etcd.service 2>/dev/null || true
-r0=$(systemctl show -p NRestarts --value etcd.service)
-echo "restarts=$r0"
-systemctl ${verb} --no-block etcd.service
-${wait ? waitActiveScript(verb) : ''}`;
+export function startScript(verb: 'start' | 'restart', o: { setAside?: boolean; daemonReload?: boolean } = {}, wait = true): string {
+  return memberScript({ action: verb, ...o, wait });
 }
 
-/** Waits until etcd.service is active; fails with the journal's tail when it fails, restarts (NRestarts ≠ $r0) or times out. */
-export function waitActiveScript(after: string, r0?: number): string {
-  return `${r0 === undefined ? '' : `r0=${r0}\n`}end=$((SECONDS + ${ACTIVE_TIMEOUT_S})); s=unknown
-while [ $SECONDS -lt $end ]; do
-  s=$(systemctl is-active etcd.service || true)
-  [ "$s" = active ] && break
-  [ "$s" = failed ] && break
-  [ "$(systemctl show -p NRestarts --value etcd.service)" != "$r0" ] && { s=restarting; break; }
-  sleep 0.1
-done
-if [ "$s" != active ]; then echo "etcd.service is $s after ${after}:" >&2; journalctl -u etcd.service -n 15 --no-pager -o cat >&2 || true; exit 3; fi
-`;
-}
-
-function setAsideCommand(): string {
-  const d = shq(EtcdRemotePaths.dataDir);
-  return `if [ -e ${d} ]; then mv ${d} ${d}${EtcdRemotePaths.setAsideSuffix}$(date +%Y%m%dT%H%M%S); echo "set aside ${EtcdRemotePaths.dataDir}"; fi`;
+/** Waits until etcd.service is active; fails with the journal's tail when it fails, restarts (NRestarts ≠ r0) or times out. */
+export function waitActiveScript(after: string, r0: number): string {
+  return memberScript({ action: 'wait', r0, after });
 }
 
 function wroteUnit(h: HostState): boolean {
@@ -124,10 +120,9 @@ async function join(ctx: PhaseContext, step: Extract<MemberStep, { op: 'join' }>
   const added = await withEtcd(ctx, `adding ${m.spec.name} as a member`, (c) => addMember(c, peerUrl(m.spec, managed.tls)));
   ctx.log('info', `etcd: member add ${m.spec.name} (${added.id})`);
   const env = renderBootstrapEnv({ initialCluster: joinInitialCluster(added.members, added.id, m.spec.name), state: 'existing', token: ctx.state.etcdRecord!.token });
+  // the bootstrap file first, in the same round trip (it is not under the data dir the start may set aside)
   const bootstrapFile = writeFilesScript([{ path: EtcdRemotePaths.bootstrapEnv, content: env, mode: 0o600 }]);
-  await runOn(ctx, [m], `joined as member ${added.id}`, () => startScript('start', [
-    ...(step.setAside || step.removeId ? [setAsideCommand()] : []), bootstrapFile, 'systemctl daemon-reload',
-  ]));
+  await runOn(ctx, [m], `joined as member ${added.id}`, () => `${bootstrapFile}${startScript('start', { setAside: !!(step.setAside || step.removeId), daemonReload: true })}`);
   await waitHealthy(ctx, [m]);
   await record(ctx);
 }
@@ -144,7 +139,7 @@ async function remove(ctx: PhaseContext, step: Extract<MemberStep, { op: 'remove
     return;
   }
   await ctx.forEachHost(async (h, rec) => {
-    const r = await h.remote().run(`systemctl disable --now -q etcd.service 2>/dev/null || true\n${setAsideCommand()}\nrm -f ${MEMBER_FILES.map(shq).join(' ')}\nsystemctl daemon-reload\n`, { timeoutMs: 60_000 });
+    const r = await h.remote().run(memberScript({ action: 'remove' }), { timeoutMs: 60_000 });
     if (r.code !== 0) throw new StepFailedError(`stopping the removed etcd member failed: ${r.stderr.trim()}`, h.name);
     rec.changed('etcd stopped and disabled (no longer a member); its data dir set aside');
   }, { hosts: [host] });
@@ -157,7 +152,7 @@ declare module '../framework/types.js' {
   }
 }
 
-const reload = (m: EtcdMemberHost): string[] => (wroteUnit(m.host) || !etcdFacts(m.host).unit ? ['systemctl daemon-reload'] : []);
+const reload = (m: EtcdMemberHost): { daemonReload: boolean } => ({ daemonReload: wroteUnit(m.host) || !etcdFacts(m.host).unit });
 
 /** The members that were just started are healthy: the cluster serves; a bootstrap is recorded. */
 async function started(ctx: PhaseContext, first: readonly EtcdMemberHost[], boot: boolean): Promise<void> {

@@ -12,7 +12,7 @@ import { splitSystemctlCat } from './docker-unit.js';
 import { dockerSources, type DockerSources } from './docker-sources.js';
 import { parseDockerNet } from './docker-state.js';
 import { isOwnAgent, parseFlanneldProcs, type RunningFlanneld } from './foreign-agent.js';
-import { SECTION_MARKER, jsonOr, parseSections, section, sectionsNamed, shq, type Section } from '../../remote/sections.js';
+import { SECTION_MARKER, jsonOr, parseSections, section, sectionsNamed, type Section } from '../../remote/sections.js';
 import { remoteScript } from '../../remote/remote-script.js';
 
 export interface EtcdEndpointAddr {
@@ -97,15 +97,6 @@ export function buildFactsScript(inp: FactsScriptInput): string {
   });
 }
 
-/**
- * A `file` section for one managed file: "sha256 mode[:owner] base64-content" (owner and content only when
- * asked: a private key need not travel back to be compared).
- */
-export function fileFactsCommand(path: string, o: { owner?: boolean; content?: boolean } = {}): string {
-  const p = shq(path);
-  return `sec file ${p}; if [ -f ${p} ]; then printf '%s %s %s\\n' "$(sha256sum < ${p} | cut -d' ' -f1)" "$(stat -c ${o.owner ? '%a:%U' : '%a'} ${p})" "${o.content === false ? '' : `$(base64 -w0 < ${p})`}"; fi`;
-}
-
 /** The `file` sections of a script's output, by path. */
 export function parseFileSections(sections: readonly Section[]): Map<string, RemoteFile> {
   const files = new Map<string, RemoteFile>();
@@ -125,22 +116,6 @@ export const MANAGED_FILES = [
 /** Where the facts script caches the installed agent's sha256 (with size, mtime and inode: lib.sh fp_cached_sha). */
 export const AGENT_SHA_CACHE = '/var/lib/flanprov/agent.sha256';
 
-/** The sha256 of an executable on the host, cached in `cacheFile` with its size, mtime and inode (see agentShaCommand). */
-export function cachedShaCommand(path: string, cacheFile: string): string {
-  const b = shq(path);
-  const c = shq(cacheFile);
-  return `if [ -f ${b} ]; then st=$(stat -c '%s %Y %i' ${b}); c=$(cat ${c} 2>/dev/null); if [ -n "$c" ] && [ "\${c#* }" = "$st" ]; then echo "\${c%% *}"; else h=$(sha256sum < ${b} | cut -d' ' -f1); mkdir -p ${shq(cacheFile.slice(0, cacheFile.lastIndexOf('/')))} && echo "$h $st" > ${c}; echo "$h"; fi; fi`;
-}
-
-/**
- * GET /status from the agent over bash's /dev/tcp (no curl needed); prints the body only. Builtins only
- * (read -t bounds a hung agent; a port nobody listens on is refused at once): this runs on every host in
- * every run, where `timeout`, a second bash and `sed` were three processes.
- */
-export function agentStatusCommand(port: number): string {
-  return `( exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET /status HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' >&3 && { while IFS= read -r -t 2 l <&3 && [ -n "\${l%$'\\r'}" ]; do :; done; b=; while IFS= read -r -t 2 l <&3 || { [ -n "$l" ] && b+=$l; false; }; do b+=$l$'\\n'; done; printf '%s' "$b"; } ) 2>/dev/null`;
-}
-
 export interface UnitState {
   loaded: boolean;
   active: string;
@@ -156,7 +131,7 @@ export interface RemoteFile {
   /** permission bits, e.g. 0o644 */
   mode: number;
   content: string;
-  /** the owning user, when the script asked for it (fileFactsCommand with owner) */
+  /** the owning user, when the script asked for it (lib.sh fp_file_facts with OWNER=1) */
   owner?: string;
 }
 

@@ -4,5 +4,5 @@
 # DAEMON_RELOAD=1: systemd is reloaded first (Docker's drop-in may be new); PROBE: a container removed first
 # (verify's probe, a `sleep` that ignores SIGTERM, would hold the stop for Docker's 10 s timeout).
 if [ "$DAEMON_RELOAD" = 1 ]; then systemctl daemon-reload; fi
-if [ -n "$PROBE" ]; then docker rm -f "$PROBE" >/dev/null 2>&1; fi
+if [ -n "$PROBE" ]; then fp_probe_remove docker "$PROBE"; fi
 fp_docker_restart
