@@ -69,7 +69,7 @@ export interface SwitchResult {
 export type FlanprovEvent =
   | { event: 'run.start'; command: string; hosts: string[]; dryRun: boolean }
   | { event: 'phase.start'; phase: string; hosts: string[] }
-  | { event: 'phase.end'; phase: string; status: PhaseStatus; ms: number; failedHosts?: string[]; roundTrips?: Record<string, number> }
+  | { event: 'phase.end'; phase: string; status: PhaseStatus; ms: number; failedHosts?: string[]; roundTrips?: Record<string, number>; cpuMs?: number }
   | { event: 'host.change'; phase: string; host: string; change: string; dryRun: boolean }
   | ({ event: 'host.result'; phase: string } & HostPhaseResult)
   | { event: 'log'; level: 'info' | 'warn' | 'debug'; message: string; host?: string; phase?: string }

@@ -96,6 +96,8 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
     let error: unknown;
     const live = hosts.filter((h) => !h.failed);
     const tripsBefore = roundTripCounts(hosts);
+    // the controller's own CPU in the phase (user + system): what grows with the fleet on our side
+    const cpuBefore = process.cpuUsage();
     reporter.emit({ event: 'phase.start', phase: phase.title, hosts: live.map((h) => h.name) });
     try {
       if (phase.shouldRun && !(await phase.shouldRun(ctx))) {
@@ -138,8 +140,10 @@ export async function runPhases(input: RunPhasesInput): Promise<RunReport> {
       reporter.emit({ event: 'log', level: 'warn', phase: phase.title, message: errorMessage(error) });
     }
     const roundTrips = roundTripDelta(tripsBefore, roundTripCounts([...hosts, ...extra]));
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
     reporter.emit({ event: 'phase.end', phase: phase.title, status, ms, ...(failedHosts.length ? { failedHosts } : {}),
-      ...(Object.keys(roundTrips).length ? { roundTrips } : {}) });
+      ...(Object.keys(roundTrips).length ? { roundTrips } : {}), ...(status !== 'skipped' ? { cpuMs } : {}) });
     report.phases.push({ title: phase.title, status, ms, failedHosts });
     if (options.signal?.aborted) {
       // the phase in flight has finished (or undone) its work; what failed in it stays in the host results

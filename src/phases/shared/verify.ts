@@ -21,8 +21,13 @@ import type { RemoteSession, RunResult } from '../../remote/types.js';
 import type { EarlyProbeInput } from './facts.js';
 import { PROBE_IMAGE, PROBE_NAME } from '../../network/probe.js';
 
-/** How long failing pairs are retried after the first round. */
+/**
+ * How long failing pairs are retried after the first round, and after each round that had fewer failing
+ * pairs than the one before (routes still arriving: on a loaded controller or a big fleet the last agents
+ * learn their peers later), up to RETRY_MAX_MS in all. A round without progress does not extend it.
+ */
 const RETRY_MS = 10_000;
+const RETRY_MAX_MS = 30_000;
 
 declare module '../framework/types.js' {
   interface RunState {
@@ -138,7 +143,9 @@ export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
     // right after a start is pinged again for a while before it counts as failed.
     // The first round runs in open sessions that wait for a verdict: when every pair passed, `remove` takes
     // the probes down without a request of their own, and only once no host pings them any more.
-    const deadline = Date.now() + RETRY_MS;
+    const started0 = Date.now();
+    let deadline = started0 + RETRY_MS;
+    let failing = Infinity;
     let pending = new Map(hosts.map((h) => [h.name, hosts.filter((o) => o !== h && o.facts.probe).map((o) => o.name)]));
     for (let round = 0; pending.size; round++) {
       if (round) await new Promise((r) => setTimeout(r, 500));
@@ -158,6 +165,9 @@ export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
         if (bad.length) next.set(src, bad);
       }
       if (round === 0) giveVerdict(sessions, next.size ? 'keep' : 'remove', started);
+      const nowFailing = [...next.values()].reduce((n, l) => n + l.length, 0);
+      if (nowFailing < failing && round) deadline = Math.min(started0 + RETRY_MAX_MS, Date.now() + RETRY_MS);
+      failing = nowFailing;
       if (!next.size || Date.now() > deadline) break;
       pending = next;
     }
