@@ -64,12 +64,12 @@ facts_agent_show() {
   systemctl show flanneld.service -p LoadState -p ActiveState -p MainPID -p UnitFileState -p ActiveEnterTimestampMonotonic -p NRestarts 2>/dev/null
 }
 facts_daemon_json() { sec daemon_json; cat "$DAEMON_JSON" 2>/dev/null; }
-# the default bridge network as the running dockerd sees it ("MTU SUBNET GATEWAY"), whichever source set it
-# (flags, daemon.json, an edited file the daemon has not re-read): what decides whether Docker must restart
+# the default bridge network as the running dockerd sees it (lib.sh fp_docker_net): what decides whether
+# Docker must restart
 facts_docker_net() {
   sec docker_net
   command -v docker >/dev/null 2>&1 || return 0
-  timeout 3 docker network inspect bridge --format '{{index .Options "com.docker.network.driver.mtu"}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}' 2>/dev/null
+  fp_docker_net
   return 0
 }
 facts_addr() { sec addr; ip -j -4 addr show 2>/dev/null; }
