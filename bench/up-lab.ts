@@ -13,7 +13,7 @@ import { Lab, ROOT, flanprov, jsonEvents, sh } from '../test/e2e/up-helpers.js';
 /** the built CLI (npm run build), as users run it: its process time is the product's, not tsx's compile */
 const cli = (...args: string[]) => sh(process.execPath, [join(ROOT, 'dist/flanprov.cjs'), ...args], 900_000);
 
-interface Timed { run: number; wall: number; changed: number; phases: string; verify: string; byPhase: Map<string, number> }
+interface Timed { run: number; wall: number; changed: number; phases: string; verify: string; byPhase: Map<string, number>; cpuMs: number }
 
 async function timeUp(inv: string): Promise<Timed> {
   const r = await cli('up', inv, '--output', 'json', '-v');
@@ -30,6 +30,7 @@ async function timeUp(inv: string): Promise<Timed> {
   return {
     run: s.ms, wall: r.ms, changed: s.hosts.filter((h: { status: string }) => h.status === 'changed').length,
     phases: ev.filter((e) => e.event === 'phase.end' && e.status !== 'skipped').map((e) => `${e.phase} ${e.ms}`).join(', '),
+    cpuMs: ev.filter((e) => e.event === 'phase.end').reduce((n, e) => n + (e.cpuMs ?? 0), 0),
     byPhase: new Map(ev.filter((e) => e.event === 'phase.end' && e.status !== 'skipped').map((e) => [e.phase as string, e.ms as number])),
     verify: probes !== undefined && pings !== undefined ? `wait for probes ${probes}, pings ${pings - probes}, removal ${verifyMs - pings} ms` : '',
   };
@@ -80,8 +81,8 @@ function printGrowth(rows: { n: number; first: Timed; best: Timed; load: string 
   for (const [label, pick] of [['from nothing', (r: typeof rows[0]) => r.first], ['no-change', (r: typeof rows[0]) => r.best]] as const) {
     console.log(`growth, ${label} (ms; ×: against ${n0} hosts; hosts ×${rows.map((r) => (r.n / n0).toFixed(1)).join(' / ×')}; load ${rows.map((r) => r.load).join(' / ')}):`);
     const phases = [...new Set(rows.flatMap((r) => [...pick(r).byPhase.keys()]))];
-    for (const ph of [...phases, 'whole run']) {
-      const v = rows.map((r) => (ph === 'whole run' ? pick(r).run : pick(r).byPhase.get(ph) ?? 0));
+    for (const ph of [...phases, 'whole run', 'controller CPU']) {
+      const v = rows.map((r) => (ph === 'whole run' ? pick(r).run : ph === 'controller CPU' ? pick(r).cpuMs : pick(r).byPhase.get(ph) ?? 0));
       if (v.every((x) => x < 5)) continue;
       console.log(`  ${ph.padEnd(22)} ${v.map((x, i) => `${String(x).padStart(6)}${i && v[0] ? ` ×${(x / v[0]).toFixed(1)}` : ''}`).join('  ')}`);
     }
