@@ -9,12 +9,6 @@ import { RemotePaths } from '../../inventory/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { isIpv4 } from '../../network/iproute2-json.js';
 import { FACTS_END, MANAGED_FILES, buildFactsScript, parseEtcdEndpoint, parseFacts, parseRouteGets, type EtcdEndpointAddr } from './facts.js';
-
-declare module '../../remote/remote-script.js' {
-  interface RemoteScripts {
-    'route-get': { PEERS: readonly string[] };
-  }
-}
 import { chooseInterface } from './iface.js';
 import { parseSections } from '../../remote/sections.js';
 import { remoteScript } from '../../remote/remote-script.js';
@@ -24,6 +18,12 @@ import { earlyProbeInput, removeEarlyProbes, setEarlyProbe } from './verify.js';
 import { runUntilMarker } from '../../remote/run-until-marker.js';
 import { loadHandlebars } from '../../inventory/host-files.js';
 import { closeEtcd, startEtcdDirect } from './etcd-session.js';
+
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    'route-get': { PEERS: readonly string[] };
+  }
+}
 
 export function agentPath(h: HostState): string {
   return `${h.spec.flannel.binDir.replace(/\/$/, '')}/flanneld`;
@@ -48,29 +48,26 @@ function candidatePeers(ctx: PhaseContext, self: HostState): string[] {
  * script is on its way: CPU work done then (loading etcd3, opening etcd) overlaps the hosts' own work.
  */
 export async function gatherFacts(ctx: PhaseContext, hosts?: HostState[], opts: { earlyProbes?: boolean; whileWaiting?: () => void } = {}): Promise<void> {
-  const sent = new Map((hosts ?? ctx.hosts.filter((h) => !h.failed)).map((h) => [h, deferred()]));
-  // at most once, and never after a failed round (its phase's cleanUp may have run: nothing may open then)
-  let state: 'waiting' | 'called' | 'failed' = 'waiting';
-  const call = (): void => {
-    if (state !== 'waiting') return;
-    state = 'called';
+  // the hosts whose script is not on its way yet; whileWaiting runs when none is left, at most once, and
+  // never after a failed round (its phase's cleanUp may have run: nothing may be opened then)
+  const unsent = new Set(hosts ?? ctx.hosts.filter((h) => !h.failed));
+  let done = false;
+  const sent = (h?: HostState): void => {
+    if (done) return;
+    if (h) unsent.delete(h);
+    else unsent.clear();
+    if (unsent.size) return;
+    done = true;
     opts.whileWaiting?.();
   };
-  void Promise.all([...sent.values()].map((d) => d.promise)).then(call);
   try {
-    await factsRound(ctx, hosts, opts, (h) => sent.get(h)?.resolve());
+    await factsRound(ctx, hosts, opts, sent);
   } catch (e) {
-    if (state === 'waiting') state = 'failed';
+    done = true;
     throw e;
   }
-  call();
+  sent();
   await routeGetRound(ctx, hosts);
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => { resolve = r; });
-  return { promise, resolve };
 }
 
 async function factsRound(ctx: PhaseContext, hosts: HostState[] | undefined, opts: { earlyProbes?: boolean }, onSent: (h: HostState) => void): Promise<void> {

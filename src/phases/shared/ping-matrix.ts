@@ -58,11 +58,12 @@ export function probeStartScript(kind: ProbeKind, opts: { image?: string; subnet
 }
 
 export function parseProbe(kind: ProbeKind, stdout: string): Probe | undefined {
-  const body = section(parseSections(stdout), 'probe')?.body;
+  const sections = parseSections(stdout);
+  const body = section(sections, 'probe')?.body;
   const j = jsonOr<{ mtu: number; addr_info?: { family: string; local: string }[] }[]>(body, []);
   const a = j[0]?.addr_info?.find((x) => x.family === 'inet');
   if (!j[0] || !a) return undefined;
-  const exec = section(parseSections(stdout), 'exec')?.body.trim() || (kind === 'docker' ? `docker exec ${PROBE_NAME}` : `ip netns exec ${PROBE_NAME}`);
+  const exec = section(sections, 'exec')?.body.trim() || (kind === 'docker' ? `docker exec ${PROBE_NAME}` : `ip netns exec ${PROBE_NAME}`);
   return { kind, ip: a.local, mtu: j[0].mtu, exec };
 }
 

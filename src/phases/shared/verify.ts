@@ -18,7 +18,7 @@ import { RemotePaths } from '../../inventory/types.js';
 import { cniPluginLink } from '../../inventory/host-files.js';
 import { parseSections, section } from '../../remote/sections.js';
 import type { RemoteSession, RunResult } from '../../remote/types.js';
-import type { EarlyProbeInput } from './facts.js';
+import { FACTS_END, type EarlyProbeInput } from './facts.js';
 import { PROBE_IMAGE, PROBE_NAME } from '../../network/probe.js';
 
 /**
@@ -56,12 +56,17 @@ export function earlyProbeInput(ctx: PhaseContext, h: HostState): EarlyProbeInpu
   return undefined;
 }
 
-/** Keeps the facts request's result as the host's early probe: its status is the `probe_rc` section. */
+/**
+ * Keeps the facts request's result as the host's early probe: what follows FACTS_END (the facts are parsed
+ * already); its status is the `probe_rc` section.
+ */
 export function setEarlyProbe(h: HostState, kind: ProbeKind, done: Promise<RunResult>): void {
   h.facts.earlyProbeKind = kind;
   h.facts.earlyProbe = done.then((r) => {
-    const rc = section(parseSections(r.stdout), 'probe_rc')?.body.trim();
-    return { code: rc ? Number(rc) : null, stdout: r.stdout };
+    const at = r.stdout.indexOf(`\n${FACTS_END}\n`);
+    const stdout = at < 0 ? r.stdout : r.stdout.slice(at);
+    const rc = section(parseSections(stdout), 'probe_rc')?.body.trim();
+    return { code: rc ? Number(rc) : null, stdout };
   }, () => undefined);
 }
 
