@@ -80,7 +80,9 @@ fp_fetch() { # $1: URL
     # GNU wget retries 20 times 10 s apart by default; busybox wget knows only -q -O -U -Y (the whole
     # download is bounded by timeout(1) anyway)
     local more=() host=\${1#*://}; host=\${host%%/*}; host=\${host%:*}
-    wget --version 2>/dev/null | grep -q '^GNU Wget' && more=(-T 30 -t 2 --waitretry=1)
+    # (told apart without grep: a host, or a test's PATH, may lack it; left at 20 tries a cut body
+    # would hang until timeout(1))
+    [[ $(wget --version 2>/dev/null) == 'GNU Wget'* ]] && more=(-T 30 -t 2 --waitretry=1)
     # busybox wget ignores no_proxy: decide here, -Y off is understood by both
     fp_no_proxy_for "$host" && more+=(-Y off)
     wget -q -O - "\${more[@]}" -U flanprov "$1" || { echo "flanprov: wget GET $1 failed (exit $?)" >&2; return 22; }
