@@ -21,6 +21,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonEvents, Lab, LABS, ROOT, type Out } from './up-helpers.js';
+import { cliArgv } from './cli-argv.js';
 
 const USER = 'fpuser';
 /** a password: a random core (what is searched for) wrapped in characters that need quoting everywhere */
@@ -61,7 +62,7 @@ describe('a non-root user: password login, sudo with a password, nothing logged'
   /** root on a lab host, with `input` on stdin (passwords go there, never on a command line) */
   const asRoot = (ip: string, script: string, input = ''): Promise<Out> => run('ssh', ['-i', join(sshDir(), 'id_ed25519'), '-o', 'BatchMode=yes',
     '-o', `UserKnownHostsFile=${join(sshDir(), 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', `root@${ip}`, script], {}, input, 120_000);
-  const flanprov = (args: string[], env: NodeJS.ProcessEnv): Promise<Out> => run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args],
+  const flanprov = (args: string[], env: NodeJS.ProcessEnv): Promise<Out> => run(process.execPath, cliArgv(...args),
     { XDG_CACHE_HOME: cache, FP_E2E_PW: LOGIN.value, FP_E2E_BECOME_PW: BECOME.value, FP_E2E_ROOT_PW: ROOTPW.value, ...env });
 
   before(async () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { cliArgv } from './cli-argv.js';
 
 const ROOT = join(__dirname, '..', '..');
 const LABS = '/var/lib/flanprov/labs';
@@ -27,7 +28,7 @@ function sh(cmd: string, args: string[], timeoutMs = 120_000): Promise<Out> {
   });
 }
 
-const flanprov = (...args: string[]): Promise<Out> => sh(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], 180_000);
+const flanprov = (...args: string[]): Promise<Out> => sh(process.execPath, cliArgv(...args), 180_000);
 
 interface HostInfo {
   name: string;

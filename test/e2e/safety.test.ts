@@ -10,10 +10,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, ROOT, UNIT_STATE, flanprov, jsonEvents, parseUnitState, sh } from './up-helpers.js';
+import { cliArgv } from './cli-argv.js';
 
 /** A flanprov run as a child process; `whenEvent` resolves at the first JSON event that matches. */
 function start(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, cliArgv(...args), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const watchers: { pred: (e: Record<string, any>) => boolean; resolve: () => void }[] = [];
@@ -74,7 +75,7 @@ describe('safe to run twice, safe to interrupt (3-host lab)', { timeout: 900_000
     assert.equal(c.code, 6, c.stdout + c.stderr);
     const ra = await a.done;
     assert.equal(ra.code, 0, ra.out + ra.err);
-    console.log(`# a second up and a check were refused within ${(refusedMs / 1000).toFixed(1)} s (whole commands, tsx start-up included)`);
+    console.log(`# a second up and a check were refused within ${(refusedMs / 1000).toFixed(1)} s (whole commands, Node start-up included)`);
     // the lock went with the run
     for (const h of lab.hosts) assert.equal((await holderOn(h.name)).stdout.trim(), '', `${h.name}: no holder left`);
     const back = await flanprov('up', lab.inventory);
@@ -162,7 +163,7 @@ describe('safe to run twice, safe to interrupt (3-host lab)', { timeout: 900_000
     }
     const bad = lab.rawVariant((t) => t.replace('flannel_backend: vxlan', 'flannel_backend: [vxlan'));
     const r = await new Promise<{ code: number | null; out: string }>((res) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'up', bad], { env: { ...process.env, ...env() } });
+      const p = spawn(process.execPath, cliArgv('up', bad), { env: { ...process.env, ...env() } });
       let out = '';
       p.stdout.on('data', (b) => (out += b)); p.stderr.on('data', (b) => (out += b));
       p.on('exit', (code) => res({ code, out }));

@@ -18,6 +18,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, ROOT, flanprov, jsonEvents } from './up-helpers.js';
+import { cliArgv } from './cli-argv.js';
 import { createEtcdClient } from '../../src/etcd/client.js';
 import { readConfig } from '../../src/etcd/config-store.js';
 import { LeaseStore } from '../../src/etcd/lease-store.js';
@@ -171,7 +172,7 @@ describe('switch-backend (3-host l2 lab)', { timeout: 420_000 }, () => {
   it('an agent stopped during a switch: named, config rolled back, running agents on vxlan, whole again after', async () => {
     const before = await etcdState(lab);
     assert.match(before.config ?? '', /vxlan/);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'switch-backend', 'host-gw', '-i', inv, '--measure', '--timeout', '60s', '--output', 'json']);
+    const child = spawn(process.execPath, cliArgv('switch-backend', 'host-gw', '-i', inv, '--measure', '--timeout', '60s', '--output', 'json'));
     let out = '';
     let stopped: Promise<unknown> | undefined;
     child.stdout.on('data', (d: Buffer) => {

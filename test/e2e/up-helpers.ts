@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { cliArgv } from './cli-argv.js';
 
 export const ROOT = join(__dirname, '..', '..');
 export const LABS = '/var/lib/flanprov/labs';
@@ -22,7 +23,7 @@ export function sh(cmd: string, args: string[], timeoutMs = 180_000, input?: str
   });
 }
 
-export const flanprov = (...args: string[]): Promise<Out> => sh(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args]);
+export const flanprov = (...args: string[]): Promise<Out> => sh(process.execPath, cliArgv(...args));
 
 export class Lab {
   readonly inventory: string;

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, ROOT, flanprov, sh } from './up-helpers.js';
+import { cliArgv } from './cli-argv.js';
 
 const AGENT = join(ROOT, 'dist', 'flanneld');
 const BIN = '/usr/local/bin/flanneld';
@@ -18,7 +19,7 @@ const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('
 
 /** `flanprov up` as a child process we can signal; resolves with its exit code when it ends. */
 function startUp(inventory: string, env: NodeJS.ProcessEnv) {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'up', inventory], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, cliArgv('up', inventory), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   p.stdout.on('data', (b) => (out += b));
   p.stderr.on('data', (b) => (out += b));
