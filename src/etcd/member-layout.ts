@@ -15,6 +15,8 @@ export const EtcdRemotePaths = {
    * ETCD_INITIAL_* for the member's first start only (etcd ignores them once its data dir exists), kept out
    * of the unit so that a member joining later never changes the unit — and never restarts — the others.
    */
+  /** the directory of the bootstrap file and the PKI directory (removed by `down --etcd` once empty) */
+  confDir: '/etc/etcd',
   bootstrapEnv: '/etc/etcd/flanprov-bootstrap.env',
   pkiDir: '/etc/etcd/pki',
   ca: '/etc/etcd/pki/ca.pem',

@@ -7,9 +7,13 @@
  * for HEARTBEAT_GRACE_S (a controller that vanished behind a network cut the host never noticed).
  */
 import { hostname, userInfo } from 'node:os';
-import { shq } from './command.js';
+import { remoteScript } from './remote-script.js';
 import type { RemoteHost, RemoteSession } from './types.js';
 import { FlanprovError, ExitCode } from '../util/errors.js';
+
+declare module './remote-script.js' {
+  interface RemoteScripts { 'host-lock': { DIR: string; FLAG: '-x' | '-s'; HOLDER: string; GRACE: number } }
+}
 
 export type LockMode = 'exclusive' | 'shared';
 
@@ -28,29 +32,12 @@ export function holderLine(command: string, mode: LockMode, now = new Date()): s
 }
 
 /**
- * The lock script (bash, run as root). First line: `locked`, or `busy` followed by `holder <line>` for each
- * live holder, or `error <why>`. While locked it reads heartbeats; EOF or silence ends it.
+ * The lock script (src/remote/scripts/host-lock.sh, run as root). First line: `locked`, or `busy` followed
+ * by `holder <line>` for each live holder, or `error <why>`. While locked it reads heartbeats; EOF or
+ * silence ends it.
  */
 export function lockScript(mode: LockMode, holder: string, o: { dir?: string; graceS?: number } = {}): string {
-  const flag = mode === 'exclusive' ? '-x' : '-s';
-  return [
-    `d=${shq(o.dir ?? LOCK_DIR)}`,
-    'mkdir -p "$d" && chmod 0700 "$d" || { echo "error cannot create $d"; exit 0; }',
-    'command -v flock >/dev/null || { echo "error flock is not installed (package util-linux)"; exit 0; }',
-    'exec 9>>"$d/lock"',
-    `if flock -n ${flag} 9; then`,
-    '  me="$d/holder.$$"',
-    `  printf '%s\\n' ${shq(holder)} > "$me"`,
-    '  trap \'rm -f "$me"\' EXIT',
-    '  echo locked',
-    `  while IFS= read -r -t ${o.graceS ?? HEARTBEAT_GRACE_S} _; do :; done`,
-    '  exit 0',
-    'fi',
-    'echo busy',
-    // holders that died without their EXIT trap (SIGKILL) left a file: only live ones are named
-    'for f in "$d"/holder.*; do [ -e "$f" ] || continue; kill -0 "${f##*.}" 2>/dev/null && printf "holder %s\\n" "$(cat "$f")"; done',
-    'exit 0',
-  ].join('\n');
+  return remoteScript('host-lock', { DIR: o.dir ?? LOCK_DIR, FLAG: mode === 'exclusive' ? '-x' : '-s', HOLDER: holder, GRACE: o.graceS ?? HEARTBEAT_GRACE_S });
 }
 
 export type LockAnswer = { kind: 'locked' } | { kind: 'busy'; holders: string[] } | { kind: 'error'; why: string };

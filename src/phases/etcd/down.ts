@@ -10,10 +10,16 @@ import type { Phase, PhaseContext } from '../framework/types.js';
 import { StepFailedError } from '../../util/errors.js';
 import { EtcdRemotePaths } from '../../etcd/member-layout.js';
 import { pkiLayout } from '../../etcd/pki-store.js';
-import { shq } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
 import { etcdMembers, managedEtcd } from '../shared/etcd-members.js';
 import { MEMBER_FILES, PACKAGE_BINARY } from './member-facts.js';
 import { etcdFacts } from './state.js';
+
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts {
+    'etcd-down': { FILES: readonly string[]; SHA_CACHE: string; PKI_DIR: string; CONF_DIR: string; DATA_DIR: string; SET_ASIDE_SUFFIX: string; PURGE: number };
+  }
+}
 
 declare module '../framework/types.js' {
   interface RunState {
@@ -22,22 +28,13 @@ declare module '../framework/types.js' {
   }
 }
 
+/** The member's removal (src/remote/scripts/etcd-down.sh); `binary`: a pushed binary, removed too. */
 export function etcdDownScript(o: { purge: boolean; binary?: string }): string {
-  const d = shq(EtcdRemotePaths.dataDir);
-  const files = [...MEMBER_FILES, ...(o.binary ? [o.binary] : []), `${EtcdRemotePaths.shaCache}.*`];
-  return `say() { echo "removed $*"; }
-if systemctl is-active -q etcd.service 2>/dev/null || systemctl is-enabled -q etcd.service 2>/dev/null; then
-  systemctl disable --now -q etcd.service 2>/dev/null && say "etcd.service (stopped, disabled)"
-fi
-systemctl reset-failed etcd.service 2>/dev/null
-for f in ${files.map((f) => (f.endsWith('.*') ? `${shq(f.slice(0, -2))}.*` : shq(f))).join(' ')}; do [ -e "$f" ] && rm -f "$f" && say "$f"; done
-rmdir ${shq(EtcdRemotePaths.pkiDir)} /etc/etcd 2>/dev/null
-systemctl daemon-reload
-${o.purge
-    ? `for x in ${d} ${d}${EtcdRemotePaths.setAsideSuffix}*; do [ -e "$x" ] && rm -rf "$x" && say "$x (data, --purge)"; done`
-    : `[ -d ${d} ] && echo "kept ${EtcdRemotePaths.dataDir} (etcd's data; \\\`down --etcd --purge\\\` deletes it)"`}
-true
-`;
+  return remoteScript('etcd-down', {
+    FILES: [...MEMBER_FILES, ...(o.binary ? [o.binary] : [])], SHA_CACHE: EtcdRemotePaths.shaCache,
+    PKI_DIR: EtcdRemotePaths.pkiDir, CONF_DIR: EtcdRemotePaths.confDir, DATA_DIR: EtcdRemotePaths.dataDir,
+    SET_ASIDE_SUFFIX: EtcdRemotePaths.setAsideSuffix, PURGE: o.purge ? 1 : 0,
+  });
 }
 
 async function down(ctx: PhaseContext): Promise<void> {

@@ -30,7 +30,7 @@ const ETCD_HOME = '/var/lib/etcd';
 
 /** The `etcd` user and its directories (src/remote/scripts/etcd-member-dirs.sh): only what is missing or wrong changes. */
 export function memberPrelude(): string {
-  return remoteScript('etcd-member-dirs', { ETCD_USER, HOME_DIR: ETCD_HOME, CONF_DIR: '/etc/etcd', PRIVATE_DIRS: [EtcdRemotePaths.pkiDir, ETCD_HOME] });
+  return remoteScript('etcd-member-dirs', { ETCD_USER, HOME_DIR: ETCD_HOME, CONF_DIR: EtcdRemotePaths.confDir, PRIVATE_DIRS: [EtcdRemotePaths.pkiDir, ETCD_HOME] });
 }
 
 /** The member's TLS files: the CA certificate and its own server and peer pairs, from the PKI directory. */

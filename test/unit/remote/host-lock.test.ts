@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { holderLine, lockScript, readLockAnswer, type LockMode } from '../../../src/remote/host-lock.js';
+import { BASE_TOOLS, stubBox } from './scripts/harness.js';
 
 /** The lock script run locally with bash, as a host runs it over an SSH channel. */
 function holder(dir: string, mode: LockMode, name: string, graceS = 20) {
@@ -79,3 +80,19 @@ test('a holder killed without its trap is not named; a controller that stops its
 test('the holder line names user, machine, pid, command, start time and mode', () => {
   assert.match(holderLine('switch-backend', 'exclusive', new Date('2026-12-02T10:00:00Z')), /^\S+@\S+ \(pid \d+\) running `flanprov switch-backend` since 2026-12-02T10:00:00.000Z \[exclusive\]$/);
 });
+
+test('a host without flock, or where the lock directory cannot be made, answers why', async () => {
+  const box = stubBox({}, BASE_TOOLS.filter((t) => t !== 'flock'));
+  try {
+    const none = await box.run(lockScript('exclusive', 'x', { dir: join(box.dir, 'lock') }));
+    assert.deepEqual(await readLockAnswer(lineReader(none.stdout)), { kind: 'error', why: 'flock is not installed (package util-linux)' });
+    writeFileSync(join(box.dir, 'file'), '');
+    const blocked = await box.run(lockScript('shared', 'x', { dir: join(box.dir, 'file', 'lock') }));
+    assert.deepEqual(await readLockAnswer(lineReader(blocked.stdout)), { kind: 'error', why: `cannot create ${join(box.dir, 'file', 'lock')}` });
+  } finally { box.close(); }
+});
+
+function lineReader(out: string): () => Promise<string | undefined> {
+  const lines = out.split('\n').filter(Boolean);
+  return async () => lines.shift();
+}

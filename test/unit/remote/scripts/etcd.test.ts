@@ -183,3 +183,46 @@ test('etcd-apt-install.sh: a policy-rc.d refusing starts during the install, rem
   assert.equal(kept.code, 0, kept.stderr);
   assert.equal(readFileSync(policy, 'utf8'), '#!/bin/sh\nexit 0\n', "the host's own policy-rc.d stays");
 });
+
+function downDir(name: string) {
+  const d = scratch(name);
+  const conf = join(d, 'etc');
+  mkdirSync(join(conf, 'pki'), { recursive: true });
+  mkdirSync(join(d, 'data', 'member'), { recursive: true });
+  mkdirSync(join(d, 'data.removed-20260101T000000'));
+  for (const f of ['etcd.service', 'etc/bootstrap.env', 'etcd', 'etcd.sha256.0', 'etcd.sha256.1']) writeFileSync(join(d, f), 'x');
+  const params = (purge: number): Record<string, ScriptValue> => ({
+    FILES: [join(d, 'etcd.service'), join(d, 'etc/bootstrap.env'), join(d, 'etc/pki/ca.pem'), join(d, 'etcd')], SHA_CACHE: join(d, 'etcd.sha256'),
+    PKI_DIR: join(conf, 'pki'), CONF_DIR: conf, DATA_DIR: join(d, 'data'), SET_ASIDE_SUFFIX: '.removed-', PURGE: purge,
+  });
+  return { d, params };
+}
+
+test('etcd-down.sh: etcd stopped and disabled, present files and sha caches removed, empty conf dirs gone, data kept and named', async () => {
+  const { d, params } = downDir('down-keep');
+  const r = await box.run(remoteScriptUnchecked('etcd-down', params(0)), { env: { FP_DIR: d } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.split('\n').filter(Boolean), [
+    'removed etcd.service (stopped, disabled)',
+    ...['etcd.service', 'etc/bootstrap.env', 'etcd', 'etcd.sha256.0', 'etcd.sha256.1'].map((f) => `removed ${join(d, f)}`),
+    `kept ${join(d, 'data')} (etcd's data; \`down --etcd --purge\` deletes it)`,
+  ]);
+  assert.deepEqual(changes(r.calls), ['systemctl disable --now -q etcd.service', 'systemctl reset-failed etcd.service', 'systemctl daemon-reload']);
+  assert.deepEqual(readdirSync(d).sort(), ['data', 'data.removed-20260101T000000']);
+});
+
+test('etcd-down.sh --purge: the data dir and those set aside deleted; a unit neither active nor enabled is not stopped', async () => {
+  const { d, params } = downDir('down-purge');
+  const stopped = stubBox({ systemctl: 'case "$1" in is-active|is-enabled) exit 1 ;; esac; exit 0' }, BASE_TOOLS);
+  try {
+    const r = await stopped.run(remoteScriptUnchecked('etcd-down', params(1)));
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n').filter(Boolean);
+    assert.deepEqual(lines.slice(-2), [`removed ${join(d, 'data')} (data, --purge)`, `removed ${join(d, 'data.removed-20260101T000000')} (data, --purge)`]);
+    assert.equal(lines.some((l) => l.includes('stopped, disabled')), false);
+    assert.equal(r.calls.some((c) => c.startsWith('systemctl disable')), false);
+    assert.deepEqual(readdirSync(d), []);
+  } finally {
+    stopped.close();
+  }
+});
