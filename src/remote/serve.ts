@@ -4,8 +4,15 @@
  * bounded in time (RuntimeMaxSec) even when the controller vanishes; Type=notify makes systemd-run return
  * only once it listens (or failed to).
  */
-import { shq } from './command.js';
+import { remoteScript } from './remote-script.js';
 import { serveFileArgv, type ServeFileArgs } from '../network/agent-serve.js';
+
+declare module './remote-script.js' {
+  interface RemoteScripts {
+    'serve-start': { UNIT: string; MAX_S: number; FAILED_EXIT: number; ARGV: readonly string[] };
+    'serve-stop': { UNIT: string; DIR: string };
+  }
+}
 
 export const SERVE_UNIT = 'flanprov-agent-serve.service';
 /** Where a serving host keeps the compressed copy it received (tmpfs; removed when the server exits). */
@@ -16,18 +23,12 @@ export const SERVE_MAX_S = 900;
 /** Exit status of serveStartScript when the server could not be started (the agent itself is installed). */
 export const SERVE_FAILED_EXIT = 76;
 
-/** bash: (re)starts the server; exits SERVE_FAILED_EXIT with systemd's account when it does not listen. */
+/** (Re)starts the server (src/remote/scripts/serve-start.sh); exits SERVE_FAILED_EXIT with systemd's account when it does not listen. */
 export function serveStartScript(agentPath: string, args: ServeFileArgs): string {
-  const argv = [agentPath, ...serveFileArgv(args)].map(shq).join(' ');
-  return [
-    `systemctl stop ${SERVE_UNIT} 2>/dev/null; systemctl reset-failed ${SERVE_UNIT} 2>/dev/null`,
-    `if ! out=$(systemd-run --quiet --collect --unit=${SERVE_UNIT} -p Type=notify -p NotifyAccess=all -p RuntimeMaxSec=${SERVE_MAX_S} -- ${argv} 2>&1); then`,
-    `  echo "cannot serve the agent to peers: $out $(journalctl -u ${SERVE_UNIT} -n 3 -o cat 2>/dev/null | tr '\\n' ' ')" >&2; exit ${SERVE_FAILED_EXIT}`,
-    'fi',
-  ].join('\n');
+  return remoteScript('serve-start', { UNIT: SERVE_UNIT, MAX_S: SERVE_MAX_S, FAILED_EXIT: SERVE_FAILED_EXIT, ARGV: [agentPath, ...serveFileArgv(args)] });
 }
 
-/** bash: stops the server (if any) and removes what it served from SERVE_DIR. */
+/** Stops the server (if any) and removes what it served from SERVE_DIR (src/remote/scripts/serve-stop.sh). */
 export function serveStopScript(): string {
-  return `systemctl stop ${SERVE_UNIT} 2>/dev/null; systemctl reset-failed ${SERVE_UNIT} 2>/dev/null; rm -rf -- ${shq(SERVE_DIR)}; true`;
+  return remoteScript('serve-stop', { UNIT: SERVE_UNIT, DIR: SERVE_DIR });
 }

@@ -21,7 +21,7 @@ import { parseEtcdEndpoint } from '../shared/facts.js';
 import { openEtcd } from '../shared/etcd-access.js';
 import { gatherFacts } from '../shared/gather-facts.js';
 import { gathered } from '../shared/host-state.js';
-import { shq } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
 import { InvalidInputError, UnreachableError } from '../../util/errors.js';
 import { VERSION } from '../../network/version.js';
 import { describeHandBuilt, type ClusterDescription } from './describe.js';
@@ -37,6 +37,10 @@ export interface WriteInventoryRequest {
   sshConfig?: string;
   /** the etcd password for reading the config (FLANPROV_ETCD_PASSWORD); never written */
   etcdPassword?: string;
+}
+
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts { 'read-file': { FILE: string } }
 }
 
 declare module '../framework/types.js' {
@@ -71,7 +75,7 @@ async function copyTls(ctx: PhaseContext, d: ClusterDescription): Promise<{ dir?
   for (const k of ['ca', 'cert', 'key'] as const) {
     const remotePath = tls[k];
     if (!remotePath) continue;
-    const r = await host.remote().run(`base64 -w0 < ${shq(remotePath)}`, { timeoutMs: 15_000 });
+    const r = await host.remote().run(remoteScript('read-file', { FILE: remotePath }), { timeoutMs: 15_000 });
     if (r.code !== 0) throw new InvalidInputError(`cannot read ${remotePath} (the flanneld's -etcd-${k === 'ca' ? 'cafile' : `${k}file`}): ${r.stderr.trim()}`, host.name);
     const local = join(dir, `${k}.pem`);
     writeFileSync(local, Buffer.from(r.stdout.trim(), 'base64'), { mode: 0o600 });

@@ -10,10 +10,14 @@
 import type { HostState, Phase, PhaseContext, HostRecorder } from '../framework/types.js';
 import { formatNet } from '../../network/ipv4.js';
 import { StepFailedError } from '../../util/errors.js';
-import { shq } from '../../remote/sections.js';
+import { remoteScript } from '../../remote/remote-script.js';
 import { gathered } from '../shared/host-state.js';
 import { describeFlanneld, type RunningFlanneld } from '../shared/foreign-agent.js';
 import '../shared/adopt-check.js'; // RunState.adopt
+
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts { 'adopt-set-aside': { UNITS: readonly string[] } }
+}
 
 declare module '../framework/types.js' {
   interface HostFacts {
@@ -22,11 +26,9 @@ declare module '../framework/types.js' {
   }
 }
 
-/** Moves the unit's fragment and drop-ins aside (the fragment path comes from systemd, any directory). */
-export function setAsideUnitScript(unit: string): string {
-  const u = shq(unit);
-  return `f=$(systemctl show -p FragmentPath --value ${u} 2>/dev/null); d=$(systemctl show -p DropInPaths --value ${u} 2>/dev/null)
-for x in $f $d; do case "$x" in /run/*|*/10-flannel.conf) ;; *) [ -f "$x" ] && mv -f "$x" "$x.flanprov-bak" && echo "$x";; esac; done`;
+/** Moves the units' fragments and drop-ins aside (src/remote/scripts/adopt-set-aside.sh): the moved files, one a line. */
+export function setAsideUnitsScript(units: readonly string[]): string {
+  return remoteScript('adopt-set-aside', { UNITS: units });
 }
 
 /**
@@ -57,7 +59,7 @@ async function adoptHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   if (ctx.options.dryRun) return;
   const units = [...new Set(foreign.flatMap((p) => (p.unit ? [p.unit] : [])))];
   if (units.length) {
-    const r = await h.remote().run(units.map(setAsideUnitScript).join('\n') + '\ntrue');
+    const r = await h.remote().run(setAsideUnitsScript(units));
     if (r.code !== 0) throw new StepFailedError(`setting the old unit files aside failed: ${r.stderr.trim()}`, h.name);
     for (const f of r.stdout.split('\n').filter(Boolean)) rec.changed(`${f} moved to ${f}.flanprov-bak`);
   }
