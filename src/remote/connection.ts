@@ -14,13 +14,13 @@ import type { ConnectionSpec, JumpHost, StrictHostKeyChecking } from '../invento
 import { ConnectError } from './errors.js';
 import { LocalRemoteHost } from './local-host.js';
 import { userInfo } from 'node:os';
-import { dirOf, installScript, receiveDecoder, receiveScript, sha256Of, sha256OfFile, staleTempsCleanup, tempNameFor, type UploadTarget } from './upload.js';
+import { installScript, receiveScript, sha256Of, sha256OfFile, tempNameFor, uploadDirScript, type UploadTarget } from './upload.js';
 import type { Encoding } from './encodings.js';
 import {
   appendKnownHost, checkHostKey, fingerprint, hostField, keyTypeOf, preferredHostKeyAlgorithms, readKnownHostsFiles,
 } from './known-hosts.js';
 import {
-  envPrelude, needsSudo, scriptCommand, scriptWithInputCommand, shq, wholeScript, type PrivilegeSpec,
+  envPrelude, needsSudo, scriptCommand, scriptWithInputCommand, wholeScript, type PrivilegeSpec,
 } from './command.js';
 import { sudoRefusal } from './sudo.js';
 import type {
@@ -410,7 +410,7 @@ export class SshRemoteHost implements RemoteHost {
       throw new StepFailedError(`${what} failed: ${why}`, this.name);
     };
     if (transfer === 'sftp' && !opts.encoded && !(this.priv(opts.sudo).sudo && this.spec.user !== 'root')) {
-      await this.runChecked(`mkdir -p -- ${shq(dirOf(remotePath))}\n${staleTempsCleanup(remotePath)}`, { sudo: opts.sudo, what });
+      await this.runChecked(uploadDirScript(remotePath), { sudo: opts.sudo, what });
       await this.sftpPut(src, tmp, target.mode);
       check(await this.run(installScript(target, tmp), { sudo: opts.sudo }));
       return { bytes, wireBytes: bytes, transfer, ms: Date.now() - t0 };
@@ -430,7 +430,7 @@ export class SshRemoteHost implements RemoteHost {
     } else {
       payload = typeof src === 'string' ? createReadStream(src) : src;
     }
-    const script = receiveScript(target, tmp, receiveDecoder(encoding, opts.encoded?.keepAt));
+    const script = receiveScript(target, tmp, encoding, opts.encoded?.keepAt);
     const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
     const r = this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, payload], undefined, opts.signal));
     if (opts.signal?.aborted) throw new StepFailedError(`${what} interrupted; the old file is untouched`, this.name);

@@ -8,9 +8,15 @@
  * http_proxy/https_proxy/no_proxy, also read from /etc/environment (sudo and non-login SSH sessions drop
  * them); peers never use a proxy.
  */
-import { shq } from './command.js';
 import type { Encoding } from './encodings.js';
-import { receiveDecoder, receiveScript, type UploadTarget } from './upload.js';
+import { remoteScripts, scriptPart, type ScriptPart } from './remote-script.js';
+import { targetParams, type TargetParams, type UploadTarget } from './upload.js';
+
+declare module './remote-script.js' {
+  interface RemoteScripts {
+    fetch: TargetParams & { URL: string; PROXY: string; TIMEOUT: number; ENCODING: Encoding; KEEP_AT: string };
+  }
+}
 
 export interface FetchSpec {
   url: string;
@@ -20,91 +26,27 @@ export interface FetchSpec {
   direct?: boolean;
   /** how the body is encoded (.xz, .gz or plain) */
   encoding: Encoding;
-  /** keep the body as it arrived (still encoded) here too (receiveDecoder) */
+  /** keep the body as it arrived (still encoded) here too */
   keepAt?: string;
   /** the whole download may take this long */
   timeoutS: number;
 }
 
 /**
- * bash: `fp_fetch URL` writes the body of URL to stdout (status 0 only for a whole 200 answer), with curl,
- * wget or /dev/tcp. The proxy environment is set up first (fp_proxy_env).
- */
-export const FETCH_LIB = `
-fp_proxy_env() { # $1: proxy URL, "direct", or empty (the host's settings)
-  if [ "$1" = direct ]; then unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY; export no_proxy='*' NO_PROXY='*'; return; fi
-  if [ -n "$1" ]; then export http_proxy="$1" https_proxy="$1" HTTP_PROXY="$1" HTTPS_PROXY="$1"; return; fi
-  local env_file=\${FLANPROV_FAKE_ROOT:-}/etc/environment
-  if [ -z "$http_proxy$https_proxy$HTTP_PROXY$HTTPS_PROXY" ] && [ -r "$env_file" ]; then
-    local k v
-    while IFS='=' read -r k v; do
-      v=\${v%\\"}; v=\${v#\\"}; v=\${v%\\'}; v=\${v#\\'}
-      case $k in http_proxy|https_proxy|no_proxy|HTTP_PROXY|HTTPS_PROXY|NO_PROXY) export "$k=$v";; esac
-    done < "$env_file"
-  fi
-  : "\${http_proxy:=$HTTP_PROXY}" "\${https_proxy:=$HTTPS_PROXY}" "\${no_proxy:=$NO_PROXY}"
-  export http_proxy https_proxy no_proxy
-}
-fp_no_proxy_for() { # $1: host; status 0 when no_proxy exempts it
-  local e IFS=,
-  for e in $no_proxy; do
-    e=\${e// /}; e=\${e#.}
-    [ -n "$e" ] || continue
-    [ "$e" = '*' ] || [ "$1" = "$e" ] || [[ $1 == *."$e" ]] && return 0
-  done
-  return 1
-}
-fp_devtcp_get() { # $1: http:// URL, through $http_proxy unless no_proxy exempts the host
-  local rest=\${1#http://} hostport path host port via req status line code length=
-  hostport=\${rest%%/*}; path=\${rest#"$hostport"}; path=/\${path#/}
-  host=\${hostport%:*}; port=80; [ "$hostport" != "$host" ] && port=\${hostport##*:}
-  via=$host:$port; req=$path
-  if [ -n "$http_proxy" ] && ! fp_no_proxy_for "$host"; then
-    via=\${http_proxy#*://}; via=\${via%%/*}; via=\${via##*@}; [ "\${via%:*}" = "$via" ] && via=$via:80
-    req=http://$hostport$path
-  fi
-  exec 3<>"/dev/tcp/\${via%:*}/\${via##*:}" || { echo "flanprov: cannot connect to \${via} for $1" >&2; return 7; }
-  printf 'GET %s HTTP/1.0\\r\\nHost: %s\\r\\nUser-Agent: flanprov\\r\\nConnection: close\\r\\n\\r\\n' "$req" "$hostport" >&3
-  IFS= read -r -t 30 status <&3 || { echo "flanprov: no answer from \${via} for $1" >&2; return 7; }
-  status=\${status%$'\\r'}; code=\${status#* }; code=\${code%% *}
-  while IFS= read -r -t 30 line <&3 && line=\${line%$'\\r'} && [ -n "$line" ]; do
-    case \${line,,} in content-length:*) length=\${line#*:}; length=\${length// /};; esac
-  done
-  [ "$code" = 200 ] || { echo "flanprov: GET $1: \${status:-no status line}" >&2; return 22; }
-  # the body: Content-Length bytes (a keep-alive server need not close), else until the server closes
-  if [ -n "$length" ]; then head -c "$length" <&3; else cat <&3; fi
-}
-fp_fetch() { # $1: URL
-  if command -v curl >/dev/null; then curl -fsSL --connect-timeout 15 --retry 1 --retry-delay 1 -A flanprov "$1" || { echo "flanprov: curl GET $1 failed (exit $?)" >&2; return 22; }
-  elif command -v wget >/dev/null; then
-    # GNU wget retries 20 times 10 s apart by default; busybox wget knows only -q -O -U -Y (the whole
-    # download is bounded by timeout(1) anyway)
-    local more=() host=\${1#*://}; host=\${host%%/*}; host=\${host%:*}
-    # (told apart without grep: a host, or a test's PATH, may lack it; left at 20 tries a cut body
-    # would hang until timeout(1))
-    [[ $(wget --version 2>/dev/null) == 'GNU Wget'* ]] && more=(-T 30 -t 2 --waitretry=1)
-    # busybox wget ignores no_proxy: decide here, -Y off is understood by both
-    fp_no_proxy_for "$host" && more+=(-Y off)
-    wget -q -O - "\${more[@]}" -U flanprov "$1" || { echo "flanprov: wget GET $1 failed (exit $?)" >&2; return 22; }
-  elif [ "\${1#http://}" != "$1" ]; then fp_devtcp_get "$1"
-  else echo "flanprov: $1 needs curl or wget on the host (neither is installed; bash fetches only http://)" >&2; return 22
-  fi
-}
-export -f fp_proxy_env fp_no_proxy_for fp_devtcp_get fp_fetch
-`;
-
-/**
- * The script (run with RemoteHost.run) that downloads `f.url` into `t.path` through `tmpPath`, decoding it
- * and checking length and sha256 as receiveScript does; a failed or short download leaves the old file.
+ * The script (run with RemoteHost.run; src/remote/scripts/fetch.sh) that downloads `f.url` into `t.path`
+ * through `tmpPath`, decoding it and checking length and sha256 as an upload is; a failed or short
+ * download leaves the old file.
  */
 export function fetchScript(t: UploadTarget, tmpPath: string, f: FetchSpec): string {
-  // stdin from /dev/null: the script's own stdin is the SSH channel (bash would take it for a remote shell's)
-  const get = `timeout ${f.timeoutS} bash -c 'fp_fetch "$1"' fp_fetch ${shq(f.url)} < /dev/null`;
-  return [
-    FETCH_LIB,
-    `fp_proxy_env ${f.direct ? 'direct' : shq(f.proxy ?? '')}`,
-    receiveScript(t, tmpPath, `${get} | ${receiveDecoder(f.encoding, f.keepAt)}`),
-  ].join('\n');
+  return remoteScripts(fetchPart(t, tmpPath, f));
+}
+
+/** The same as a part of a longer script (a peer that serves what it fetched: remote/serve.ts servePart). */
+export function fetchPart(t: UploadTarget, tmpPath: string, f: FetchSpec): ScriptPart {
+  return scriptPart('fetch', {
+    URL: f.url, PROXY: f.direct ? 'direct' : f.proxy ?? '', TIMEOUT: f.timeoutS, ...targetParams(t, tmpPath),
+    ENCODING: f.encoding, KEEP_AT: f.keepAt ?? '',
+  });
 }
 
 /** The encoding a mirror's file is in, by its name (.xz, .gz; anything else is the binary itself). */

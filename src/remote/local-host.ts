@@ -13,7 +13,7 @@ import {
   envPrelude, needsSudo, scriptCommand, scriptWithInputCommand, wholeScript, type PrivilegeSpec,
 } from './command.js';
 import { sudoRefusal } from './sudo.js';
-import { receiveDecoder, receiveScript, sha256Of, sha256OfFile, tempNameFor } from './upload.js';
+import { receiveScript, sha256Of, sha256OfFile, tempNameFor } from './upload.js';
 import type { PutFileOptions, PutFileResult, RemoteHost, RemoteSession, RunOptions, RunResult, Tunnel } from './types.js';
 
 export class LocalRemoteHost implements RemoteHost {
@@ -98,7 +98,7 @@ export class LocalRemoteHost implements RemoteHost {
     const sha256 = opts.sha256 ?? (typeof src === 'string' ? await sha256OfFile(src) : sha256Of(src));
     // nothing travels over a network: a prebuilt encoded copy is still used as given (what was asked), else plain
     const enc = opts.encoded;
-    const script = receiveScript({ path: remotePath, mode: opts.mode ?? 0o644, bytes, sha256 }, tempNameFor(remotePath), receiveDecoder(enc?.encoding ?? 'plain', enc?.keepAt));
+    const script = receiveScript({ path: remotePath, mode: opts.mode ?? 0o644, bytes, sha256 }, tempNameFor(remotePath), enc?.encoding ?? 'plain', enc?.keepAt);
     const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
     const payload = enc ? createReadStream(enc.file) : typeof src === 'string' ? createReadStream(src) : src;
     const r = this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, payload]));

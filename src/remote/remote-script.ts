@@ -64,13 +64,38 @@ export function assignments(script: string, declared: readonly ScriptParam[], pa
   return lines.join('\n');
 }
 
+/** One script's parameters and body, without lib.sh: a part of a script that runs several (remoteScripts). */
+export interface ScriptPart {
+  readonly name: string;
+  readonly text: string;
+}
+
+/** A part for remoteScripts. */
+export function scriptPart<N extends keyof RemoteScripts & string>(name: N, params: RemoteScripts[N]): ScriptPart {
+  return scriptPartUnchecked(name, params as Readonly<Record<string, ScriptValue>>);
+}
+
+/** The same for a script named at run time (tests): the parameters are checked when it is built. */
+export function scriptPartUnchecked(name: string, params: Readonly<Record<string, ScriptValue>>): ScriptPart {
+  const body = source(name);
+  return { name, text: `${assignments(name, declaredParams(body), params)}\n${body}` };
+}
+
+/**
+ * Several scripts sent as one (one round trip): lib.sh once, then each one's parameters and body in turn.
+ * Each part's parameters are assigned just before its body, so parts may use the same names; a part's
+ * `set -e` holds for the parts after it.
+ */
+export function remoteScripts(...parts: readonly ScriptPart[]): string {
+  return [source('lib'), ...parts.map((p) => p.text)].join('\n');
+}
+
 /** The script text to send: lib.sh, the parameters, the script. */
 export function remoteScript<N extends keyof RemoteScripts & string>(name: N, params: RemoteScripts[N]): string {
-  return remoteScriptUnchecked(name, params as Readonly<Record<string, ScriptValue>>);
+  return remoteScripts(scriptPart(name, params));
 }
 
 /** The same for a script named at run time (tests, shellcheck): the parameters are checked when it is built. */
 export function remoteScriptUnchecked(name: string, params: Readonly<Record<string, ScriptValue>>): string {
-  const body = source(name);
-  return `${source('lib')}\n${assignments(name, declaredParams(body), params)}\n${body}`;
+  return remoteScripts(scriptPartUnchecked(name, params));
 }

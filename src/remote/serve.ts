@@ -4,7 +4,7 @@
  * bounded in time (RuntimeMaxSec) even when the controller vanishes; Type=notify makes systemd-run return
  * only once it listens (or failed to).
  */
-import { remoteScript } from './remote-script.js';
+import { remoteScript, remoteScripts, scriptPart, type ScriptPart } from './remote-script.js';
 import { serveFileArgv, type ServeFileArgs } from '../network/agent-serve.js';
 
 declare module './remote-script.js' {
@@ -25,7 +25,12 @@ export const SERVE_FAILED_EXIT = 76;
 
 /** (Re)starts the server (src/remote/scripts/serve-start.sh); exits SERVE_FAILED_EXIT with systemd's account when it does not listen. */
 export function serveStartScript(agentPath: string, args: ServeFileArgs): string {
-  return remoteScript('serve-start', { UNIT: SERVE_UNIT, MAX_S: SERVE_MAX_S, FAILED_EXIT: SERVE_FAILED_EXIT, ARGV: [agentPath, ...serveFileArgv(args)] });
+  return remoteScripts(serveStartPart(agentPath, args));
+}
+
+/** The same as a part of a longer script (a peer serving what it has just fetched). */
+export function serveStartPart(agentPath: string, args: ServeFileArgs): ScriptPart {
+  return scriptPart('serve-start', { UNIT: SERVE_UNIT, MAX_S: SERVE_MAX_S, FAILED_EXIT: SERVE_FAILED_EXIT, ARGV: [agentPath, ...serveFileArgv(args)] });
 }
 
 /** Stops the server (if any) and removes what it served from SERVE_DIR (src/remote/scripts/serve-stop.sh). */

@@ -9,10 +9,22 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { shq } from './command.js';
-import { DECODERS, type Encoding } from './encodings.js';
+import type { Encoding } from './encodings.js';
+import { remoteScript } from './remote-script.js';
 
 /** Exit status of a remote upload script whose file did not arrive whole (nothing was replaced). */
 export const UPLOAD_INCOMPLETE_EXIT = 75;
+
+/** lib.sh fp_verify_install's arguments, as script parameters. */
+export interface TargetParams { TARGET: string; TMP: string; BYTES: number; SHA256: string; MODE: string; OWNER: string }
+
+declare module './remote-script.js' {
+  interface RemoteScripts {
+    receive: TargetParams & { ENCODING: Encoding; KEEP_AT: string };
+    install: TargetParams;
+    'upload-dir': { TARGET: string };
+  }
+}
 
 /** What the host must end up with. */
 export interface UploadTarget {
@@ -49,16 +61,6 @@ export function tempNameFor(remotePath: string, random = randomBytes(6).toString
 }
 
 /**
- * bash: removes temporaries of `path` that an earlier interrupted upload left behind (a host that lost
- * power mid-transfer). Only ones older than 10 minutes, so a run that holds no lock never deletes another
- * run's file in flight.
- */
-export function staleTempsCleanup(path: string): string {
-  const i = path.lastIndexOf('/');
-  return `find ${shq(dirOf(path))} -maxdepth 1 -name ${shq(`.${path.slice(i + 1)}.flanprov-*`)} -mmin +10 -delete 2>/dev/null || true`;
-}
-
-/**
  * bash: checks "$tmp" against `t` (length, and the sha256 in $got when `gotVar` names it, else computed
  * here), then sets its mode and renames it over the target; otherwise removes it and exits
  * UPLOAD_INCOMPLETE_EXIT with a message that says what arrived.
@@ -77,37 +79,28 @@ export function verifyAndInstall(t: UploadTarget, tmpVar = 'tmp', gotVar?: strin
   ].join('\n');
 }
 
-/**
- * The script (run with `bash -c`) that receives a streamed file on stdin: `decode` (e.g. `cat`, `gzip -dc`,
- * `xz -dc`) | tee into the temporary file | sha256sum, so the content is hashed as it arrives (no second
- * read of 100 MB), then verifyAndInstall. An exit trap removes the temporary file on every other way out.
- */
-export function receiveScript(t: UploadTarget, tmpPath: string, decode: string): string {
-  return [
-    'set -o pipefail',
-    `tmp=${shq(tmpPath)}`,
-    'trap \'rm -f -- "$tmp"\'  EXIT',
-    `mkdir -p -- ${shq(dirOf(t.path))} || exit 1`,
-    staleTempsCleanup(t.path),
-    // a short stream (closed channel) is caught by the length check; a decoder error by pipefail
-    `got=$( (umask 077; ${decode} | tee -- "$tmp" | sha256sum) ) || { echo "upload of ${t.path} failed while receiving (${decode.split(' ')[0]} exit $?); the old file is untouched" >&2; exit ${UPLOAD_INCOMPLETE_EXIT}; }`,
-    verifyAndInstall(t, 'tmp', 'got'),
-    'trap - EXIT',
-  ].join('\n');
+/** The parameters every script that installs a file passes to lib.sh fp_receive / fp_verify_install. */
+export function targetParams(t: UploadTarget, tmpPath: string): TargetParams {
+  return { TARGET: t.path, TMP: tmpPath, BYTES: t.bytes, SHA256: t.sha256, MODE: t.mode.toString(8).padStart(4, '0'), OWNER: t.owner ?? '' };
 }
 
 /**
- * The decoder part of receiveScript for a stream in `encoding`; with `keepAt`, the stream as it arrived is
- * also written there (mode 0600, its directory created), e.g. for peer hosts to fetch the compressed copy.
+ * The script (run with `bash -c`) that receives a streamed file on stdin (src/remote/scripts/receive.sh):
+ * decoded from `encoding`, hashed as it arrives, verified and renamed over the target; with `keepAt`, the
+ * stream as it arrived is also written there (mode 0600), e.g. for peer hosts to fetch the compressed copy.
  */
-export function receiveDecoder(encoding: Encoding, keepAt?: string): string {
-  const decode = DECODERS[encoding].decode;
-  return keepAt ? `{ mkdir -p -- ${shq(dirOf(keepAt))} && tee -- ${shq(keepAt)}; } | ${decode}` : decode;
+export function receiveScript(t: UploadTarget, tmpPath: string, encoding: Encoding, keepAt?: string): string {
+  return remoteScript('receive', { ...targetParams(t, tmpPath), ENCODING: encoding, KEEP_AT: keepAt ?? '' });
 }
 
 /** The script that installs a file already written to `tmpPath` (SFTP): verify, then rename. */
 export function installScript(t: UploadTarget, tmpPath: string): string {
-  return [`tmp=${shq(tmpPath)}`, 'trap \'rm -f -- "$tmp"\' EXIT', verifyAndInstall(t), 'trap - EXIT'].join('\n');
+  return remoteScript('install', targetParams(t, tmpPath));
+}
+
+/** Before an SFTP upload: the target's directory made, stale temporaries of it removed. */
+export function uploadDirScript(path: string): string {
+  return remoteScript('upload-dir', { TARGET: path });
 }
 
 /** A small file written from the script itself (base64), with its mode. */

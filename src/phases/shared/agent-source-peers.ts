@@ -9,8 +9,9 @@
 import type { HostRecorder, HostState, PhaseContext } from '../framework/types.js';
 import type { Limiter } from '../framework/limit.js';
 import { DECODERS, type Encoding } from '../../remote/encodings.js';
-import { fetchScript } from '../../remote/fetch.js';
-import { SERVE_DIR, SERVE_FAILED_EXIT, serveStartScript, serveStopScript } from '../../remote/serve.js';
+import { fetchPart } from '../../remote/fetch.js';
+import { remoteScripts } from '../../remote/remote-script.js';
+import { SERVE_DIR, SERVE_FAILED_EXIT, serveStartPart, serveStartScript, serveStopScript } from '../../remote/serve.js';
 import { tempNameFor } from '../../remote/upload.js';
 import { StepFailedError } from '../../util/errors.js';
 import { PeerSchedule, peerEncoding, peerOrder } from './agent-source.js';
@@ -111,9 +112,10 @@ export function peerCopier(ctx: PhaseContext, input: PeerCopyInput): {
     const url = `http://${from.ip}:${from.port}${servedPath(encoding)}`;
     const t0 = Date.now();
     const target = { path: input.remotePath(h), mode: 0o755, bytes: input.binary.bytes, sha256: input.binary.sha256 };
-    const fetch = fetchScript(target, tempNameFor(target.path), { url, direct: true, encoding, timeoutS: PEER_FETCH_TIMEOUT_S, ...(keptAt ? { keepAt: keptAt } : {}) });
-    const serve = slot.willServe ? `\n${serveStartScript(target.path, serveArgs(h, keptAt ? encoding : 'plain', keptAt))}` : '';
-    const r = await h.remote().run(fetch + serve, { timeoutMs: (PEER_FETCH_TIMEOUT_S + 60) * 1000 });
+    // one round trip: the fetch, then (a host that will serve) the server's start
+    const fetch = fetchPart(target, tempNameFor(target.path), { url, direct: true, encoding, timeoutS: PEER_FETCH_TIMEOUT_S, ...(keptAt ? { keepAt: keptAt } : {}) });
+    const serve = slot.willServe ? [serveStartPart(target.path, serveArgs(h, keptAt ? encoding : 'plain', keptAt))] : [];
+    const r = await h.remote().run(remoteScripts(fetch, ...serve), { timeoutMs: (PEER_FETCH_TIMEOUT_S + 60) * 1000 });
     const copied = r.code === 0 || r.code === SERVE_FAILED_EXIT;
     slot.release(!copied);
     if (!copied) {

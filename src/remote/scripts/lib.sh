@@ -318,3 +318,68 @@ fp_routegets() {
   sec routegets
   printf 'route get %s\n' "$@" | ip -force -j -batch - 2>&1
 }
+
+# Uploads (remote/upload.ts): a file reaches its path only whole. It is written to a temporary name beside
+# it, checked for length and sha256, then renamed over it; on any other way out the temporary file goes
+# and the old file stays. Exit 75 (upload.ts UPLOAD_INCOMPLETE_EXIT) when it did not arrive whole.
+
+# fp_dir VAR PATH: sets VAR to PATH's directory (/ for a file at the root). Its own local has a name no
+# caller uses: printf -v would set that local instead of the caller's VAR.
+fp_dir() {
+  local fp_dir_d=${2%/*}
+  printf -v "$1" '%s' "${fp_dir_d:-/}"
+}
+
+# fp_stale_temps PATH: removes the temporaries of PATH an interrupted upload left (a host that lost power
+# mid-transfer): only ones older than 10 minutes, so another run's file in flight is never deleted.
+fp_stale_temps() {
+  local d
+  fp_dir d "$1"
+  find "$d" -maxdepth 1 -name ".${1##*/}.flanprov-*" -mmin +10 -delete 2>/dev/null || true
+}
+
+# fp_verify_install TMP PATH BYTES SHA256 MODE OWNER [GOT]: TMP checked for BYTES and SHA256 (GOT: the
+# sha256sum output taken while it arrived; else it is hashed here), given MODE (and OWNER:OWNER unless
+# OWNER is empty) and renamed over PATH; else removed, a line on stderr saying what arrived, exit 75.
+fp_verify_install() {
+  local tmp=$1 path=$2 size sum
+  size=$(stat -c %s "$tmp" 2>/dev/null || echo 0)
+  if [ "$size" != "$3" ]; then rm -f -- "$tmp"; echo "upload of $path incomplete: $size of $3 bytes arrived; the old file is untouched" >&2; exit 75; fi
+  if [ $# -ge 7 ]; then sum=${7%% *}; else sum=$(sha256sum < "$tmp" | cut -d' ' -f1); fi
+  if [ "$sum" != "$4" ]; then rm -f -- "$tmp"; echo "upload of $path corrupted: sha256 $sum, expected $4; the old file is untouched" >&2; exit 75; fi
+  chmod "$5" "$tmp"
+  if [ -n "$6" ]; then chown "$6:$6" "$tmp"; fi
+  mv -f -- "$tmp" "$path"
+}
+
+# fp_decode ENCODING KEEP_AT: the stream on stdin decoded (xz, gzip, plain: encodings.ts) to stdout; with
+# KEEP_AT, the stream as it arrived is also written there (its directory made), e.g. for peers to fetch.
+fp_decode() {
+  local dec=(cat)
+  case $1 in xz) dec=(xz -dc) ;; gzip) dec=(gzip -dc) ;; esac
+  if [ -n "$2" ]; then mkdir -p -- "${2%/*}" && tee -- "$2" | "${dec[@]}"; else "${dec[@]}"; fi
+}
+
+# fp_receive PATH TMP BYTES SHA256 MODE OWNER ENCODING KEEP_AT [SOURCE...]: the stream (SOURCE's output, its
+# stdin /dev/null; else this script's stdin) decoded (fp_decode) into TMP and hashed as it arrives (no
+# second read of 100 MB), then fp_verify_install. A short stream (a closed channel) fails the length
+# check, a decoder's or SOURCE's error the pipe.
+fp_receive() {
+  local path=$1 tmp=$2 bytes=$3 sha=$4 mode=$5 owner=$6 enc=$7 keep=$8 got rc what d
+  shift 8
+  fp_cleanup_paths+=("$tmp")
+  trap fp_cleanup EXIT
+  fp_dir d "$path"
+  mkdir -p -- "$d" || exit 1
+  fp_stale_temps "$path"
+  set -o pipefail
+  if [ $# -gt 0 ]; then
+    what=$1
+    got=$( (umask 077; "$@" < /dev/null | fp_decode "$enc" "$keep" | tee -- "$tmp" | sha256sum) ); rc=$?
+  else
+    what=${enc/#plain/cat}
+    got=$( (umask 077; fp_decode "$enc" "$keep" | tee -- "$tmp" | sha256sum) ); rc=$?
+  fi
+  if [ $rc != 0 ]; then echo "upload of $path failed while receiving ($what exit $rc); the old file is untouched" >&2; exit 75; fi
+  fp_verify_install "$tmp" "$path" "$bytes" "$sha" "$mode" "$owner" "$got"
+}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { build } from 'esbuild';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assignments, declaredParams, remoteScriptUnchecked } from '../../../src/remote/remote-script.js';
+import { assignments, declaredParams, remoteScripts, remoteScriptUnchecked, scriptPartUnchecked } from '../../../src/remote/remote-script.js';
 import { parseSections } from '../../../src/remote/sections.js';
 import { stubBox } from './scripts/harness.js';
 
@@ -52,4 +52,18 @@ test('bundled: the build inlines every script (scripts/remote-scripts-plugin.mjs
   new Function('module', 'exports', 'require', code)(mod, mod.exports, require);
   for (const n of ['lib', 'facts']) assert.equal(mod.exports.scriptSource(n), readFileSync(join(ROOT, 'src', 'remote', 'scripts', `${n}.sh`), 'utf8'));
   assert.throws(() => mod.exports.scriptSource('nope'), /no remote script nope/);
+});
+
+test('several scripts as one: lib.sh once, each part with its own parameters (the same names too), in order', async () => {
+  const lib = readFileSync(join(ROOT, 'src', 'remote', 'scripts', 'lib.sh'), 'utf8');
+  const text = remoteScripts(scriptPartUnchecked('read-file', { FILE: join(ROOT, 'package.json') }), scriptPartUnchecked('read-file', { FILE: join(ROOT, 'tsconfig.json') }));
+  assert.equal(text.split(lib).length - 1, 1, 'lib.sh sent once');
+  const box = stubBox({});
+  try {
+    const r = await box.run(text);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, ['package.json', 'tsconfig.json'].map((f) => readFileSync(join(ROOT, f)).toString('base64')).join(''));
+  } finally {
+    box.close();
+  }
 });

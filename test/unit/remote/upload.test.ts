@@ -26,13 +26,13 @@ test('a whole stream is verified and renamed into place with its mode; no tempor
   try {
     const tmp = tempNameFor(h.path, 'abc');
     assert.equal(tmp, join(h.dir, 'bin dir', '.flanneld.flanprov-abc'));
-    const r = spawnSync('bash', ['-c', receiveScript(target(h.path), tmp, 'cat')], { input: NEW, encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', receiveScript(target(h.path), tmp, 'plain')], { input: NEW, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(readFileSync(h.path), NEW);
     assert.equal((statSync(h.path).mode & 0o777).toString(8), '755');
     assert.deepEqual(left(join(h.dir, 'bin dir')), []);
     // gzip on the wire, the decoded content is what is checked
-    const g = spawnSync('bash', ['-c', receiveScript(target(h.path), tempNameFor(h.path), 'gzip -dc')], { input: gzipSync(NEW), encoding: 'utf8' });
+    const g = spawnSync('bash', ['-c', receiveScript(target(h.path), tempNameFor(h.path), 'gzip')], { input: gzipSync(NEW), encoding: 'utf8' });
     assert.equal(g.status, 0, g.stderr);
   } finally { h.cleanup(); }
 });
@@ -41,7 +41,7 @@ test('a stream cut short (closed channel, killed CLI) leaves the old file untouc
   const h = host();
   try {
     for (const cut of [0, 1, NEW.length / 2, NEW.length - 1]) {
-      const r = spawnSync('bash', ['-c', receiveScript(target(h.path), tempNameFor(h.path), 'cat')], { input: NEW.subarray(0, cut), encoding: 'utf8' });
+      const r = spawnSync('bash', ['-c', receiveScript(target(h.path), tempNameFor(h.path), 'plain')], { input: NEW.subarray(0, cut), encoding: 'utf8' });
       assert.equal(r.status, UPLOAD_INCOMPLETE_EXIT, `cut at ${cut}`);
       assert.match(r.stderr, new RegExp(`incomplete: ${cut} of ${NEW.length} bytes arrived; the old file is untouched`));
       assert.equal(readFileSync(h.path, 'utf8'), 'OLD AGENT');
@@ -49,7 +49,7 @@ test('a stream cut short (closed channel, killed CLI) leaves the old file untouc
     }
     // a truncated gzip stream: the decoder fails
     const gz = gzipSync(NEW);
-    const g = spawnSync('bash', ['-c', receiveScript(target(h.path), tempNameFor(h.path), 'gzip -dc')], { input: gz.subarray(0, gz.length / 2), encoding: 'utf8' });
+    const g = spawnSync('bash', ['-c', receiveScript(target(h.path), tempNameFor(h.path), 'gzip')], { input: gz.subarray(0, gz.length / 2), encoding: 'utf8' });
     assert.equal(g.status, UPLOAD_INCOMPLETE_EXIT);
     assert.equal(readFileSync(h.path, 'utf8'), 'OLD AGENT');
   } finally { h.cleanup(); }
@@ -59,7 +59,7 @@ test('the right length with other bytes is refused (sha256), also for a file SFT
   const h = host();
   try {
     const bad = Buffer.from(NEW); bad[100] = 0x41;
-    const r = spawnSync('bash', ['-c', receiveScript(target(h.path), tempNameFor(h.path), 'cat')], { input: bad, encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', receiveScript(target(h.path), tempNameFor(h.path), 'plain')], { input: bad, encoding: 'utf8' });
     assert.equal(r.status, UPLOAD_INCOMPLETE_EXIT);
     assert.match(r.stderr, /corrupted: sha256 [0-9a-f]{64}, expected/);
     assert.equal(readFileSync(h.path, 'utf8'), 'OLD AGENT');
@@ -82,7 +82,7 @@ test('temporaries an interrupted upload left behind are removed once stale, a fr
     writeFileSync(stale, 'x'); writeFileSync(fresh, 'y');
     const old = new Date(Date.now() - 3600_000);
     utimesSync(stale, old, old);
-    assert.equal(spawnSync('bash', ['-c', receiveScript(target(h.path), tempNameFor(h.path), 'cat')], { input: NEW }).status, 0);
+    assert.equal(spawnSync('bash', ['-c', receiveScript(target(h.path), tempNameFor(h.path), 'plain')], { input: NEW }).status, 0);
     assert.deepEqual(left(join(h.dir, 'bin dir')), ['.flanneld.flanprov-fresh']);
   } finally { h.cleanup(); }
 });

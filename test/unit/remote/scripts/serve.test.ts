@@ -7,15 +7,20 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stubBox } from './harness.js';
-import { SERVE_FAILED_EXIT, SERVE_MAX_S, SERVE_UNIT, serveStartScript, serveStopScript } from '../../../../src/remote/serve.js';
-import { remoteScriptUnchecked } from '../../../../src/remote/remote-script.js';
+import { readFileSync } from 'node:fs';
+import { BASE_TOOLS, stubBox } from './harness.js';
+import { SERVE_FAILED_EXIT, SERVE_MAX_S, SERVE_UNIT, serveStartPart, serveStartScript, serveStopScript } from '../../../../src/remote/serve.js';
+import { remoteScripts, remoteScriptUnchecked } from '../../../../src/remote/remote-script.js';
+import { fetchPart } from '../../../../src/remote/fetch.js';
+import { sha256Of, tempNameFor, UPLOAD_INCOMPLETE_EXIT } from '../../../../src/remote/upload.js';
 
 const box = stubBox({
   systemctl: 'exit 0',
   'systemd-run': '[ -z "$FP_FAIL" ] && exit 0; echo "Job for flanprov-agent-serve.service failed."; exit 1',
+  // the peer's download: the body from $FP_BODY, or a refused connection
+  curl: '[ -n "$FP_BODY" ] && exec cat "$FP_BODY"; exit 7',
   journalctl: 'printf "serve-file: listen 198.18.1.11:7070: address already in use\\nstopped\\n"',
-});
+}, [...BASE_TOOLS, 'sha256sum', 'tee']);
 after(() => box.close());
 
 const args = { listen: '198.18.1.11', port: 7070, files: { '/flanneld': '/usr/local/bin/flanneld', '/flanneld.xz': "/run/it's here/flanneld.xz" }, allow: ['198.18.1.12', '198.18.1.13'], idleTimeoutS: 60, removeOnExit: ["/run/it's here/flanneld.xz"] };
@@ -47,4 +52,22 @@ test('serve-stop.sh: the unit stopped and reset, the served directory removed; n
   try {
     assert.equal((await fails.run(serveStopScript())).code, 0, 'no server is not an error');
   } finally { fails.close(); }
+});
+
+test('a peer fetches and then serves in one script: the server starts only once the copy is in place', async () => {
+  const body = Buffer.from('AGENT '.repeat(1000));
+  writeFileSync(join(box.dir, 'body'), body);
+  const path = join(box.dir, 'peer', 'flanneld');
+  const t = { path, mode: 0o755, bytes: body.length, sha256: sha256Of(body) };
+  const script = () => remoteScripts(
+    fetchPart(t, tempNameFor(path), { url: 'http://198.18.1.11:7070/flanneld', direct: true, encoding: 'plain', timeoutS: 10 }),
+    serveStartPart(path, { ...args, files: { '/flanneld': path } }),
+  );
+  const refused = await box.run(script());
+  assert.equal(refused.code, UPLOAD_INCOMPLETE_EXIT, refused.stderr);
+  assert.equal(refused.calls.some((c) => c.startsWith('systemd-run')), false, 'no server for a copy that did not arrive');
+  const r = await box.run(script(), { env: { FP_BODY: join(box.dir, 'body') } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(readFileSync(path).equals(body));
+  assert.match(r.calls.at(-1)!, new RegExp(`^systemd-run .* -- ${path} serve-file `));
 });
