@@ -10,10 +10,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { shq } from './command.js';
 import type { Encoding } from './encodings.js';
-import { remoteScript } from './remote-script.js';
+import { remoteScript, remoteScripts, scriptPart, type ScriptPart } from './remote-script.js';
 
 /** Exit status of a remote upload script whose file did not arrive whole (nothing was replaced). */
 export const UPLOAD_INCOMPLETE_EXIT = 75;
+
+/** lib.sh fp_write_files' arrays, one entry per file. */
+export interface InlineFileParams {
+  PATHS: string[]; MODES: string[]; OWNERS: string[]; TMPS: string[]; BYTES: number[]; SHA256S: string[]; CONTENTS: string[];
+}
 
 /** lib.sh fp_verify_install's arguments, as script parameters. */
 export interface TargetParams { TARGET: string; TMP: string; BYTES: number; SHA256: string; MODE: string; OWNER: string }
@@ -23,6 +28,7 @@ declare module './remote-script.js' {
     receive: TargetParams & { ENCODING: Encoding; KEEP_AT: string };
     install: TargetParams;
     'upload-dir': { TARGET: string };
+    'write-files': InlineFileParams;
   }
 }
 
@@ -50,33 +56,10 @@ export function sha256OfFile(path: string): Promise<string> {
   });
 }
 
-export function dirOf(path: string): string {
-  return path.slice(0, path.lastIndexOf('/')) || '/';
-}
-
 /** A temporary name next to `remotePath`: `<dir>/.<name>.flanprov-<random>` (same file system: the rename is atomic). */
 export function tempNameFor(remotePath: string, random = randomBytes(6).toString('hex')): string {
   const i = remotePath.lastIndexOf('/');
   return `${remotePath.slice(0, i + 1)}.${remotePath.slice(i + 1)}.flanprov-${random}`;
-}
-
-/**
- * bash: checks "$tmp" against `t` (length, and the sha256 in $got when `gotVar` names it, else computed
- * here), then sets its mode and renames it over the target; otherwise removes it and exits
- * UPLOAD_INCOMPLETE_EXIT with a message that says what arrived.
- */
-export function verifyAndInstall(t: UploadTarget, tmpVar = 'tmp', gotVar?: string): string {
-  const tmp = `"$${tmpVar}"`;
-  const got = gotVar ? `\${${gotVar}%% *}` : `$(sha256sum < ${tmp} | cut -d' ' -f1)`;
-  return [
-    `size=$(stat -c %s ${tmp} 2>/dev/null || echo 0)`,
-    `if [ "$size" != ${t.bytes} ]; then rm -f -- ${tmp}; echo "upload of ${t.path} incomplete: $size of ${t.bytes} bytes arrived; the old file is untouched" >&2; exit ${UPLOAD_INCOMPLETE_EXIT}; fi`,
-    `sum=${got}`,
-    `if [ "$sum" != ${t.sha256} ]; then rm -f -- ${tmp}; echo "upload of ${t.path} corrupted: sha256 $sum, expected ${t.sha256}; the old file is untouched" >&2; exit ${UPLOAD_INCOMPLETE_EXIT}; fi`,
-    `chmod ${t.mode.toString(8).padStart(4, '0')} ${tmp}`,
-    ...(t.owner ? [`chown ${shq(`${t.owner}:${t.owner}`)} ${tmp}`] : []),
-    `mv -f -- ${tmp} ${shq(t.path)}`,
-  ].join('\n');
 }
 
 /** The parameters every script that installs a file passes to lib.sh fp_receive / fp_verify_install. */
@@ -112,24 +95,27 @@ export interface InlineFile {
   owner?: string;
 }
 
+/** lib.sh fp_write_files' arrays for `files` (write-files.sh, and scripts that write files among other steps). */
+export function inlineFileParams(files: readonly InlineFile[], random: () => string = () => randomBytes(6).toString('hex')): InlineFileParams {
+  const bodies = files.map((f) => (Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content)));
+  return {
+    PATHS: files.map((f) => f.path), MODES: files.map((f) => f.mode.toString(8).padStart(4, '0')), OWNERS: files.map((f) => f.owner ?? ''),
+    TMPS: files.map((f) => tempNameFor(f.path, random())), BYTES: bodies.map((b) => b.length), SHA256S: bodies.map(sha256Of),
+    CONTENTS: bodies.map((b) => b.toString('base64')),
+  };
+}
+
 /**
- * One script that writes several small files, each through a temporary name, verified and renamed. The
+ * Several small files written by one script (src/remote/scripts/write-files.sh), each through a temporary
+ * name, verified and renamed; a part, for one round trip with the steps around it (remoteScripts). The
  * caller runs it with RemoteHost.run, whose script is one compound command: nothing runs unless all of it
  * arrived, so a cut connection can never leave some files new and others half-written.
  */
-export function writeFilesScript(files: readonly InlineFile[], random: () => string = () => randomBytes(6).toString('hex')): string {
-  const lines = ['set -e', 'umask 077', 'tmps=()', 'trap \'rm -f -- "${tmps[@]}"\' EXIT'];
-  for (const f of files) {
-    const body = Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content);
-    const t: UploadTarget = { path: f.path, mode: f.mode, bytes: body.length, sha256: sha256Of(body), ...(f.owner ? { owner: f.owner } : {}) };
-    lines.push(
-      // an existing directory keeps its mode (etcd's 0700 PKI directory)
-      `[ -d ${shq(dirOf(f.path))} ] || install -d -m 0755 ${shq(dirOf(f.path))}`,
-      `tmp=${shq(tempNameFor(f.path, random()))}; tmps+=("$tmp")`,
-      `printf '%s' ${shq(body.toString('base64'))} | base64 -d > "$tmp"`,
-      verifyAndInstall(t),
-    );
-  }
-  lines.push('trap - EXIT');
-  return lines.join('\n') + '\n';
+export function writeFilesPart(files: readonly InlineFile[], random?: () => string): ScriptPart {
+  return scriptPart('write-files', inlineFileParams(files, random));
+}
+
+/** writeFilesPart as a whole script. */
+export function writeFilesScript(files: readonly InlineFile[], random?: () => string): string {
+  return remoteScripts(writeFilesPart(files, random));
 }

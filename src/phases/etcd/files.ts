@@ -14,8 +14,8 @@ import { writeClusterRecord } from '../../etcd/cluster-record.js';
 import { newClusterBootstrap, renderBootstrapEnv, renderEtcdUnit } from '../../inventory/etcd-files.js';
 import type { ManagedEtcdSpec } from '../../inventory/types.js';
 import { planFiles, type DesiredFile } from '../shared/changes.js';
-import { writeFilesScript } from '../../remote/upload.js';
-import { remoteScript } from '../../remote/remote-script.js';
+import { writeFilesPart } from '../../remote/upload.js';
+import { remoteScripts, scriptPart, type ScriptPart } from '../../remote/remote-script.js';
 import { etcdChange, etcdMembers, managedEtcd, type EtcdMemberHost } from '../shared/etcd-members.js';
 import { etcdFacts } from './state.js';
 
@@ -29,8 +29,8 @@ declare module '../../remote/remote-script.js' {
 const ETCD_HOME = '/var/lib/etcd';
 
 /** The `etcd` user and its directories (src/remote/scripts/etcd-member-dirs.sh): only what is missing or wrong changes. */
-export function memberPrelude(): string {
-  return remoteScript('etcd-member-dirs', { ETCD_USER, HOME_DIR: ETCD_HOME, CONF_DIR: EtcdRemotePaths.confDir, PRIVATE_DIRS: [EtcdRemotePaths.pkiDir, ETCD_HOME] });
+function memberPrelude(): ScriptPart {
+  return scriptPart('etcd-member-dirs', { ETCD_USER, HOME_DIR: ETCD_HOME, CONF_DIR: EtcdRemotePaths.confDir, PRIVATE_DIRS: [EtcdRemotePaths.pkiDir, ETCD_HOME] });
 }
 
 /** The member's TLS files: the CA certificate and its own server and peer pairs, from the PKI directory. */
@@ -73,8 +73,8 @@ async function writeMember(ctx: PhaseContext, h: HostState, m: EtcdMemberHost, r
   }
   h.facts.etcdWritten = write;
   if (!write.length && f.etcdUser) { rec.skip('etcd files up to date'); return; }
-  // one round trip: the user and directories, then the files (writeFilesScript, set -e from the first part on)
-  const r = await h.remote().run(`${memberPrelude()}\n${writeFilesScript(write)}`, { timeoutMs: 30_000 });
+  // one round trip: the user and directories, then the files (set -e from the first part on)
+  const r = await h.remote().run(remoteScripts(memberPrelude(), writeFilesPart(write)), { timeoutMs: 30_000 });
   if (r.code !== 0) throw new StepFailedError(`writing etcd's files failed: ${r.stderr.trim()}`, h.name);
   for (const w of write) { rec.changed(`${w.path} written`); etcdChange(ctx, `${m.spec.name}: ${w.path} written`); }
 }

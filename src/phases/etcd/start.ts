@@ -21,8 +21,8 @@ import { EtcdRemotePaths, peerUrl } from '../../etcd/member-layout.js';
 import { joinInitialCluster, type MemberStep } from '../../etcd/member-plan.js';
 import { pkiLayout } from '../../etcd/pki-store.js';
 import { renderBootstrapEnv } from '../../inventory/etcd-files.js';
-import { remoteScript } from '../../remote/remote-script.js';
-import { writeFilesScript } from '../../remote/upload.js';
+import { remoteScripts, scriptPart, type ScriptPart } from '../../remote/remote-script.js';
+import { writeFilesPart } from '../../remote/upload.js';
 import { withEtcd } from '../shared/etcd-session.js';
 import { etcdChange, etcdMembers, managedEtcd, resetMemberClient, type EtcdMemberHost } from '../shared/etcd-members.js';
 import { healthOf, observeCluster } from './health.js';
@@ -42,8 +42,14 @@ declare module '../../remote/remote-script.js' {
   }
 }
 
-function memberScript(p: { action: 'start' | 'restart' | 'wait' | 'remove'; setAside?: boolean; daemonReload?: boolean; wait?: boolean; r0?: number; after?: string }): string {
-  return remoteScript('etcd-member', {
+interface MemberAction { action: 'start' | 'restart' | 'wait' | 'remove'; setAside?: boolean; daemonReload?: boolean; wait?: boolean; r0?: number; after?: string }
+
+function memberScript(p: MemberAction): string {
+  return remoteScripts(memberPart(p));
+}
+
+function memberPart(p: MemberAction): ScriptPart {
+  return scriptPart('etcd-member', {
     ACTION: p.action, SET_ASIDE: p.setAside ? 1 : 0, DAEMON_RELOAD: p.daemonReload ? 1 : 0, WAIT: p.wait ? 1 : 0, R0: p.r0 ?? '',
     AFTER: p.after ?? p.action, TIMEOUT: ACTIVE_TIMEOUT_S, DATA_DIR: EtcdRemotePaths.dataDir, SET_ASIDE_SUFFIX: EtcdRemotePaths.setAsideSuffix,
     FILES: p.action === 'remove' ? MEMBER_FILES : [],
@@ -121,8 +127,9 @@ async function join(ctx: PhaseContext, step: Extract<MemberStep, { op: 'join' }>
   ctx.log('info', `etcd: member add ${m.spec.name} (${added.id})`);
   const env = renderBootstrapEnv({ initialCluster: joinInitialCluster(added.members, added.id, m.spec.name), state: 'existing', token: ctx.state.etcdRecord!.token });
   // the bootstrap file first, in the same round trip (it is not under the data dir the start may set aside)
-  const bootstrapFile = writeFilesScript([{ path: EtcdRemotePaths.bootstrapEnv, content: env, mode: 0o600 }]);
-  await runOn(ctx, [m], `joined as member ${added.id}`, () => `${bootstrapFile}${startScript('start', { setAside: !!(step.setAside || step.removeId), daemonReload: true })}`);
+  const bootstrapFile = writeFilesPart([{ path: EtcdRemotePaths.bootstrapEnv, content: env, mode: 0o600 }]);
+  const start = memberPart({ action: 'start', setAside: !!(step.setAside || step.removeId), daemonReload: true, wait: true });
+  await runOn(ctx, [m], `joined as member ${added.id}`, () => remoteScripts(bootstrapFile, start));
   await waitHealthy(ctx, [m]);
   await record(ctx);
 }

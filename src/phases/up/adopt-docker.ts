@@ -8,24 +8,29 @@
 import type { HostState, Phase, PhaseContext } from '../framework/types.js';
 import type { StartPlan } from '../shared/changes.js';
 import { StepFailedError } from '../../util/errors.js';
-import { shq } from '../../remote/command.js';
-import { writeFilesScript } from '../../remote/upload.js';
+import { inlineFileParams, type InlineFileParams } from '../../remote/upload.js';
+import { remoteScript } from '../../remote/remote-script.js';
 import { RemotePaths } from '../../inventory/types.js';
 import { dockerManaged } from '../shared/preflight.js';
 import { gathered } from '../shared/host-state.js';
 import { planDockerAdoption, type DockerFileEdit } from '../shared/docker-adoption.js';
 import '../shared/adopt-check.js'; // RunState.adopt
 
+declare module '../../remote/remote-script.js' {
+  interface RemoteScripts { 'adopt-docker': InlineFileParams & { BACKUP_FROM: string[]; BACKUP_TO: string[]; REMOVE: string[] } }
+}
+
 function editsFor(h: HostState): DockerFileEdit[] {
   const f = gathered(h);
   return dockerManaged(h.spec, f) ? planDockerAdoption(f.docker.sources).edits : [];
 }
 
-/** The host script: keep a backup (mode and owner too) unless one exists, then write the edited file. */
+/** The host script (src/remote/scripts/adopt-docker.sh): keep a backup (mode and owner too) unless one exists, then write the edited file. */
 export function adoptDockerScript(edits: readonly DockerFileEdit[]): string {
-  const backups = edits.map((e) => `[ -e ${shq(e.backup)} ] || cp -a -- ${shq(e.path)} ${shq(e.backup)}`);
-  const moved = edits.filter((e) => e.moveTo).map((e) => `rm -f -- ${shq(e.path)}`);
-  return ['set -e', ...backups, writeFilesScript(edits.map((e) => ({ path: e.moveTo ?? e.path, mode: 0o644, content: e.after }))), ...moved].join('\n');
+  return remoteScript('adopt-docker', {
+    BACKUP_FROM: edits.map((e) => e.path), BACKUP_TO: edits.map((e) => e.backup), REMOVE: edits.flatMap((e) => (e.moveTo ? [e.path] : [])),
+    ...inlineFileParams(edits.map((e) => ({ path: e.moveTo ?? e.path, mode: 0o644, content: e.after }))),
+  });
 }
 
 export const adoptDockerPhase: Phase = {

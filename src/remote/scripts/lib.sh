@@ -383,3 +383,21 @@ fp_receive() {
   if [ $rc != 0 ]; then echo "upload of $path failed while receiving ($what exit $rc); the old file is untouched" >&2; exit 75; fi
   fp_verify_install "$tmp" "$path" "$bytes" "$sha" "$mode" "$owner" "$got"
 }
+
+# fp_write_files: the small files in the arrays PATHS MODES OWNERS TMPS BYTES SHA256S CONTENTS (base64),
+# as upload.ts writeFilesPart assigns them, each written through its temporary name and verified and
+# renamed (fp_verify_install). A missing directory is made 0755; an existing one keeps its mode (etcd's
+# 0700 PKI directory). Under the caller's set -e a failure stops before the next file.
+# shellcheck disable=SC2153 # the arrays are the calling script's parameters (BYTES is not a typo of bytes)
+fp_write_files() {
+  local i d
+  umask 077
+  for i in "${!PATHS[@]}"; do
+    fp_dir d "${PATHS[i]}"
+    [ -d "$d" ] || install -d -m 0755 "$d"
+    fp_cleanup_paths+=("${TMPS[i]}")
+    trap fp_cleanup EXIT
+    printf '%s' "${CONTENTS[i]}" | base64 -d > "${TMPS[i]}"
+    fp_verify_install "${TMPS[i]}" "${PATHS[i]}" "${BYTES[i]}" "${SHA256S[i]}" "${MODES[i]}" "${OWNERS[i]}"
+  done
+}

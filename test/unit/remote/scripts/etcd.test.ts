@@ -10,10 +10,10 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { BASE_TOOLS, stubBox } from './harness.js';
-import { remoteScriptUnchecked, type ScriptValue } from '../../../../src/remote/remote-script.js';
+import { remoteScripts, remoteScriptUnchecked, scriptPartUnchecked, type ScriptValue } from '../../../../src/remote/remote-script.js';
 import { parseMemberFacts } from '../../../../src/phases/etcd/member-facts.js';
 import '../../../../src/phases/etcd/start.js'; // RemoteScripts['etcd-member']
-import { writeFilesScript } from '../../../../src/remote/upload.js';
+import { writeFilesPart } from '../../../../src/remote/upload.js';
 
 // systemctl: is-active answers from $FP_DIR/active (one line a call, the last one repeats), NRestarts from $FP_DIR/restarts
 const box = stubBox({
@@ -79,10 +79,11 @@ test('etcd-member-facts.sh: binaries (sha cached, version), package, candidate, 
   assert.deepEqual(parseMemberFacts(empty.stdout).data, { kind: 'absent' });
 });
 
-const member = (d: string, o: Record<string, ScriptValue>) => remoteScriptUnchecked('etcd-member', {
+const memberPart = (d: string, o: Record<string, ScriptValue>) => scriptPartUnchecked('etcd-member', {
   ACTION: 'start', SET_ASIDE: 0, DAEMON_RELOAD: 0, WAIT: 1, R0: '', AFTER: 'start', TIMEOUT: 5,
   DATA_DIR: join(d, 'data'), SET_ASIDE_SUFFIX: '.removed-', FILES: [], ...o,
 });
+const member = (d: string, o: Record<string, ScriptValue>) => remoteScripts(memberPart(d, o));
 const changes = (calls: string[]) => calls.filter((c) => /^systemctl (daemon-reload|enable|reset-failed|start|restart|disable)/.test(c));
 
 test('etcd-member.sh start: data dir set aside, reload, enable, reset, restarts=N, start --no-block, waits until active', async () => {
@@ -138,11 +139,11 @@ test('etcd-member.sh remove: stopped and disabled, data dir set aside, files rem
   assert.deepEqual(readdirSync(d).filter((f) => !f.startsWith('data.removed-')), []);
 });
 
-test('a join: the bootstrap file written (writeFilesScript) and etcd started in the same script', async () => {
+test('a join: the bootstrap file written (writeFilesPart) and etcd started in the same script', async () => {
   const d = scratch('join');
   writeFileSync(join(d, 'active'), 'active\n');
   const env = join(d, 'etc', 'bootstrap.env');
-  const s = `${writeFilesScript([{ path: env, content: 'ETCD_INITIAL_CLUSTER_STATE=existing\n', mode: 0o600 }])}${member(d, { DAEMON_RELOAD: 1 })}`;
+  const s = remoteScripts(writeFilesPart([{ path: env, content: 'ETCD_INITIAL_CLUSTER_STATE=existing\n', mode: 0o600 }]), memberPart(d, { DAEMON_RELOAD: 1 }));
   const r = await box.run(s, { env: { FP_DIR: d } });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readFileSync(env, 'utf8'), 'ETCD_INITIAL_CLUSTER_STATE=existing\n');
