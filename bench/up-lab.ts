@@ -2,21 +2,39 @@
  * Benchmark: `flanprov up` from nothing and a no-change `up` on a real lab, at 3 and 10 hosts (or the sizes given). Prints
  * figures (the run's own time from the summary event, the wall time of the whole CLI process) and, for the
  * best no-change run, where the time went (phases, and verify's probe/ping/removal split from -v); with several sizes, each phase's growth. Runs dist/flanprov.cjs (npm run build first).
- *   node --import tsx bench/up-lab.ts [3,10] [--wan 50ms,100mbit] [--runtime podman]
+ *   node --import tsx bench/up-lab.ts [3,10] [--wan 50ms,100mbit] [--runtime podman] [--runs N (no-change runs, 3)]
+ *     [--cli FILE (another build of the CLI, e.g. an older one copied into dist/, to compare)]
  * --wan is passed to `lab up` (docs/lab-wan.md): the controller then sits RTT away behind a shared RATE.
  * --runtime too (docs/lab.md): `podman` measures hosts without Docker (flannel_runtime: cni, docs/cni.md).
  */
-import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Lab, ROOT, flanprov, jsonEvents, sh } from '../test/e2e/up-helpers.js';
 
-/** the built CLI (npm run build), as users run it: its process time is the product's, not tsx's compile */
-const cli = (...args: string[]) => sh(process.execPath, [join(ROOT, 'dist/flanprov.cjs'), ...args], 900_000);
+/**
+ * `up` of the built CLI (npm run build), as users run it (its process time is the product's, not tsx's compile),
+ * under /usr/bin/time: the whole process's CPU (user + system, start-up and exit included), which the
+ * phases' cpuMs leave out (loading the command's modules before the first phase).
+ */
+let cliPath = join(ROOT, 'dist/flanprov.cjs');
 
-interface Timed { run: number; wall: number; changed: number; phases: string; verify: string; byPhase: Map<string, number>; cpuMs: number }
+async function timedUp(inv: string): Promise<{ r: Awaited<ReturnType<typeof sh>>; processCpuMs: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'flanprov-bench-up-'));
+  try {
+    const out = join(dir, 'time');
+    const r = await sh('/usr/bin/time', ['-f', '%U %S', '-o', out, process.execPath, cliPath, 'up', inv, '--output', 'json', '-v'], 900_000);
+    const [u, s] = readFileSync(out, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
+    return { r, processCpuMs: Math.round((u! + s!) * 1000) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface Timed { run: number; wall: number; changed: number; phases: string; verify: string; byPhase: Map<string, number>; cpuMs: number; cpu: string; processCpuMs: number }
 
 async function timeUp(inv: string): Promise<Timed> {
-  const r = await cli('up', inv, '--output', 'json', '-v');
+  const { r, processCpuMs } = await timedUp(inv);
   const ev = jsonEvents(r.stdout);
   if (r.code !== 0) throw new Error(`up failed (${r.code}): ${ev.find((e) => e.event === 'error')?.message ?? r.stderr}`);
   const s = ev.at(-1)!;
@@ -28,9 +46,11 @@ async function timeUp(inv: string): Promise<Timed> {
   const probes = at(/^probes ready after/);
   const pings = at(/^ping matrix done after/);
   return {
-    run: s.ms, wall: r.ms, changed: s.hosts.filter((h: { status: string }) => h.status === 'changed').length,
+    run: s.ms, wall: r.ms, processCpuMs, changed: s.hosts.filter((h: { status: string }) => h.status === 'changed').length,
     phases: ev.filter((e) => e.event === 'phase.end' && e.status !== 'skipped').map((e) => `${e.phase} ${e.ms}`).join(', '),
     cpuMs: ev.filter((e) => e.event === 'phase.end').reduce((n, e) => n + (e.cpuMs ?? 0), 0),
+    // the controller's CPU per phase (user + system): where the CLI's own work goes, e.g. loading etcd3
+    cpu: ev.filter((e) => e.event === 'phase.end' && e.cpuMs !== undefined).map((e) => `${e.phase} ${e.cpuMs}`).join(', '),
     byPhase: new Map(ev.filter((e) => e.event === 'phase.end' && e.status !== 'skipped').map((e) => [e.phase as string, e.ms as number])),
     verify: probes !== undefined && pings !== undefined ? `wait for probes ${probes}, pings ${pings - probes}, removal ${verifyMs - pings} ms` : '',
   };
@@ -46,6 +66,11 @@ async function main(): Promise<void> {
   const rtAt = args.indexOf('--runtime');
   const runtime = rtAt >= 0 ? args.splice(rtAt, 2)[1] : undefined;
   if (rtAt >= 0 && !runtime) throw new Error('--runtime needs a spec (e.g. podman)');
+  const cliAt = args.indexOf('--cli');
+  if (cliAt >= 0) cliPath = resolve(args.splice(cliAt, 2)[1] ?? '');
+  const runsAt = args.indexOf('--runs');
+  const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 3;
+  if (!(runs >= 1)) throw new Error('--runs needs a count');
   const sizes = (args[0] ?? '3,10').split(',').map(Number);
   if (wan) console.log(`lab with --wan ${wan}`);
   const rows: { n: number; first: Timed; best: Timed; load: string }[] = [];
@@ -55,12 +80,17 @@ async function main(): Promise<void> {
     try {
       const first = await timeUp(lab.inventory);
       const again: Timed[] = [];
-      for (let i = 0; i < 3; i++) again.push(await timeUp(lab.inventory));
+      for (let i = 0; i < runs; i++) again.push(await timeUp(lab.inventory));
       const best = again.reduce((a, b) => (a.run < b.run ? a : b));
+      const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
       console.log(`${n} hosts: up from nothing ${secs(first.run)} s (process ${secs(first.wall)} s, ${first.changed} changed); ` +
-        `no-change up best of 3 ${secs(best.run)} s (process ${secs(best.wall)} s), runs ${again.map((a) => secs(a.run)).join(' / ')} s, changed ${best.changed}`);
+        `no-change up best of ${runs} ${secs(best.run)} s (process ${secs(best.wall)} s), runs ${again.map((a) => secs(a.run)).join(' / ')} s, changed ${best.changed}`);
+      console.log(`  no-change medians: run ${secs(median(again.map((a) => a.run)))} s, process ${secs(median(again.map((a) => a.wall)))} s, ` +
+        `controller CPU in phases ${median(again.map((a) => a.cpuMs))} ms, whole process ${median(again.map((a) => a.processCpuMs))} ms ` +
+        `(process walls ${again.map((a) => secs(a.wall)).join(' / ')} s; process CPU ${again.map((a) => a.processCpuMs).join(' / ')} ms)`);
       console.log(`  from nothing: ${first.phases}`);
       console.log(`  best no-change: ${best.phases}; verify: ${best.verify}`);
+      console.log(`  controller CPU ms, no-change runs: ${again.map((a) => a.cpu).join(' | ')}`);
       rows.push({ n, first, best, load: loadavg()[0]!.toFixed(1) });
     } finally {
       const d = await flanprov('down', '--yes', '-i', lab.inventory);

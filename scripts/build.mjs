@@ -5,8 +5,6 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, writeFileSync, chmodSync, rmSync, mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { remoteScriptsPlugin } from './remote-scripts-plugin.mjs';
-import { hostVarsValidatorPlugin } from './host-vars-validator-plugin.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -19,19 +17,13 @@ if (!process.argv.includes('--no-typecheck')) {
   execFileSync(join(root, 'node_modules/.bin/tsc'), ['--noEmit', '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 }
 
-// CLI: node_modules stay external (the CLI runs from the checkout, next to its node_modules). The source
-// map is a file of its own (used with NODE_OPTIONS=--enable-source-maps): inline, it tripled the bundle that
-// every start has to read and scan (1.7 MB against 0.44 MB; `flanprov --version` ~10 ms slower).
+// CLI (scripts/cli-build-options.mjs): etcd3 first, a chunk of its own that the CLI requires at its first etcd
+// client (scripts/etcd3-embed.mjs), then the CLI bundle.
+const { cliBuildOptions, etcd3ChunkOptions } = await import('./cli-build-options.mjs');
+step('bundle etcd3 for the CLI -> dist/etcd3.cjs');
+await build({ ...etcd3ChunkOptions(root), outfile: join(dist, 'etcd3.cjs') });
 step('bundle CLI -> dist/flanprov.cjs');
-await build({
-  entryPoints: [join(root, 'src/cli/main.ts')],
-  outfile: join(dist, 'flanprov.cjs'),
-  bundle: true, platform: 'node', target: 'node20', format: 'cjs',
-  packages: 'external', sourcemap: 'linked', logLevel: 'warning',
-  banner: { js: '#!/usr/bin/env node' },
-  // src/remote/scripts/*.sh inline (docs/CONVENTIONS.md "Remote scripts"); the inventory schema precompiled
-  plugins: [remoteScriptsPlugin(root), hostVarsValidatorPlugin(root)],
-});
+await build({ ...cliBuildOptions(root), outfile: join(dist, 'flanprov.cjs') });
 chmodSync(join(dist, 'flanprov.cjs'), 0o755);
 
 // Agent: everything bundled, since the SEA can only require() built-in modules.

@@ -32,8 +32,10 @@ export const DEFAULT_CALL_TIMEOUT_MS = 5000;
 export { DEFAULT_ETCD_ENDPOINTS, DEFAULT_ETCD_PREFIX, splitEndpoints } from './endpoints.js';
 
 /**
- * etcd3 with gRPC and protobufjs is ~150-190 ms of a CLI start: loaded at the first client instead of at
- * start-up, which the CLI times to fall inside the wait for the facts (phases/shared/gather-facts.ts).
+ * etcd3 is loaded at the first client instead of at start-up, which the CLI times to fall inside the wait
+ * for the facts (phases/shared/gather-facts.ts). In the built CLI this require is of dist/etcd3.cjs, etcd3
+ * and grpc-js in one file with the service definitions embedded (scripts/etcd3-embed.mjs): ~40 ms of CPU to
+ * load against ~115 ms for node_modules' etcd3, which parses rpc.proto every run (docs/cli-startup.md).
  */
 export function loadEtcd3(): typeof import('etcd3') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
