@@ -36,13 +36,13 @@ const ACTIVE_TIMEOUT_S = 120;
 declare module '../../remote/remote-script.js' {
   interface RemoteScripts {
     'etcd-member': {
-      ACTION: 'start' | 'restart' | 'wait' | 'remove'; SET_ASIDE: number; DAEMON_RELOAD: number; WAIT: number; R0: number | ''; AFTER: string;
+      ACTION: MemberAction['action']; SET_ASIDE: number; DAEMON_RELOAD: number; WAIT: number; R0: number | ''; AFTER: string;
       TIMEOUT: number; DATA_DIR: string; SET_ASIDE_SUFFIX: string; FILES: readonly string[];
     };
   }
 }
 
-interface MemberAction { action: 'start' | 'restart' | 'wait' | 'remove'; setAside?: boolean; daemonReload?: boolean; wait?: boolean; r0?: number; after?: string }
+interface MemberAction { action: 'start' | 'restart' | 'wait' | 'remove' | 'enable'; setAside?: boolean; daemonReload?: boolean; wait?: boolean; r0?: number; after?: string }
 
 function memberScript(p: MemberAction): string {
   return remoteScripts(memberPart(p));
@@ -182,7 +182,7 @@ async function settle(ctx: PhaseContext, confirmed: ReadonlySet<string>): Promis
   const notEnabled = members.filter((m) => !confirmed.has(m.spec.name) && etcdFacts(m.host).unit && etcdFacts(m.host).unit?.unitFileState !== 'enabled');
   if (notEnabled.length) {
     await ctx.forEachHost(async (h, rec) => {
-      const r = await h.remote().run('systemctl enable -q etcd.service', { timeoutMs: 30_000 });
+      const r = await h.remote().run(memberScript({ action: 'enable' }), { timeoutMs: 30_000 });
       if (r.code !== 0) throw new StepFailedError(`systemctl enable etcd failed: ${r.stderr.trim()}`, h.name);
       rec.changed('etcd enabled');
     }, { hosts: notEnabled.map((m) => m.host) });

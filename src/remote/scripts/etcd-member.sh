@@ -4,7 +4,8 @@
 #     later round trip), start it without blocking, then (WAIT=1) wait until it is active;
 #   ACTION=wait: only the wait, with R0 the NRestarts printed by the start;
 #   ACTION=remove: a member no longer in the cluster: stopped, disabled, its data dir set aside, its FILES
-#     removed.
+#     removed;
+#   ACTION=enable: only enabled (a member that runs but was not enabled).
 # The wait ends when systemd says active (Type=notify: etcd is serving as a member); a failed unit, a
 # restart (NRestarts changed) or TIMEOUT seconds print the journal's tail to stderr and exit 3.
 # params: ACTION SET_ASIDE DAEMON_RELOAD WAIT R0 AFTER TIMEOUT DATA_DIR SET_ASIDE_SUFFIX FILES[]
@@ -53,6 +54,9 @@ case "$ACTION" in
     member_set_aside
     rm -f "${FILES[@]}"
     systemctl daemon-reload
+    ;;
+  enable)
+    systemctl enable -q etcd.service
     ;;
   *) echo "etcd-member.sh: unknown ACTION $ACTION" >&2; exit 2 ;;
 esac

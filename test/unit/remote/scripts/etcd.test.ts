@@ -129,7 +129,7 @@ test('etcd-member.sh: restart without waiting; the wait fails on a failed unit, 
   assert.ok(Date.now() - t0 < 4000, 'gave up at the timeout');
 });
 
-test('etcd-member.sh remove: stopped and disabled, data dir set aside, files removed, reload', async () => {
+test('etcd-member.sh remove: stopped and disabled, data dir set aside, files removed, reload; enable: only enabled', async () => {
   const d = scratch('remove');
   mkdirSync(join(d, 'data'));
   for (const f of ['etcd.service', 'key.pem']) writeFileSync(join(d, f), 'x');
@@ -137,6 +137,12 @@ test('etcd-member.sh remove: stopped and disabled, data dir set aside, files rem
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(changes(r.calls), ['systemctl disable --now -q etcd.service', 'systemctl daemon-reload']);
   assert.deepEqual(readdirSync(d).filter((f) => !f.startsWith('data.removed-')), []);
+
+  const enable = await box.run(member(d, { ACTION: 'enable' }), { env: { FP_DIR: d } });
+  assert.equal(enable.code, 0, enable.stderr);
+  assert.deepEqual(changes(enable.calls), ['systemctl enable -q etcd.service'], 'enable only: nothing started or stopped');
+  const unknown = await box.run(member(d, { ACTION: 'reboot' }), { env: { FP_DIR: d } });
+  assert.equal(unknown.code, 2);
 });
 
 test('a join: the bootstrap file written (writeFilesPart) and etcd started in the same script', async () => {
