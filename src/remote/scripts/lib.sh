@@ -344,12 +344,29 @@ fp_stale_temps() {
 fp_verify_install() {
   local tmp=$1 path=$2 size sum
   size=$(stat -c %s "$tmp" 2>/dev/null || echo 0)
-  if [ "$size" != "$3" ]; then rm -f -- "$tmp"; echo "upload of $path incomplete: $size of $3 bytes arrived; the old file is untouched" >&2; exit 75; fi
+  [ "$size" = "$3" ] || fp_upload_failed "$tmp" "upload of $path incomplete: $size of $3 bytes arrived; the old file is untouched"
   if [ $# -ge 7 ]; then sum=${7%% *}; else sum=$(sha256sum < "$tmp" | cut -d' ' -f1); fi
-  if [ "$sum" != "$4" ]; then rm -f -- "$tmp"; echo "upload of $path corrupted: sha256 $sum, expected $4; the old file is untouched" >&2; exit 75; fi
+  [ "$sum" = "$4" ] || fp_upload_failed "$tmp" "upload of $path corrupted: sha256 $sum, expected $4; the old file is untouched"
   chmod "$5" "$tmp"
   if [ -n "$6" ]; then chown "$6:$6" "$tmp"; fi
-  mv -f -- "$tmp" "$path"
+  mv -f -- "$tmp" "$path" || return
+  fp_forget "$tmp"
+}
+
+# fp_upload_failed TMP MESSAGE: TMP removed, MESSAGE on stderr, exit 75.
+fp_upload_failed() {
+  rm -f -- "$1"
+  fp_forget "$1"
+  echo "$2" >&2
+  exit 75
+}
+
+# fp_forget PATH: PATH no longer removed on exit (it was renamed into place): the exit trap then has no
+# `rm` to run.
+fp_forget() {
+  local p fp_kept=()
+  for p in "${fp_cleanup_paths[@]}"; do [ "$p" = "$1" ] || fp_kept+=("$p"); done
+  fp_cleanup_paths=("${fp_kept[@]}")
 }
 
 # fp_decode ENCODING KEEP_AT: the stream on stdin decoded (xz, gzip, plain: encodings.ts) to stdout; with
@@ -357,7 +374,8 @@ fp_verify_install() {
 fp_decode() {
   local dec=(cat)
   case $1 in xz) dec=(xz -dc) ;; gzip) dec=(gzip -dc) ;; esac
-  if [ -n "$2" ]; then mkdir -p -- "${2%/*}" && tee -- "$2" | "${dec[@]}"; else "${dec[@]}"; fi
+  # a pipeline stage already runs in a subshell of its own: exec saves a process per upload
+  if [ -n "$2" ]; then mkdir -p -- "${2%/*}" && tee -- "$2" | "${dec[@]}"; else exec "${dec[@]}"; fi
 }
 
 # fp_receive PATH TMP BYTES SHA256 MODE OWNER ENCODING KEEP_AT [SOURCE...]: the stream (SOURCE's output, its
