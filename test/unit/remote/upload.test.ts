@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
-  installScript, receiveScript, sha256Of, tempNameFor, UPLOAD_INCOMPLETE_EXIT, writeFilesScript, type UploadTarget,
+  installScript, receiveScript, sha256Of, tempNameFor, UPLOAD_INCOMPLETE_EXIT, uploadDirScript, writeFilesScript, type UploadTarget,
 } from '../../../src/remote/upload.js';
 
 /** A directory with an "old" file in it, as a host that already runs an older agent has. */
@@ -84,6 +84,26 @@ test('temporaries an interrupted upload left behind are removed once stale, a fr
     utimesSync(stale, old, old);
     assert.equal(spawnSync('bash', ['-c', receiveScript(target(h.path), tempNameFor(h.path), 'plain')], { input: NEW }).status, 0);
     assert.deepEqual(left(join(h.dir, 'bin dir')), ['.flanneld.flanprov-fresh']);
+  } finally { h.cleanup(); }
+});
+
+test('before an SFTP upload: the directory is made (spaces kept), stale temporaries go, a fresh one and other files stay', () => {
+  const h = host();
+  try {
+    const path = join(h.dir, 'new dir', 'sub', 'flanneld');
+    let r = spawnSync('bash', ['-c', uploadDirScript(path)]);
+    assert.equal(r.status, 0, String(r.stderr));
+    assert.ok(statSync(join(h.dir, 'new dir', 'sub')).isDirectory());
+    const stale = tempNameFor(h.path, 'stale');
+    const fresh = tempNameFor(h.path, 'fresh');
+    const other = join(h.dir, 'bin dir', '.other.flanprov-old');
+    for (const f of [stale, fresh, other]) writeFileSync(f, 'x');
+    const old = new Date(Date.now() - 3600_000);
+    utimesSync(stale, old, old); utimesSync(other, old, old);
+    r = spawnSync('bash', ['-c', uploadDirScript(h.path)]);
+    assert.equal(r.status, 0, String(r.stderr));
+    assert.deepEqual(left(join(h.dir, 'bin dir')).sort(), ['.flanneld.flanprov-fresh', '.other.flanprov-old']);
+    assert.deepEqual(readFileSync(h.path, 'utf8'), 'OLD AGENT');
   } finally { h.cleanup(); }
 });
 
