@@ -5,7 +5,7 @@
  * (all hosts in parallel), the run's total beside it.
  *   node --import tsx bench/up-transfer.ts [--sizes 3,10,20] [--wan 50ms,100mbit] [--modes LIST] [--rounds 2]
  * Modes: push-xz (the default push where hosts have xz), push-gzip (hosts without xz: minimal Debian),
- * push-plain, peers, url (a mirror on the hosts' side of the WAN, test/e2e/mirror.ts). Every lab host gets the
+ * push-plain, peers (plain between the hosts), peers-xz (flannel_agent_peer_compression: the seed's xz copy), url (a mirror on the hosts' side of the WAN, test/e2e/mirror.ts). Every lab host gets the
  * machine's xz (as Debian standard, Ubuntu and RHEL installs have it) except for push-gzip, which asks for gzip.
  * Labs are named bt<N> (prefixed with FLANPROV_E2E_LAB_PREFIX) and removed afterwards.
  */
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Lab, LABS, ROOT, flanprov, jsonEvents, sh } from '../test/e2e/up-helpers.js';
 import { Mirror } from '../test/e2e/mirror.js';
 
-const ALL_MODES = ['push-xz', 'push-gzip', 'push-plain', 'peers', 'url'] as const;
+const ALL_MODES = ['push-xz', 'push-gzip', 'push-plain', 'peers', 'peers-xz', 'url'] as const;
 type Mode = (typeof ALL_MODES)[number];
 
 function arg(name: string, dflt: string): string {
@@ -52,7 +52,8 @@ async function main(): Promise<void> {
         const inv = lab.variant((i) => {
           if (mode === 'push-gzip') i.all.vars.flannel_transfer_compression = 'gzip';
           if (mode === 'push-plain') i.all.vars.flannel_transfer_compression = 'none';
-          if (mode === 'peers') i.all.vars.flannel_agent_source = 'peers';
+          if (mode === 'peers' || mode === 'peers-xz') i.all.vars.flannel_agent_source = 'peers';
+          if (mode === 'peers-xz') i.all.vars.flannel_agent_peer_compression = true;
           if (mode === 'url') Object.assign(i.all.vars, { flannel_agent_source: 'url', flannel_agent_url: mirror!.url('/flanneld.xz') });
         });
         const runs: { push: number; total: number; detail: string }[] = [];

@@ -79,6 +79,7 @@ export const hostVarsSchema = {
     flannel_agent_url: { type: 'string', pattern: '^https?://[^/?#\\s]+[^\\s]*$' },
     flannel_agent_proxy: { type: 'string', pattern: '^https?://[^/?#\\s]+/?$' },
     flannel_agent_serve_port: port,
+    flannel_agent_peer_compression: { type: 'boolean' },
   },
 } as const;
 

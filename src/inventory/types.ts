@@ -134,6 +134,12 @@ export interface AgentSource {
   proxy?: string;
   /** peers: the TCP port a host serves the agent on while its peers copy it */
   servePort: number;
+  /**
+   * peers: hosts copy the compressed copy (xz/gzip, decoded on arrival) from each other instead of the plain
+   * binary; only worth it between hosts on a slow network (docs/transfer.md: decoding xz costs more than
+   * 99.7 MB take on a 1 Gbit/s LAN)
+   */
+  peerCompression: boolean;
 }
 
 /** Per-host flannel settings (may differ between hosts). */

@@ -404,16 +404,19 @@ export class SshRemoteHost implements RemoteHost {
     const transfer: StreamMode = opts.transfer ?? 'plain';
     const tmp = tempNameFor(remotePath);
     const what = `upload of ${remotePath}`;
-    const check = (r: RunResult): void => {
-      if (r.code === 0) return;
+    const then = opts.then ? [opts.then.part] : [];
+    /** the `then` part's failure (the file is in place), else throws unless all went well */
+    const check = (r: RunResult): { thenFailed?: string } => {
+      if (r.code === 0) return {};
+      if (opts.then && r.code === opts.then.failedExit) return { thenFailed: r.stderr.trim() || `exit ${r.code}` };
       const why = r.stderr.trim() || (r.code === null ? 'the connection closed' : `exit ${r.code}`);
       throw new StepFailedError(`${what} failed: ${why}`, this.name);
     };
     if (transfer === 'sftp' && !opts.encoded && !(this.priv(opts.sudo).sudo && this.spec.user !== 'root')) {
       await this.runChecked(uploadDirScript(remotePath), { sudo: opts.sudo, what });
       await this.sftpPut(src, tmp, target.mode);
-      check(await this.run(installScript(target, tmp), { sudo: opts.sudo }));
-      return { bytes, wireBytes: bytes, transfer, ms: Date.now() - t0 };
+      const after = check(await this.run(installScript(target, tmp, ...then), { sudo: opts.sudo }));
+      return { bytes, wireBytes: bytes, transfer, ms: Date.now() - t0, ...after };
     }
     // A prebuilt encoded copy, gzip -1 made here, or plain: streamed over exec into the decoder (works
     // without the sftp subsystem and under sudo).
@@ -430,12 +433,12 @@ export class SshRemoteHost implements RemoteHost {
     } else {
       payload = typeof src === 'string' ? createReadStream(src) : src;
     }
-    const script = receiveScript(target, tmp, encoding, opts.encoded?.keepAt);
+    const script = receiveScript(target, tmp, encoding, opts.encoded?.keepAt, ...then);
     const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
     const r = this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, payload], undefined, opts.signal));
     if (opts.signal?.aborted) throw new StepFailedError(`${what} interrupted; the old file is untouched`, this.name);
-    check(r);
-    return { bytes, wireBytes, transfer: encoding, ms: Date.now() - t0 };
+    const after = check(r);
+    return { bytes, wireBytes, transfer: encoding, ms: Date.now() - t0, ...after };
   }
 
   private compressed(src: string | Buffer): Promise<Buffer> {

@@ -98,12 +98,13 @@ export class LocalRemoteHost implements RemoteHost {
     const sha256 = opts.sha256 ?? (typeof src === 'string' ? await sha256OfFile(src) : sha256Of(src));
     // nothing travels over a network: a prebuilt encoded copy is still used as given (what was asked), else plain
     const enc = opts.encoded;
-    const script = receiveScript({ path: remotePath, mode: opts.mode ?? 0o644, bytes, sha256 }, tempNameFor(remotePath), enc?.encoding ?? 'plain', enc?.keepAt);
+    const script = receiveScript({ path: remotePath, mode: opts.mode ?? 0o644, bytes, sha256 }, tempNameFor(remotePath), enc?.encoding ?? 'plain', enc?.keepAt, ...(opts.then ? [opts.then.part] : []));
     const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
     const payload = enc ? createReadStream(enc.file) : typeof src === 'string' ? createReadStream(src) : src;
     const r = this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, payload]));
-    if (r.code !== 0) throw new StepFailedError(`writing ${remotePath} failed: ${r.stderr.trim() || `exit ${r.code}`}`, this.name);
-    return { bytes, wireBytes: enc ? statSync(enc.file).size : bytes, transfer: enc?.encoding ?? 'plain', ms: Date.now() - t0 };
+    const thenFailed = opts.then && r.code === opts.then.failedExit ? r.stderr.trim() || `exit ${r.code}` : undefined;
+    if (r.code !== 0 && thenFailed === undefined) throw new StepFailedError(`writing ${remotePath} failed: ${r.stderr.trim() || `exit ${r.code}`}`, this.name);
+    return { bytes, wireBytes: enc ? statSync(enc.file).size : bytes, transfer: enc?.encoding ?? 'plain', ms: Date.now() - t0, ...(thenFailed !== undefined ? { thenFailed } : {}) };
   }
 
   openSession(script: string, opts: { sudo?: boolean } = {}): Promise<RemoteSession> {

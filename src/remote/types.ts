@@ -4,6 +4,7 @@
  * per host is what makes flanprov fast (a round trip costs ~3 ms on a LAN; a new process on the host more).
  */
 import type { EncodedSource, Encoding } from './encodings.js';
+import type { ScriptPart } from './remote-script.js';
 
 /** How putFile streams content it has as is: plainly, gzip -1 on the fly, or over SFTP. */
 export type StreamMode = 'gzip' | 'plain' | 'sftp';
@@ -49,6 +50,12 @@ export interface PutFileOptions {
    * decodes the stream and checks the result's length and sha256. Overrides `transfer`.
    */
   encoded?: EncodedSource;
+  /**
+   * A script part run on the host right after the file is in place, in the same exec (no extra round trip),
+   * e.g. a peers seed starting the server of what it just received. Its own failure must exit `failedExit`
+   * (the file is installed then): putFile returns it as `thenFailed` instead of throwing.
+   */
+  then?: { part: ScriptPart; failedExit: number };
 }
 
 export interface PutFileResult {
@@ -58,6 +65,8 @@ export interface PutFileResult {
   /** how it travelled: the encoding of the stream, or sftp */
   transfer: Encoding | 'sftp';
   ms: number;
+  /** PutFileOptions.then exited `failedExit`: its stderr (the file itself is in place) */
+  thenFailed?: string;
 }
 
 /** A running remote script with an open stdin (RemoteHost.openSession). */

@@ -72,13 +72,13 @@ export function targetParams(t: UploadTarget, tmpPath: string): TargetParams {
  * decoded from `encoding`, hashed as it arrives, verified and renamed over the target; with `keepAt`, the
  * stream as it arrived is also written there (mode 0600), e.g. for peer hosts to fetch the compressed copy.
  */
-export function receiveScript(t: UploadTarget, tmpPath: string, encoding: Encoding, keepAt?: string): string {
-  return remoteScript('receive', { ...targetParams(t, tmpPath), ENCODING: encoding, KEEP_AT: keepAt ?? '' });
+export function receiveScript(t: UploadTarget, tmpPath: string, encoding: Encoding, keepAt?: string, ...then: readonly ScriptPart[]): string {
+  return remoteScripts(scriptPart('receive', { ...targetParams(t, tmpPath), ENCODING: encoding, KEEP_AT: keepAt ?? '' }), ...then);
 }
 
-/** The script that installs a file already written to `tmpPath` (SFTP): verify, then rename. */
-export function installScript(t: UploadTarget, tmpPath: string): string {
-  return remoteScript('install', targetParams(t, tmpPath));
+/** The script that installs a file already written to `tmpPath` (SFTP): verify, then rename; then the `then` parts. */
+export function installScript(t: UploadTarget, tmpPath: string, ...then: readonly ScriptPart[]): string {
+  return remoteScripts(scriptPart('install', targetParams(t, tmpPath)), ...then);
 }
 
 /** Before an SFTP upload: the target's directory made, stale temporaries of it removed. */

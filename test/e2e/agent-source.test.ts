@@ -3,8 +3,8 @@
  * Debian (gzip, no xz, no curl or wget); h1 (and for peers h2) get the machine's own xz, so both kinds of
  * host are in every run:
  * - push, auto: the prebuilt dist/flanneld.xz to the host with xz, dist/flanneld.gz to the others;
- * - peers: the controller sends one copy (to the seed, which has xz), the others copy from hosts (xz where
- *   they can decode it, else plain), every server stopped and its copy removed afterwards; a host whose
+ * - peers: the controller sends one copy (to the seed, which has xz), the others copy from hosts (plain; with
+ *   flannel_agent_peer_compression xz where they can decode it), every server stopped and its copy removed afterwards; a host whose
  *   copy from a peer is blocked (iptables) is pushed to instead;
  * - url: a mirror and a proxy on the lab's underlay (mirror.ts): .xz, .gz and through flannel_agent_proxy,
  *   fetched by bash's /dev/tcp (no curl/wget on the hosts) and by busybox wget; a mirror holding another
@@ -69,10 +69,10 @@ describe('agent sources and encodings (3-host lab)', { timeout: 900_000 }, () =>
     assert.deepEqual(await shas(), everyHost(manifest.sha256));
   });
 
-  it('peers: one copy from the controller, the others from hosts; servers stopped, copies removed', async () => {
+  it('peers, flannel_agent_peer_compression: one copy from the controller, the others from hosts (xz where they decode it); servers stopped, copies removed', async () => {
     await giveXz('h2');
     await staleAgents();
-    const inv = lab.variant((i) => { i.all.vars.flannel_agent_source = 'peers'; });
+    const inv = lab.variant((i) => { i.all.vars.flannel_agent_source = 'peers'; i.all.vars.flannel_agent_peer_compression = true; });
     const r = await up(inv);
     assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
     const c = pushChanges(r.events);
@@ -101,6 +101,8 @@ describe('agent sources and encodings (3-host lab)', { timeout: 900_000 }, () =>
       assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
       const c = pushChanges(r.events);
       assert.match(c.h3!, /pushed to/, c.h3);
+      // by default the hosts copy the plain binary between them (decoding costs more than the LAN saves)
+      assert.match(c.h2!, /copied from h1 to \/usr\/local\/bin\/flanneld \(plain, /, c.h2);
       const why = r.events.find((e) => e.event === 'log' && e.host === 'h3' && /copying the agent from h[12] .* failed: .*pushing from the controller/.test(e.message));
       assert.ok(why, JSON.stringify(r.events.filter((e) => e.host === 'h3')));
       assert.deepEqual(await shas(), everyHost(manifest.sha256));

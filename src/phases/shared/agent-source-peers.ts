@@ -11,7 +11,7 @@ import type { Limiter } from '../framework/limit.js';
 import { DECODERS, type Encoding } from '../../remote/encodings.js';
 import { fetchPart } from '../../remote/fetch.js';
 import { remoteScripts } from '../../remote/remote-script.js';
-import { SERVE_DIR, SERVE_FAILED_EXIT, serveStartPart, serveStartScript, serveStopScript } from '../../remote/serve.js';
+import { SERVE_DIR, SERVE_FAILED_EXIT, serveStartPart, serveStopScript } from '../../remote/serve.js';
 import { tempNameFor } from '../../remote/upload.js';
 import { StepFailedError } from '../../util/errors.js';
 import { PeerSchedule, peerEncoding, peerOrder } from './agent-source.js';
@@ -72,29 +72,36 @@ export function peerCopier(ctx: PhaseContext, input: PeerCopyInput): {
   const asServer = (h: HostState, served: Encoding): Server => ({ host: h, ip: h.facts.iface!.publicIp, port: h.spec.flannel.agentSource.servePort, served });
   const keepAt = (e: Encoding): string => `${SERVE_DIR}/flanneld${DECODERS[e].suffix}`;
 
-  /** The controller pushes (the seed, or a host that could not copy from a peer). */
-  const push = (h: HostState, rec: HostRecorder, keep: boolean) => uploads.run(() => pushBinary(h, rec, {
+  /**
+   * The controller pushes (the seed, or a host that could not copy from a peer); a seed (`serve`) starts its
+   * server in the same exec, right after the agent is in place: no round trip, no gap between the two.
+   */
+  const push = (h: HostState, rec: HostRecorder, serve: boolean, keep = false) => uploads.run(() => pushBinary(h, rec, {
     binary: input.binary, remotePath: input.remotePath(h), remoteSha256: undefined, transfer: h.spec.flannel.transfer, what: input.what,
-    ...(keep ? { keepAt } : {}), ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
+    ...(keep ? { keepAt } : {}),
+    ...(serve ? { then: (kept: Encoding, keptAt: string | undefined) => ({ part: serveStartPart(input.remotePath(h), serveArgs(h, kept, keptAt)), failedExit: SERVE_FAILED_EXIT }) } : {}),
+    ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
   }));
 
   async function seedCopy(h: HostState, rec: HostRecorder): Promise<void> {
     schedule.providerComing();
+    let pushed;
     try {
-      const pushed = await push(h, rec, order.length > 1);
-      if (order.length === 1) return;
-      const served = pushed.encoding === 'sftp' ? 'plain' : pushed.encoding;
-      const r = await h.remote().run(serveStartScript(input.remotePath(h), serveArgs(h, served, pushed.keptAt)));
-      if (r.code !== 0) throw new StepFailedError(r.stderr.trim() || `exit ${r.code}`, h.name);
-      serving.add(h);
-      rec.info(`serving ${input.what} to ${order.length - 1} peer(s) on ${h.facts.iface!.publicIp}:${h.spec.flannel.agentSource.servePort}`);
-      schedule.addServer(asServer(h, served));
+      pushed = await push(h, rec, order.length > 1, order.some((x) => x !== h && x.spec.flannel.agentSource.peerCompression));
     } catch (e) {
-      // installed but not serving: the others are pushed to instead (the seed's own push error is its failure)
       schedule.providerFailed();
-      if (e instanceof StepFailedError && /cannot serve the agent to peers/.test(e.message)) rec.info(`${e.message}; the other hosts get it from the controller`);
-      else throw e;
+      throw e;
     }
+    if (order.length === 1) return;
+    if (pushed.thenFailed !== undefined) {
+      // installed but not serving: the others are pushed to instead
+      schedule.providerFailed();
+      rec.info(`${pushed.thenFailed.split('\n').slice(-1)[0] ?? 'cannot serve the agent to peers'}; the other hosts get it from the controller`);
+      return;
+    }
+    serving.add(h);
+    rec.info(`serving ${input.what} to ${order.length - 1} peer(s) on ${h.facts.iface!.publicIp}:${h.spec.flannel.agentSource.servePort}`);
+    schedule.addServer(asServer(h, pushed.keptAt && pushed.encoding !== 'sftp' ? pushed.encoding : 'plain'));
   }
 
   async function peerCopy(h: HostState, rec: HostRecorder): Promise<void> {
@@ -107,7 +114,7 @@ export function peerCopier(ctx: PhaseContext, input: PeerCopyInput): {
       return;
     }
     const from = slot.server;
-    const encoding = peerEncoding(from.served, hostTools(h));
+    const encoding = peerEncoding(from.served, hostTools(h), h.spec.flannel.agentSource.peerCompression);
     const keptAt = slot.willServe && encoding !== 'plain' ? keepAt(encoding) : undefined;
     const url = `http://${from.ip}:${from.port}${servedPath(encoding)}`;
     const t0 = Date.now();

@@ -55,9 +55,14 @@ export function pushWay(mode: TransferMode, tools: ReadonlySet<string>, bin: Pic
   return { encoding: 'plain', prebuilt: false, ...(missing.length ? { note: missing.join('; ') } : {}) };
 }
 
-/** What a host that copies from a peer fetches: the compressed copy the peer keeps, when it can decode it. */
-export function peerEncoding(served: Encoding, tools: ReadonlySet<string>): Encoding {
-  return canDecode(served, tools) ? served : 'plain';
+/**
+ * What a host that copies from a peer fetches: the plain binary, or with `compressed`
+ * (flannel_agent_peer_compression) the compressed copy the peer keeps when it can decode it. Plain is the
+ * default because hosts' own network is fast and decoding is not: xz decodes the 99.7 MB agent at ~75 MB/s
+ * of CPU, slower than 1 Gbit/s carries it plain (docs/transfer.md, measured on the WAN lab).
+ */
+export function peerEncoding(served: Encoding, tools: ReadonlySet<string>, compressed: boolean): Encoding {
+  return compressed && canDecode(served, tools) ? served : 'plain';
 }
 
 /**

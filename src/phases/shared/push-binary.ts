@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import type { HostRecorder, HostState } from '../framework/types.js';
 import type { TransferMode } from '../../inventory/types.js';
 import { ENCODINGS, type Encoding } from '../../remote/encodings.js';
+import type { ScriptPart } from '../../remote/remote-script.js';
 import { sha256OfFile } from '../../remote/upload.js';
 import { pushWay, type LocalBinary } from './agent-source.js';
 
@@ -78,11 +79,16 @@ export interface PushInput {
   what: string;
   /** keep the (encoded) stream on the host at this path as well, with its encoding (a peers seed serves it) */
   keepAt?: (encoding: Encoding) => string;
+  /**
+   * A script part for the same exec, once the binary is in place, given what the host then holds: the
+   * encoding of the copy kept at `keptAt` (plain when none is), e.g. a peers seed's server start (PutFileOptions.then).
+   */
+  then?: (kept: Encoding, keptAt: string | undefined) => { part: ScriptPart; failedExit: number };
   signal?: AbortSignal;
 }
 
-/** What a push did: the encoding that travelled and where its copy was kept. */
-export interface Pushed { encoding: Encoding | 'sftp'; keptAt?: string }
+/** What a push did: the encoding that travelled, where its copy was kept, the `then` part's failure. */
+export interface Pushed { encoding: Encoding | 'sftp'; keptAt?: string; thenFailed?: string }
 
 /** The executables a host has (facts), to know which decoders it can run; none known before facts. */
 export function hostTools(h: HostState): ReadonlySet<string> {
@@ -94,14 +100,16 @@ export async function pushBinary(h: HostState, rec: HostRecorder, p: PushInput):
   const way = pushWay(p.transfer, hostTools(h), p.binary);
   const enc = way.encoding !== 'sftp' && way.prebuilt ? way.encoding : undefined;
   const keptAt = enc && p.keepAt ? p.keepAt(enc) : undefined;
+  const then = p.then?.(keptAt && enc ? enc : 'plain', keptAt);
   const r = await h.remote().putFile(p.binary.path, p.remotePath, {
     mode: 0o755, sha256: p.binary.sha256,
     ...(enc ? { encoded: { file: p.binary.encoded[enc as Exclude<Encoding, 'plain'>]!.file, encoding: enc, ...(keptAt ? { keepAt: keptAt } : {}) } }
       : { transfer: way.encoding === 'sftp' ? 'sftp' : way.encoding === 'gzip' ? 'gzip' : 'plain' }),
+    ...(then ? { then } : {}),
     ...(p.signal ? { signal: p.signal } : {}),
   });
   rec.changed(`${p.what} pushed to ${p.remotePath} (${(r.wireBytes / 1e6).toFixed(1)} MB ${r.transfer}${way.note ? `: ${way.note}` : ''}, ${(r.ms / 1000).toFixed(1)} s)`);
-  return { encoding: r.transfer, ...(keptAt ? { keptAt } : {}) };
+  return { encoding: r.transfer, ...(keptAt ? { keptAt } : {}), ...(r.thenFailed !== undefined ? { thenFailed: r.thenFailed } : {}) };
 }
 
 /** Pushes the binary when the host's copy differs (or records that it would, in a dry run). True when it was (would be) pushed. */

@@ -5,7 +5,7 @@ import type { HostSpec } from '../../../src/inventory/types.js';
 
 const host = (over: Partial<HostSpec['flannel']> = {}, env: Record<string, string> = {}): Pick<HostSpec, 'name' | 'flannel' | 'agentFlags' | 'agentEnv'> => ({
   name: 'n1',
-  flannel: { iface: [], ipMasq: true, docker: 'auto', binDir: '/usr/local/bin', runtime: 'docker', cni: { binDir: '/opt/cni/bin', network: 'flannel', version: '1.0.0' }, healthzPort: 8471, transfer: 'gzip', agentSource: { kind: 'push', servePort: 8473 }, ...over },
+  flannel: { iface: [], ipMasq: true, docker: 'auto', binDir: '/usr/local/bin', runtime: 'docker', cni: { binDir: '/opt/cni/bin', network: 'flannel', version: '1.0.0' }, healthzPort: 8471, transfer: 'gzip', agentSource: { kind: 'push', servePort: 8473, peerCompression: false }, ...over },
   agentFlags: ['-etcd-endpoints=http://10.0.0.1:2379', '-etcd-prefix=/coreos.com/network', '-iface-regex=^eth[0-9]+$', '-ip-masq=true'],
   agentEnv: env,
 });

@@ -224,17 +224,17 @@ all:
       hosts: { w1: , w2: { flannel_transfer_compression: sftp, flannel_agent_proxy: 'http://proxy.example:3128' } }
   hosts:
     n1:
-    n2: { flannel_transfer_compression: none, flannel_agent_source: peers, flannel_agent_serve_port: 9000 }
+    n2: { flannel_transfer_compression: none, flannel_agent_source: peers, flannel_agent_serve_port: 9000, flannel_agent_peer_compression: true }
     n3: { flannel_transfer_compression: true }
     n4: { flannel_transfer_compression: xz }
 `);
   const t = Object.fromEntries(c.hosts.map((x) => [x.name, x.flannel.transfer]));
   assert.deepEqual(t, { n1: 'auto', n2: 'plain', n3: 'auto', n4: 'xz', w1: 'gzip', w2: 'sftp' });
   const src = Object.fromEntries(c.hosts.map((x) => [x.name, x.flannel.agentSource]));
-  assert.deepEqual(src.n1, { kind: 'push', servePort: 8473 });
-  assert.deepEqual(src.n2, { kind: 'peers', servePort: 9000 });
-  assert.deepEqual(src.w1, { kind: 'url', servePort: 8473, url: 'https://mirror.example/flanneld.xz' });
-  assert.deepEqual(src.w2, { kind: 'url', servePort: 8473, url: 'https://mirror.example/flanneld.xz', proxy: 'http://proxy.example:3128' });
+  assert.deepEqual(src.n1, { kind: 'push', servePort: 8473, peerCompression: false });
+  assert.deepEqual(src.n2, { kind: 'peers', servePort: 9000, peerCompression: true });
+  assert.deepEqual(src.w1, { kind: 'url', servePort: 8473, peerCompression: false, url: 'https://mirror.example/flanneld.xz' });
+  assert.deepEqual(src.w2, { kind: 'url', servePort: 8473, peerCompression: false, url: 'https://mirror.example/flanneld.xz', proxy: 'http://proxy.example:3128' });
 });
 
 test('flannel_agent_source: url without flannel_agent_url, a URL that is not http(s), an unknown source: named with their place', () => {

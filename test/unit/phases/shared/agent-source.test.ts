@@ -34,9 +34,12 @@ test('peers: the seed is a host that decodes the best prebuilt encoding; a peer 
   assert.deepEqual(peerOrder([h('n3', 'gzip'), h('n2', 'gzip', 'xz'), h('n1', 'gzip')], built).map((x) => x.name), ['n2', 'n1', 'n3']);
   assert.deepEqual(peerOrder([h('n3', 'gzip'), h('n1', 'gzip')], built).map((x) => x.name), ['n1', 'n3']);
   assert.deepEqual(peerOrder([], built), []);
-  assert.equal(peerEncoding('xz', tools('xz')), 'xz');
-  assert.equal(peerEncoding('xz', tools('gzip')), 'plain');
-  assert.equal(peerEncoding('plain', tools()), 'plain');
+  assert.equal(peerEncoding('xz', tools('xz'), true), 'xz');
+  assert.equal(peerEncoding('xz', tools('gzip'), true), 'plain');
+  assert.equal(peerEncoding('plain', tools(), true), 'plain');
+  // without flannel_agent_peer_compression the hosts copy plain between them, whatever they can decode
+  assert.equal(peerEncoding('xz', tools('xz'), false), 'plain');
+  assert.equal(peerEncoding('gzip', tools('gzip'), false), 'plain');
 });
 
 test('PeerSchedule: the seed serves up to fanout peers at once, each copier serves while others wait', async () => {

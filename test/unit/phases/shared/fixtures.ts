@@ -12,7 +12,7 @@ export function hostSpec(name: string, over: Partial<HostSpec['flannel']> = {}):
       knownHostsFile: '/dev/null', strictHostKeyChecking: 'yes', proxyJump: [], connectTimeoutMs: 1000,
       become: false, becomeUser: 'root',
     },
-    flannel: { iface: [], ipMasq: true, docker: 'auto', binDir: '/usr/local/bin', runtime: 'docker', cni: { binDir: '/opt/cni/bin', network: 'flannel', version: '1.0.0' }, healthzPort: 8471, transfer: 'plain', agentSource: { kind: 'push', servePort: 8473 }, ...over },
+    flannel: { iface: [], ipMasq: true, docker: 'auto', binDir: '/usr/local/bin', runtime: 'docker', cni: { binDir: '/opt/cni/bin', network: 'flannel', version: '1.0.0' }, healthzPort: 8471, transfer: 'plain', agentSource: { kind: 'push', servePort: 8473, peerCompression: false }, ...over },
     agentFlags: [],
     agentEnv: {},
     varPos: {},

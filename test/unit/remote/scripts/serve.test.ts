@@ -12,7 +12,7 @@ import { BASE_TOOLS, stubBox } from './harness.js';
 import { SERVE_FAILED_EXIT, SERVE_MAX_S, SERVE_UNIT, serveStartPart, serveStartScript, serveStopScript } from '../../../../src/remote/serve.js';
 import { remoteScripts, remoteScriptUnchecked } from '../../../../src/remote/remote-script.js';
 import { fetchPart } from '../../../../src/remote/fetch.js';
-import { sha256Of, tempNameFor, UPLOAD_INCOMPLETE_EXIT } from '../../../../src/remote/upload.js';
+import { receiveScript, sha256Of, tempNameFor, UPLOAD_INCOMPLETE_EXIT } from '../../../../src/remote/upload.js';
 
 const box = stubBox({
   systemctl: 'exit 0',
@@ -70,4 +70,22 @@ test('a peer fetches and then serves in one script: the server starts only once 
   assert.equal(r.code, 0, r.stderr);
   assert.ok(readFileSync(path).equals(body));
   assert.match(r.calls.at(-1)!, new RegExp(`^systemd-run .* -- ${path} serve-file `));
+});
+
+test('a seed receives its push and then serves in the same exec: the server starts only once the agent is in place', async () => {
+  const body = 'AGENT '.repeat(1000);
+  const path = join(box.dir, 'seed', 'flanneld');
+  const t = { path, mode: 0o755, bytes: body.length, sha256: sha256Of(body) };
+  const script = () => receiveScript(t, tempNameFor(path), 'plain', undefined, serveStartPart(path, { ...args, files: { '/flanneld': path } }));
+  const short = await box.run(script(), { input: body.slice(0, 100) });
+  assert.equal(short.code, UPLOAD_INCOMPLETE_EXIT, short.stderr);
+  assert.equal(short.calls.some((c) => c.startsWith('systemd-run')), false, 'no server for a push that did not arrive whole');
+  assert.equal(existsSync(path), false);
+  const r = await box.run(script(), { input: body });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(path, 'utf8'), body);
+  assert.match(r.calls.at(-1)!, new RegExp(`^systemd-run .* -- ${path} serve-file `));
+  const noServer = await box.run(script(), { input: body, env: { FP_FAIL: '1' } });
+  assert.equal(noServer.code, SERVE_FAILED_EXIT, 'installed, not serving: the caller tells the two apart');
+  assert.equal(readFileSync(path, 'utf8'), body);
 });
