@@ -82,12 +82,94 @@ export function scriptPartUnchecked(name: string, params: Readonly<Record<string
 }
 
 /**
- * Several scripts sent as one (one round trip): lib.sh once, then each one's parameters and body in turn.
- * Each part's parameters are assigned just before its body, so parts may use the same names; a part's
- * `set -e` holds for the parts after it.
+ * lib.sh in pieces: each function with the comment and top-level assignments before it (`names`: the
+ * function and the variables those assign), and what follows the last function. Comment-only lines are
+ * left out of the text (a `# shellcheck` directive is kept: shellcheck reads the text as sent).
+ */
+interface LibChunk {
+  names: string[];
+  text: string;
+  /** the words the chunk's code uses (comments left out) */
+  words: Set<string>;
+}
+
+const FUNC_RE = /^([A-Za-z_][A-Za-z0-9_]*)\(\)\s*\{/;
+const ASSIGN_RE = /^([A-Za-z_][A-Za-z0-9_]*)=/;
+const WORD_RE = /[A-Za-z_][A-Za-z0-9_]*/g;
+
+function wordsOf(code: string): Set<string> {
+  return new Set(code.match(WORD_RE) ?? []);
+}
+
+function isComment(line: string): boolean {
+  return /^\s*#/.test(line) && !/^\s*# shellcheck /.test(line);
+}
+
+export function libChunks(lib: string): LibChunk[] {
+  const chunks: LibChunk[] = [];
+  let lines: string[] = [];
+  let names: string[] = [];
+  let inFunc = false;
+  const close = (): void => {
+    const code = lines.filter((l) => !isComment(l) && l.trim() !== '');
+    chunks.push({ names, text: code.join('\n'), words: wordsOf(code.join('\n')) });
+    lines = [];
+    names = [];
+  };
+  for (const line of lib.split('\n')) {
+    lines.push(line);
+    if (inFunc) {
+      if (line === '}') { inFunc = false; close(); }
+      continue;
+    }
+    const f = FUNC_RE.exec(line);
+    if (f) {
+      names.push(f[1]!);
+      // a one-line function (`sec() { …; }`) ends on its own line
+      if (/\}\s*$/.test(line)) close();
+      else inFunc = true;
+      continue;
+    }
+    const a = ASSIGN_RE.exec(line);
+    if (a) names.push(a[1]!);
+  }
+  if (inFunc) throw new Error('lib.sh: a function without its closing "}" line');
+  if (lines.some((l) => !isComment(l) && l.trim() !== '')) close();
+  return chunks;
+}
+
+let libCache: LibChunk[] | undefined;
+
+/**
+ * The part of lib.sh that `code` needs: the functions (and variables) it names, and those they name in
+ * turn. Sent in full, lib.sh (19 KB, mostly comments) is more than a fresh TCP connection's first window
+ * (10 segments): the script then arrives a round trip later, on every request (docs/round-trips.md).
+ */
+export function libFor(code: string): string {
+  libCache ??= libChunks(source('lib'));
+  const chunks = libCache;
+  const want = wordsOf(code);
+  const take = new Set<LibChunk>();
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const c of chunks) {
+      if (take.has(c) || !(c.names.length === 0 || c.names.some((n) => want.has(n)))) continue;
+      take.add(c);
+      for (const w of c.words) want.add(w);
+      grew = true;
+    }
+  }
+  return chunks.filter((c) => take.has(c)).map((c) => c.text).join('\n');
+}
+
+/**
+ * Several scripts sent as one (one round trip): what they need of lib.sh once (libFor), then each one's
+ * parameters and body in turn. Each part's parameters are assigned just before its body, so parts may use
+ * the same names; a part's `set -e` holds for the parts after it.
  */
 export function remoteScripts(...parts: readonly ScriptPart[]): string {
-  return [source('lib'), ...parts.map((p) => p.text)].join('\n');
+  const body = parts.map((p) => p.text).join('\n');
+  return [libFor(body), body].join('\n');
 }
 
 /** The script text to send: lib.sh, the parameters, the script. */

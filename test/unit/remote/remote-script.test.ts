@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { build } from 'esbuild';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { assignments, declaredParams, remoteScripts, remoteScriptUnchecked, scriptPartUnchecked } from '../../../src/remote/remote-script.js';
+import { assignments, declaredParams, libChunks, libFor, remoteScripts, remoteScriptUnchecked, scriptPartUnchecked } from '../../../src/remote/remote-script.js';
 import { parseSections } from '../../../src/remote/sections.js';
 import { stubBox } from './scripts/harness.js';
 
@@ -54,16 +55,55 @@ test('bundled: the build inlines every script (scripts/remote-scripts-plugin.mjs
   assert.throws(() => mod.exports.scriptSource('nope'), /no remote script nope/);
 });
 
-test('several scripts as one: lib.sh once, each part with its own parameters (the same names too), in order', async () => {
-  const lib = readFileSync(join(ROOT, 'src', 'remote', 'scripts', 'lib.sh'), 'utf8');
-  const text = remoteScripts(scriptPartUnchecked('read-file', { FILE: join(ROOT, 'package.json') }), scriptPartUnchecked('read-file', { FILE: join(ROOT, 'tsconfig.json') }));
-  assert.equal(text.split(lib).length - 1, 1, 'lib.sh sent once');
-  const box = stubBox({});
+test('several scripts as one: what they need of lib.sh once, each part with its own parameters (the same names too), in order', async () => {
+  const text = remoteScripts(scriptPartUnchecked('read-file', { FILE: join(ROOT, 'package.json') }), scriptPartUnchecked('route-get', { PEERS: ['1.2.3.4'] }),
+    scriptPartUnchecked('read-file', { FILE: join(ROOT, 'tsconfig.json') }));
+  assert.equal(text.split('\nfp_routegets() {').length - 1, 1, 'fp_routegets defined once');
+  assert.equal(text.match(/^sec\(\) \{/gm)?.length, 1, 'sec (which fp_routegets calls) defined once');
+  assert.doesNotMatch(text, /fp_receive\(\)/, 'what no part calls is not sent');
+  const box = stubBox({ ip: 'cat > /dev/null' });
   try {
     const r = await box.run(text);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, ['package.json', 'tsconfig.json'].map((f) => readFileSync(join(ROOT, f)).toString('base64')).join(''));
+    const b64 = (f: string): string => readFileSync(join(ROOT, f)).toString('base64');
+    assert.equal(r.stdout, `${b64('package.json')}\n::fp:: routegets\n${b64('tsconfig.json')}`);
   } finally {
     box.close();
   }
+});
+
+/** bash's own reading of a text: the functions it defines, each with its body as bash prints it (no comments). */
+function bashFunctions(text: string): Map<string, string> {
+  const out = execFileSync('bash', ['--noprofile', '--norc', '-c', `${text}\ndeclare -f`], { encoding: 'utf8' });
+  const fns = new Map<string, string>();
+  for (const m of out.matchAll(/^([A-Za-z_][A-Za-z0-9_]*) \(\) \n\{ \n([\s\S]*?)\n\}$/gm)) fns.set(m[1]!, m[2]!);
+  return fns;
+}
+
+test('lib.sh as sent: every lib function a script calls, and every one those call, is defined; the rest is left out', () => {
+  const all = bashFunctions(readFileSync(join(ROOT, 'src', 'remote', 'scripts', 'lib.sh'), 'utf8'));
+  assert.ok(all.size > 20 && all.has('fp_bg') && all.has('sec'), [...all.keys()].join(' '));
+  const calls = (code: string): string[] => [...all.keys()].filter((f) => new RegExp(`(^|[^A-Za-z0-9_])${f}([^A-Za-z0-9_]|$)`, 'm').test(code));
+  const dir = join(ROOT, 'src', 'remote', 'scripts');
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.sh') && n !== 'lib.sh')) {
+    const body = readFileSync(join(dir, f), 'utf8');
+    const sent = libFor(body);
+    const got = bashFunctions(sent);
+    // what bash itself reads in each sent function (comments gone) must be there too: the closure
+    const need = new Set(calls(body.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n')));
+    for (const fn of [...need]) for (const c of calls(all.get(fn) ?? '')) need.add(c);
+    for (const fn of need) assert.ok(got.has(fn), `${f}: ${fn} is called but not sent`);
+    for (const [fn, b] of got) assert.equal(b, all.get(fn), `${f}: ${fn} sent as in lib.sh`);
+  }
+  // variables lib.sh functions rely on come with them
+  assert.match(libFor('fp_bg x'), /^fp_bg_n=0$/m);
+  assert.match(libFor('fp_tmpdir x'), /^fp_cleanup_paths=\(\)$/m);
+  assert.equal(libFor('echo hi'), '');
+});
+
+test('lib chunks: one-line and multi-line functions, their variables, comment lines dropped but shellcheck directives kept', () => {
+  const c = libChunks('# about a\na() { echo a; }\n# about b\nB_V=1\nb() {\n  # inside\n  # shellcheck disable=SC2086 # why\n  a $B_V\n}\n');
+  assert.deepEqual(c.map((x) => x.names), [['a'], ['B_V', 'b']]);
+  assert.equal(c[1]!.text, 'B_V=1\nb() {\n  # shellcheck disable=SC2086 # why\n  a $B_V\n}');
+  assert.throws(() => libChunks('a() {\n  echo\n'), /closing/);
 });

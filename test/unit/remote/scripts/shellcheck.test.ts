@@ -9,20 +9,21 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { declaredParams, remoteScriptUnchecked, type ScriptValue } from '../../../../src/remote/remote-script.js';
+import { declaredParams, libFor, remoteScriptUnchecked, type ScriptValue } from '../../../../src/remote/remote-script.js';
 
 const DIR = join(__dirname, '..', '..', '..', '..', 'src', 'remote', 'scripts');
 const scripts = readdirSync(DIR).filter((f) => f.endsWith('.sh') && f !== 'lib.sh').map((f) => f.slice(0, -3)).sort();
 
 interface Finding { line: number; column: number; level: string; code: number; message: string }
 
-/** Where line `n` (1-based) of the sent text comes from: lib.sh, the assignments or the script. */
+/** Where line `n` (1-based) of the sent text comes from: lib.sh (what the script needs of it), the assignments or the script. */
 function origin(name: string, n: number): string {
-  const lib = readFileSync(join(DIR, 'lib.sh'), 'utf8').split('\n').length;
+  const lib = libFor(readFileSync(join(DIR, `${name}.sh`), 'utf8'));
+  if (lib && n <= lib.split('\n').length) return `lib.sh, as sent: ${lib.split('\n')[n - 1]!.trim()}`;
+  n -= lib ? lib.split('\n').length : 0;
   const vars = declaredParams(readFileSync(join(DIR, `${name}.sh`), 'utf8')).length;
-  if (n <= lib) return `lib.sh:${n}`;
-  if (n <= lib + vars) return `${name}.sh (parameter assignments)`;
-  return `${name}.sh:${n - lib - vars}`;
+  if (n <= vars) return `${name}.sh (parameter assignments)`;
+  return `${name}.sh:${n - vars}`;
 }
 
 test('shellcheck is installed (scripts/install-deps.sh)', () => {
@@ -33,14 +34,22 @@ test('every remote script exists and declares its parameters', () => {
   assert.ok(scripts.includes('facts'), scripts.join(' '));
 });
 
+function findings(text: string): Finding[] {
+  const r = spawnSync('shellcheck', ['-s', 'bash', '-f', 'json1', '-'], { input: text, encoding: 'utf8' });
+  assert.ok(r.status === 0 || r.status === 1, `shellcheck failed to run: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { comments: Finding[] }).comments;
+}
+
+// scripts send only the lib.sh functions they use (remote-script.ts libFor): lib.sh is checked whole too
+test('shellcheck lib.sh (whole)', () => {
+  assert.deepEqual(findings(readFileSync(join(DIR, 'lib.sh'), 'utf8')).map((c) => `lib.sh:${c.line}:${c.column} SC${c.code} (${c.level}): ${c.message}`), []);
+});
+
 for (const name of scripts) {
   test(`shellcheck ${name}.sh (with lib.sh, as sent)`, () => {
     const params: Record<string, ScriptValue> = {};
     for (const p of declaredParams(readFileSync(join(DIR, `${name}.sh`), 'utf8'))) params[p.name] = p.list ? ['a', 'b'] : '1';
     // the sent text has no shebang: the shell is named with -s
-    const r = spawnSync('shellcheck', ['-s', 'bash', '-f', 'json1', '-'], { input: remoteScriptUnchecked(name, params), encoding: 'utf8' });
-    assert.ok(r.status === 0 || r.status === 1, `shellcheck failed to run: ${r.stderr}`);
-    const findings = (JSON.parse(r.stdout) as { comments: Finding[] }).comments;
-    assert.deepEqual(findings.map((c) => `${origin(name, c.line)}:${c.column} SC${c.code} (${c.level}): ${c.message}`), []);
+    assert.deepEqual(findings(remoteScriptUnchecked(name, params)).map((c) => `${origin(name, c.line)}:${c.column} SC${c.code} (${c.level}): ${c.message}`), []);
   });
 }
