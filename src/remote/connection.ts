@@ -14,7 +14,7 @@ import type { ConnectionSpec, JumpHost, StrictHostKeyChecking } from '../invento
 import { ConnectError } from './errors.js';
 import { LocalRemoteHost } from './local-host.js';
 import { userInfo } from 'node:os';
-import { installScript, receiveScript, sha256Of, sha256OfFile, tempNameFor, uploadDirScript, type UploadTarget } from './upload.js';
+import { installScript, receiveScript, sha256Of, sha256OfFile, tempNameFor, thenFailure, uploadDirScript, type UploadTarget } from './upload.js';
 import type { Encoding } from './encodings.js';
 import {
   appendKnownHost, checkHostKey, fingerprint, hostField, keyTypeOf, preferredHostKeyAlgorithms, readKnownHostsFiles,
@@ -411,7 +411,8 @@ export class SshRemoteHost implements RemoteHost {
     /** the `then` part's failure (the file is in place), else throws unless all went well */
     const check = (r: RunResult): { thenFailed?: string } => {
       if (r.code === 0) return {};
-      if (opts.then && r.code === opts.then.failedExit) return { thenFailed: r.stderr.trim() || `exit ${r.code}` };
+      const thenFailed = thenFailure(opts.then, r);
+      if (thenFailed !== undefined) return { thenFailed };
       const why = r.stderr.trim() || (r.code === null ? 'the connection closed' : `exit ${r.code}`);
       throw new StepFailedError(`${what} failed: ${why}`, this.name);
     };

@@ -13,7 +13,7 @@ import {
   envPrelude, needsSudo, scriptCommand, scriptWithInputCommand, wholeScript, type PrivilegeSpec,
 } from './command.js';
 import { sudoRefusal } from './sudo.js';
-import { receiveScript, sha256Of, sha256OfFile, tempNameFor } from './upload.js';
+import { receiveScript, sha256Of, sha256OfFile, tempNameFor, thenFailure } from './upload.js';
 import type { PutFileOptions, PutFileResult, RemoteHost, RemoteSession, RunOptions, RunResult, Tunnel } from './types.js';
 
 export class LocalRemoteHost implements RemoteHost {
@@ -102,7 +102,7 @@ export class LocalRemoteHost implements RemoteHost {
     const cmd = scriptWithInputCommand(script, this.priv(opts.sudo), this.spec.becomePassword);
     const payload = enc ? createReadStream(enc.file) : typeof src === 'string' ? createReadStream(src) : src;
     const r = this.checkSudo(await this.exec(cmd.command, [cmd.stdinPrefix, payload]));
-    const thenFailed = opts.then && r.code === opts.then.failedExit ? r.stderr.trim() || `exit ${r.code}` : undefined;
+    const thenFailed = thenFailure(opts.then, r);
     if (r.code !== 0 && thenFailed === undefined) throw new StepFailedError(`writing ${remotePath} failed: ${r.stderr.trim() || `exit ${r.code}`}`, this.name);
     return { bytes, wireBytes: enc ? statSync(enc.file).size : bytes, transfer: enc?.encoding ?? 'plain', ms: Date.now() - t0, ...(thenFailed !== undefined ? { thenFailed } : {}) };
   }

@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { shq } from './command.js';
 import type { Encoding } from './encodings.js';
+import type { PutFileOptions, RunResult } from './types.js';
 import { remoteScript, remoteScripts, scriptPart, type ScriptPart } from './remote-script.js';
 
 /** Exit status of a remote upload script whose file did not arrive whole (nothing was replaced). */
@@ -74,6 +75,14 @@ export function targetParams(t: UploadTarget, tmpPath: string): TargetParams {
  */
 export function receiveScript(t: UploadTarget, tmpPath: string, encoding: Encoding, keepAt?: string, ...then: readonly ScriptPart[]): string {
   return remoteScripts(scriptPart('receive', { ...targetParams(t, tmpPath), ENCODING: encoding, KEEP_AT: keepAt ?? '' }), ...then);
+}
+
+/**
+ * PutFileOptions.then's failure: the stderr (or exit code) when the exec ended with the part's own
+ * `failedExit` (the file is in place then); undefined otherwise (success, or the upload itself failed).
+ */
+export function thenFailure(then: PutFileOptions['then'], r: Pick<RunResult, 'code' | 'stderr'>): string | undefined {
+  return then && r.code === then.failedExit ? r.stderr.trim() || `exit ${r.code}` : undefined;
 }
 
 /** The script that installs a file already written to `tmpPath` (SFTP): verify, then rename; then the `then` parts. */

@@ -101,7 +101,7 @@ export function peerCopier(ctx: PhaseContext, input: PeerCopyInput): {
     }
     serving.add(h);
     rec.info(`serving ${input.what} to ${order.length - 1} peer(s) on ${h.facts.iface!.publicIp}:${h.spec.flannel.agentSource.servePort}`);
-    schedule.addServer(asServer(h, pushed.keptAt && pushed.encoding !== 'sftp' ? pushed.encoding : 'plain'));
+    schedule.addServer(asServer(h, pushed.kept));
   }
 
   async function peerCopy(h: HostState, rec: HostRecorder): Promise<void> {

@@ -87,8 +87,11 @@ export interface PushInput {
   signal?: AbortSignal;
 }
 
-/** What a push did: the encoding that travelled, where its copy was kept, the `then` part's failure. */
-export interface Pushed { encoding: Encoding | 'sftp'; keptAt?: string; thenFailed?: string }
+/**
+ * What a push did: the encoding that travelled, where its copy was kept and in which encoding (`kept`:
+ * plain when no copy was kept), the `then` part's failure.
+ */
+export interface Pushed { encoding: Encoding | 'sftp'; kept: Encoding; keptAt?: string; thenFailed?: string }
 
 /** The executables a host has (facts), to know which decoders it can run; none known before facts. */
 export function hostTools(h: HostState): ReadonlySet<string> {
@@ -100,7 +103,8 @@ export async function pushBinary(h: HostState, rec: HostRecorder, p: PushInput):
   const way = pushWay(p.transfer, hostTools(h), p.binary);
   const enc = way.encoding !== 'sftp' && way.prebuilt ? way.encoding : undefined;
   const keptAt = enc && p.keepAt ? p.keepAt(enc) : undefined;
-  const then = p.then?.(keptAt && enc ? enc : 'plain', keptAt);
+  const kept: Encoding = keptAt && enc ? enc : 'plain';
+  const then = p.then?.(kept, keptAt);
   const r = await h.remote().putFile(p.binary.path, p.remotePath, {
     mode: 0o755, sha256: p.binary.sha256,
     ...(enc ? { encoded: { file: p.binary.encoded[enc as Exclude<Encoding, 'plain'>]!.file, encoding: enc, ...(keptAt ? { keepAt: keptAt } : {}) } }
@@ -109,7 +113,7 @@ export async function pushBinary(h: HostState, rec: HostRecorder, p: PushInput):
     ...(p.signal ? { signal: p.signal } : {}),
   });
   rec.changed(`${p.what} pushed to ${p.remotePath} (${(r.wireBytes / 1e6).toFixed(1)} MB ${r.transfer}${way.note ? `: ${way.note}` : ''}, ${(r.ms / 1000).toFixed(1)} s)`);
-  return { encoding: r.transfer, ...(keptAt ? { keptAt } : {}), ...(r.thenFailed !== undefined ? { thenFailed: r.thenFailed } : {}) };
+  return { encoding: r.transfer, kept, ...(keptAt ? { keptAt } : {}), ...(r.thenFailed !== undefined ? { thenFailed: r.thenFailed } : {}) };
 }
 
 /** Pushes the binary when the host's copy differs (or records that it would, in a dry run). True when it was (would be) pushed. */
