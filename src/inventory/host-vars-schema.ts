@@ -75,7 +75,7 @@ export const hostVarsSchema = {
     flannel_cni_version: { enum: [...CNI_CONFLIST_VERSIONS] },
     flannel_healthz_port: port,
     flannel_transfer_compression: { anyOf: [{ type: 'boolean' }, { enum: ['auto', 'xz', 'gzip', 'none', 'sftp'] }] },
-    flannel_agent_source: { enum: ['push', 'url', 'peers'] },
+    flannel_agent_source: { enum: ['auto', 'push', 'url', 'peers'] },
     flannel_agent_url: { type: 'string', pattern: '^https?://[^/?#\\s]+[^\\s]*$' },
     flannel_agent_proxy: { type: 'string', pattern: '^https?://[^/?#\\s]+/?$' },
     flannel_agent_serve_port: port,

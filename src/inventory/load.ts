@@ -306,7 +306,7 @@ function buildCluster(inv: Inventory, file: string, opts: LoadOptions): ClusterS
 
 /** flannel_agent_source and its settings; url without flannel_agent_url is an issue at the source's position. */
 function agentSourceOf(v: <T>(k: string) => T | undefined, pos: (k: string) => SourcePos, issues: IssueList): AgentSource {
-  const kind = v<AgentSource['kind']>('flannel_agent_source') ?? 'push';
+  const kind = v<AgentSource['kind']>('flannel_agent_source') ?? 'auto';
   const src: AgentSource = { kind, servePort: v<number>('flannel_agent_serve_port') ?? DEFAULTS.agentServePort, peerCompression: v<boolean>('flannel_agent_peer_compression') ?? false };
   const url = v<string>('flannel_agent_url');
   const proxy = v<string>('flannel_agent_proxy');

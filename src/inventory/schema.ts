@@ -74,7 +74,7 @@ const EXPECT: Record<string, string> = {
   flannel_cni_network: 'a CNI network name: a letter or digit, then letters, digits, _ . -',
   flannel_cni_version: `one of ${CNI_CONFLIST_VERSIONS.join(', ')}`,
   flannel_transfer_compression: 'auto, xz, gzip, none or sftp (or true/false)',
-  flannel_agent_source: 'push, url or peers',
+  flannel_agent_source: 'auto, push, url or peers',
   flannel_agent_url: 'an http:// or https:// URL of the agent (dist/flanneld, .xz or .gz on a mirror)',
   flannel_agent_proxy: 'an HTTP proxy URL, e.g. http://proxy.example:3128',
   flannel_etcd_endpoints: 'a URL or a list of URLs (a comma-separated string works too)',

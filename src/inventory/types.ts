@@ -121,13 +121,14 @@ export interface CniSettings {
 export type TransferMode = 'auto' | 'xz' | 'gzip' | 'plain' | 'sftp';
 
 /**
- * flannel_agent_source: where a host gets the agent. push = from the controller over SSH; url = the host
+ * flannel_agent_source: where a host gets the agent. auto (the default) = peers when more than one host needs
+ * the agent in a run, else push (agent-source.ts sourceKind); push = from the controller over SSH; url = the host
  * downloads it from a mirror (flannel_agent_url, through flannel_agent_proxy or the host's proxy settings);
  * peers = the controller pushes to one host, which serves it to the others over the hosts' own network
  * (flanneld serve-file on flannel_agent_serve_port), and so on. Every copy is checked (length, sha256).
  */
 export interface AgentSource {
-  kind: 'push' | 'url' | 'peers';
+  kind: 'auto' | 'push' | 'url' | 'peers';
   /** url: http:// or https://; a name ending in .xz or .gz is decoded on the host */
   url?: string;
   /** url: the HTTP proxy to use (default: the host's http_proxy/https_proxy, also from /etc/environment) */

@@ -14,7 +14,7 @@ import { targetParams, type TargetParams, type UploadTarget } from './upload.js'
 
 declare module './remote-script.js' {
   interface RemoteScripts {
-    fetch: TargetParams & { URL: string; PROXY: string; TIMEOUT: number; ENCODING: Encoding; KEEP_AT: string };
+    fetch: TargetParams & { URL: string; PROXY: string; TIMEOUT: number; CONNECT_TIMEOUT: number; ENCODING: Encoding; KEEP_AT: string };
   }
 }
 
@@ -30,6 +30,11 @@ export interface FetchSpec {
   keepAt?: string;
   /** the whole download may take this long */
   timeoutS: number;
+  /**
+   * with `direct`: the server must accept the connection within this many seconds (a dropped SYN otherwise
+   * waits for the kernel's retries, ~2 min)
+   */
+  connectTimeoutS?: number;
 }
 
 /**
@@ -44,7 +49,7 @@ export function fetchScript(t: UploadTarget, tmpPath: string, f: FetchSpec): str
 /** The same as a part of a longer script (a peer that serves what it fetched: remote/serve.ts servePart). */
 export function fetchPart(t: UploadTarget, tmpPath: string, f: FetchSpec): ScriptPart {
   return scriptPart('fetch', {
-    URL: f.url, PROXY: f.direct ? 'direct' : f.proxy ?? '', TIMEOUT: f.timeoutS, ...targetParams(t, tmpPath),
+    URL: f.url, PROXY: f.direct ? 'direct' : f.proxy ?? '', TIMEOUT: f.timeoutS, CONNECT_TIMEOUT: f.connectTimeoutS ?? 0, ...targetParams(t, tmpPath),
     ENCODING: f.encoding, KEEP_AT: f.keepAt ?? '',
   });
 }

@@ -4,8 +4,9 @@
  * host are in every run:
  * - push, auto: the prebuilt dist/flanneld.xz to the host with xz, dist/flanneld.gz to the others;
  * - peers: the controller sends one copy (to the seed, which has xz), the others copy from hosts (plain; with
- *   flannel_agent_peer_compression xz where they can decode it), every server stopped and its copy removed afterwards; a host whose
- *   copy from a peer is blocked (iptables) is pushed to instead;
+ *   flannel_agent_peer_compression xz where they can decode it), every server stopped and its copy removed afterwards;
+ * - auto (the default): peers for 3 hosts, and a host whose copy from a peer is blocked (iptables DROP) is pushed
+ *   to instead, within the connect timeout;
  * - url: a mirror and a proxy on the lab's underlay (mirror.ts): .xz, .gz and through flannel_agent_proxy,
  *   fetched by bash's /dev/tcp (no curl/wget on the hosts) and by busybox wget; a mirror holding another
  *   build is refused (exit 4) and the old agent keeps running.
@@ -60,7 +61,7 @@ describe('agent sources and encodings (3-host lab)', { timeout: 900_000 }, () =>
   });
 
   it('push (auto): xz to the host that has xz, gzip to the others; each host has this build', async () => {
-    const r = await up(lab.inventory);
+    const r = await up(lab.variant((i) => { i.all.vars.flannel_agent_source = 'push'; }));
     assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
     const c = pushChanges(r.events);
     assert.match(c.h1!, /\(24\.\d MB xz, /, c.h1);
@@ -90,24 +91,31 @@ describe('agent sources and encodings (3-host lab)', { timeout: 900_000 }, () =>
     assert.match(log.stdout, /GET \/flanneld(\.xz)?: 99683456 bytes|GET \/flanneld(\.xz)?: \d+ bytes/);
   });
 
-  it('peers: a host that cannot reach its peer is pushed to by the controller, and says why', async () => {
+  it('auto (the default): peers; a host whose firewall drops the serve port is pushed to by the controller within seconds, and says why', async () => {
     await staleAgents();
-    // h3 may not open connections to the serve port
-    const block = await lab.ssh('h3', 'iptables -I OUTPUT -p tcp --dport 8473 -j REJECT --reject-with tcp-reset');
+    // h3's packets to the serve port vanish (DROP: no answer at all, the worst case for a connect)
+    const rule = 'OUTPUT -p tcp --dport 8473 -j DROP';
+    const block = await lab.ssh('h3', `iptables -I ${rule}`);
     assert.equal(block.code, 0, block.stderr);
     try {
-      const inv = lab.variant((i) => { i.all.vars.flannel_agent_source = 'peers'; });
-      const r = await up(inv);
+      const r = await up(lab.inventory);
       assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
       const c = pushChanges(r.events);
+      assert.match(c.h1!, /pushed to/, c.h1);
       assert.match(c.h3!, /pushed to/, c.h3);
       // by default the hosts copy the plain binary between them (decoding costs more than the LAN saves)
       assert.match(c.h2!, /copied from h1 to \/usr\/local\/bin\/flanneld \(plain, /, c.h2);
-      const why = r.events.find((e) => e.event === 'log' && e.host === 'h3' && /copying the agent from h[12] .* failed: .*pushing from the controller/.test(e.message));
+      for (const h of ['h1', 'h2', 'h3']) {
+        assert.ok(r.events.some((e) => e.event === 'log' && e.host === h && /^agent source auto: peers \(3 hosts need the agent/.test(e.message)), `${h}: the -v line naming the source`);
+      }
+      const why = r.events.find((e) => e.event === 'log' && e.host === 'h3' && /copying the agent from h[12] .* failed: .*cannot connect to .*:8473 within 3 s.*pushing from the controller/.test(e.message));
       assert.ok(why, JSON.stringify(r.events.filter((e) => e.host === 'h3')));
+      // the connect timeout, not the kernel's SYN retries (~2 min), bounds the detour
+      const push = r.events.find((e) => e.event === 'phase.end' && e.phase === 'Push agent')!;
+      assert.ok(push.ms < 60_000, `Push agent took ${push.ms} ms`);
       assert.deepEqual(await shas(), everyHost(manifest.sha256));
     } finally {
-      await lab.ssh('h3', 'iptables -D OUTPUT -p tcp --dport 8473 -j REJECT --reject-with tcp-reset');
+      await lab.ssh('h3', `iptables -D ${rule}`);
     }
   });
 

@@ -64,11 +64,15 @@ describe('an interrupted agent push leaves the old agent intact (3-host lab)', {
     });
   }
 
-  const faults: { name: string; transfer: 'none' | 'gzip'; act: (p: ReturnType<typeof startUp>['p']) => Promise<void>; undo?: () => Promise<void> }[] = [
+  // SIGINT and SIGKILL run with the default agent source (auto: peers, h1 is the seed the controller pushes
+  // to); the cut runs with push, so every host's connection is carrying the agent when it is cut: a host left
+  // idle (waiting for its peer copy) never sends on its connection, so its sshd does not learn of the reset
+  // and keeps that run's host lock until it does, which would refuse the next `up` here
+  const faults: { name: string; transfer: 'none' | 'gzip'; push?: boolean; act: (p: ReturnType<typeof startUp>['p']) => Promise<void>; undo?: () => Promise<void> }[] = [
     { name: 'SIGINT', transfer: 'none', act: async (p) => { p.kill('SIGINT'); } },
     { name: 'SIGKILL', transfer: 'none', act: async (p) => { p.kill('SIGKILL'); } },
     {
-      name: 'the connection cut (TCP reset by the hosts)', transfer: 'gzip',
+      name: 'the connection cut (TCP reset by the hosts)', transfer: 'gzip', push: true,
       act: async () => {
         // every packet the controller sends to sshd from now on is answered with a reset
         await Promise.all(lab.hosts.map((h) => sh('ip', ['netns', 'exec', `fpl-${lab.name}-${h.name}`, 'iptables', '-I', 'INPUT', '-p', 'tcp', '--dport', '22', '-s', rootIp(), '-j', 'REJECT', '--reject-with', 'tcp-reset'])));
@@ -81,7 +85,10 @@ describe('an interrupted agent push leaves the old agent intact (3-host lab)', {
 
   for (const f of faults) {
     it(`${f.name} during the push (${f.transfer}): every agent binary whole, the old one on the host caught mid-transfer, the next up converges`, async () => {
-      const inv = lab.variant((i) => { i.all.vars.flannel_transfer_compression = f.transfer; });
+      const inv = lab.variant((i) => {
+        i.all.vars.flannel_transfer_compression = f.transfer;
+        if (f.push) i.all.vars.flannel_agent_source = 'push';
+      });
       const run = startUp(inv, { FLANPROV_AGENT: newer });
       const caught = await Promise.race([whenUploading(), run.done.then(() => false)]);
       if (!caught) {

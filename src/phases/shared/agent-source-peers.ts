@@ -19,6 +19,12 @@ import { hostTools, pushBinary, type LocalBinary } from './push-binary.js';
 
 /** A peer copy over the hosts' network (100 MB even on a slow LAN). */
 const PEER_FETCH_TIMEOUT_S = 300;
+/**
+ * A peer's server must accept the connection this soon, else the host is pushed to: hosts on one network
+ * answer in milliseconds, and with flannel_agent_source auto (the default) a firewall between them must not
+ * cost the kernel's ~2 min of SYN retries.
+ */
+const PEER_CONNECT_TIMEOUT_S = 3;
 /** A server with nobody fetching for this long stops by itself (the controller stops it sooner). */
 const SERVE_IDLE_S = 60;
 
@@ -120,7 +126,7 @@ export function peerCopier(ctx: PhaseContext, input: PeerCopyInput): {
     const t0 = Date.now();
     const target = { path: input.remotePath(h), mode: 0o755, bytes: input.binary.bytes, sha256: input.binary.sha256 };
     // one round trip: the fetch, then (a host that will serve) the server's start
-    const fetch = fetchPart(target, tempNameFor(target.path), { url, direct: true, encoding, timeoutS: PEER_FETCH_TIMEOUT_S, ...(keptAt ? { keepAt: keptAt } : {}) });
+    const fetch = fetchPart(target, tempNameFor(target.path), { url, direct: true, encoding, timeoutS: PEER_FETCH_TIMEOUT_S, connectTimeoutS: PEER_CONNECT_TIMEOUT_S, ...(keptAt ? { keepAt: keptAt } : {}) });
     const serve = slot.willServe ? [serveStartPart(target.path, serveArgs(h, keptAt ? encoding : 'plain', keptAt))] : [];
     const r = await h.remote().run(remoteScripts(fetch, ...serve), { timeoutMs: (PEER_FETCH_TIMEOUT_S + 60) * 1000 });
     const copied = r.code === 0 || r.code === SERVE_FAILED_EXIT;

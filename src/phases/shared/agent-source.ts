@@ -3,7 +3,7 @@
  * can decode and what the build prebuilt), and, for flannel_agent_source peers, which host copies from which.
  * Pure decisions; push-agent.ts, agent-source-url.ts and agent-source-peers.ts act on them.
  */
-import type { TransferMode } from '../../inventory/types.js';
+import type { AgentSource, TransferMode } from '../../inventory/types.js';
 import { DECODERS, ENCODINGS, type Encoding } from '../../remote/encodings.js';
 
 /** A binary on the controller and the encoded copies the build made of it (dist/flanneld.json). */
@@ -65,14 +65,36 @@ export function peerEncoding(served: Encoding, tools: ReadonlySet<string>, compr
   return compressed && canDecode(served, tools) ? served : 'plain';
 }
 
+/** A host can serve the agent to its peers: `flanneld serve-file` runs as a transient unit (remote/serve.ts). */
+export const canServe = (tools: ReadonlySet<string>): boolean => tools.has('systemd-run');
+
+/** Where a host gets the agent in this run, once flannel_agent_source auto is decided. */
+export type RunSource = Exclude<AgentSource['kind'], 'auto'>;
+
+/**
+ * What flannel_agent_source means for each host that needs the agent in this run (`hosts`: those whose
+ * sha256 differs). auto is peers when more than one of the hosts that may copy from peers (auto or peers)
+ * needs it and one of them can serve: the controller's uplink then carries one copy, not one per host
+ * (docs/transfer.md: on a 50 ms, 100 Mbit/s link 3 hosts took 3.8 s with peers against 6.7 s pushing xz).
+ * One host alone, or none that can serve, is pushed to: a hop through a peer would only add time. A host whose
+ * peer copy fails is still pushed to by the controller (agent-source-peers.ts).
+ */
+export function runSources<H extends { kind: AgentSource['kind']; tools: ReadonlySet<string> }>(hosts: readonly H[]): RunSource[] {
+  const group = hosts.filter((h) => h.kind === 'auto' || h.kind === 'peers');
+  const peers = group.length > 1 && group.some((h) => canServe(h.tools));
+  return hosts.map((h) => (h.kind !== 'auto' ? h.kind : peers ? 'peers' : 'push'));
+}
+
 /**
  * The order in which `peers` hosts get the agent: a seed first (pushed by the controller), preferably one that
- * can decode the best prebuilt encoding (its compressed copy is what it serves), then the others by name.
+ * can serve and decode the best prebuilt encoding (its compressed copy is what it serves), then the others by
+ * name.
  */
 export function peerOrder<H extends { name: string; tools: ReadonlySet<string> }>(hosts: readonly H[], bin: Pick<LocalBinary, 'encoded'>): H[] {
   const best = COMPRESSED.find((e) => bin.encoded[e]);
   const sorted = [...hosts].sort((a, b) => a.name.localeCompare(b.name));
-  const seed = (best && sorted.find((h) => canDecode(best, h.tools))) ?? sorted[0];
+  const decodes = (h: H): boolean => !!best && canDecode(best, h.tools);
+  const seed = sorted.find((h) => canServe(h.tools) && decodes(h)) ?? sorted.find((h) => canServe(h.tools)) ?? sorted.find(decodes) ?? sorted[0];
   return seed ? [seed, ...sorted.filter((h) => h !== seed)] : [];
 }
 
@@ -84,7 +106,10 @@ export interface PeerSlot<S> {
   server: S;
   /** the copying host is to serve others afterwards (hosts still wait after it) */
   willServe: boolean;
-  /** the copy is done; `failed`: the server is not used again */
+  /**
+   * the copy is done; `failed`: the server is not used again, unless a copy from it has worked already (then
+   * the fault is more likely the copying host's own: a firewall on its side)
+   */
   release(failed?: boolean): void;
 }
 
@@ -95,7 +120,7 @@ export interface PeerSlot<S> {
  * push failed, every server failed), the waiting hosts are told, to be pushed to directly instead.
  */
 export class PeerSchedule<S> {
-  private readonly servers: { s: S; busy: number }[] = [];
+  private readonly servers: { s: S; busy: number; served: number }[] = [];
   private readonly waiting: { resolve: (slot: PeerSlot<S>) => void; reject: (e: Error) => void }[] = [];
   /** hosts getting the agent that will serve it once they have it */
   private coming = 0;
@@ -117,7 +142,7 @@ export class PeerSchedule<S> {
   /** A host has the agent and serves it now. */
   addServer(s: S): void {
     this.coming--;
-    this.servers.push({ s, busy: 0 });
+    this.servers.push({ s, busy: 0, served: 0 });
     this.dispatch();
   }
 
@@ -152,7 +177,9 @@ export class PeerSchedule<S> {
           if (done) return;
           done = true;
           free.busy--;
-          if (failed) this.servers.splice(this.servers.indexOf(free), 1);
+          if (!failed) free.served++;
+          // (two copies from one server may fail at once: it is removed once)
+          else if (!free.served && this.servers.includes(free)) this.servers.splice(this.servers.indexOf(free), 1);
           this.dispatch();
         },
       });

@@ -1,6 +1,6 @@
 /**
  * Phase 5 — Push agent: `dist/flanneld` to every host whose installed copy has another sha256, by the host's
- * flannel_agent_source: push (from the controller, the prebuilt xz/gzip copy the host can decode:
+ * flannel_agent_source: auto (the default: peers when several hosts need it, else push), push (from the controller, the prebuilt xz/gzip copy the host can decode:
  * flannel_transfer_compression), url (the host downloads it from a mirror) or peers (the controller pushes to
  * one host, the others copy from each other). Always to a temporary name, checked (length, sha256) and
  * renamed: a running executable cannot be overwritten, and a cut transfer leaves the old one.
@@ -13,7 +13,8 @@ import { Limiter } from '../framework/limit.js';
 import { InvalidInputError } from '../../util/errors.js';
 import { agentPath } from '../shared/gather-facts.js';
 import { gathered } from '../shared/host-state.js';
-import { localBinary, pushIfDifferent, type LocalBinary } from '../shared/push-binary.js';
+import { hostTools, localBinary, pushIfDifferent, type LocalBinary } from '../shared/push-binary.js';
+import { runSources, type RunSource } from '../shared/agent-source.js';
 import { fetchFromUrl } from '../shared/agent-source-url.js';
 import { peerCopier } from '../shared/agent-source-peers.js';
 
@@ -42,7 +43,12 @@ async function deliverAgent(ctx: PhaseContext): Promise<void> {
   const a = await localAgent();
   const targets = ctx.hosts.filter((h) => !h.failed);
   const stale = (h: HostState): boolean => gathered(h).agent.sha256 !== a.sha256;
-  const peers = targets.filter((h) => h.spec.flannel.agentSource.kind === 'peers' && stale(h));
+  // flannel_agent_source auto decided for this run: peers when several hosts need the agent (agent-source.ts)
+  const needing = targets.filter(stale);
+  const decided = runSources(needing.map((h) => ({ kind: h.spec.flannel.agentSource.kind, tools: hostTools(h) })));
+  const source = new Map(needing.map((h, i) => [h, decided[i]!]));
+  const sourceOf = (h: HostState): RunSource => source.get(h) ?? 'push';
+  const peers = needing.filter((h) => sourceOf(h) === 'peers');
   // every push of the phase (push hosts, the peers seed, peers that fall back) shares --concurrent-uploads;
   // the rest runs under --concurrency
   const uploads = new Limiter(ctx.options.uploadConcurrency);
@@ -53,25 +59,30 @@ async function deliverAgent(ctx: PhaseContext): Promise<void> {
 
   const one = async (h: HostState, rec: HostRecorder): Promise<void> => {
     const src = h.spec.flannel.agentSource;
-    if (src.kind === 'push' || !stale(h)) {
+    const kind = sourceOf(h);
+    if (src.kind === 'auto' && stale(h)) {
+      rec.info(kind === 'peers' ? `agent source auto: peers (${peers.length} hosts need the agent; the controller sends one copy)`
+        : `agent source auto: push (${needing.length > 1 ? 'no host that needs the agent can serve it (systemd-run)' : 'the only host that needs the agent'})`);
+    }
+    if (kind === 'push' || !stale(h)) {
       if (await pushIfDifferent(h, rec, { binary: a, remotePath: agentPath(h), remoteSha256: gathered(h).agent.sha256, transfer: h.spec.flannel.transfer, what: WHAT, ...(ctx.options.signal ? { signal: ctx.options.signal } : {}) })) {
         h.facts.binaryChanged = true;
       }
       return;
     }
     if (rec.dryRun) {
-      rec.changed(src.kind === 'url' ? `would download ${WHAT} from ${src.url} to ${agentPath(h)}`
+      rec.changed(kind === 'url' ? `would download ${WHAT} from ${src.url} to ${agentPath(h)}`
         : `would get ${WHAT} from the controller or a peer host (port ${src.servePort}) into ${agentPath(h)}`);
       h.facts.binaryChanged = true;
       return;
     }
-    if (src.kind === 'url') await fetchFromUrl(h, rec, { binary: a, remotePath: agentPath(h), url: src.url!, ...(src.proxy ? { proxy: src.proxy } : {}), what: WHAT });
+    if (kind === 'url') await fetchFromUrl(h, rec, { binary: a, remotePath: agentPath(h), url: src.url!, ...(src.proxy ? { proxy: src.proxy } : {}), what: WHAT });
     else await copier!.copy(h, rec);
     h.facts.binaryChanged = true;
   };
 
   try {
-    await ctx.forEachHost((h, rec) => (h.spec.flannel.agentSource.kind === 'push' || !stale(h) ? uploads.run(() => one(h, rec)) : one(h, rec)), { hosts: order });
+    await ctx.forEachHost((h, rec) => (sourceOf(h) === 'push' || !stale(h) ? uploads.run(() => one(h, rec)) : one(h, rec)), { hosts: order });
   } finally {
     await copier?.stopServers();
   }

@@ -6,7 +6,10 @@
 # install: minimal Debian has neither curl nor wget). PROXY: a proxy URL, `direct` (peers, on the hosts'
 # own network: every proxy setting ignored), or empty: the host's own http_proxy/https_proxy/no_proxy,
 # also read from /etc/environment (sudo and non-login SSH sessions drop them).
-# params: URL PROXY TIMEOUT TARGET TMP BYTES SHA256 MODE OWNER ENCODING KEEP_AT
+# CONNECT_TIMEOUT (seconds; 0: none): the server must accept a TCP connection that soon (peers: a firewall
+# that drops the SYNs fails the copy in seconds instead of the kernel's ~2 min of retries, and the host is
+# pushed to instead); only for a direct fetch (PROXY=direct).
+# params: URL PROXY TIMEOUT CONNECT_TIMEOUT TARGET TMP BYTES SHA256 MODE OWNER ENCODING KEEP_AT
 fp_proxy_env() { # $1: proxy URL, "direct", or empty (the host's settings)
   if [ "$1" = direct ]; then unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY; export no_proxy='*' NO_PROXY='*'; return; fi
   if [ -n "$1" ]; then export http_proxy="$1" https_proxy="$1" HTTP_PROXY="$1" HTTPS_PROXY="$1"; return; fi
@@ -67,9 +70,19 @@ fp_fetch() {
   else echo "flanprov: $1 needs curl or wget on the host (neither is installed; bash fetches only http://)" >&2; return 22
   fi
 }
+fp_connect_check() { # $1: http(s):// URL, $2: seconds; status 0 when its host:port accepts a connection in time
+  local scheme=${1%%://*} hp=${1#*://} host port
+  hp=${hp%%/*}; host=${hp%:*}; port=80; [ "$scheme" = https ] && port=443
+  [ "$hp" != "$host" ] && port=${hp##*:}
+  # shellcheck disable=SC2016 # the inner bash expands $0 and $1: host and port go in as arguments, not code
+  timeout "$2" bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" 2>/dev/null && return 0
+  echo "flanprov: cannot connect to $host:$port within $2 s for $1" >&2
+  return 7
+}
 # the download runs in a bash of its own under timeout(1): it gets the functions through the environment
 export -f fp_no_proxy_for fp_devtcp_get fp_fetch
 
 fp_proxy_env "$PROXY"
+if [ "$CONNECT_TIMEOUT" -gt 0 ] && [ "$PROXY" = direct ]; then fp_connect_check "$URL" "$CONNECT_TIMEOUT" || exit 7; fi
 # shellcheck disable=SC2016 # the inner bash expands $1: the URL goes in as an argument, not code
 fp_receive "$TARGET" "$TMP" "$BYTES" "$SHA256" "$MODE" "$OWNER" "$ENCODING" "$KEEP_AT" timeout "$TIMEOUT" bash -c 'fp_fetch "$1"' fp_fetch "$URL"

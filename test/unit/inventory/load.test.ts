@@ -231,7 +231,7 @@ all:
   const t = Object.fromEntries(c.hosts.map((x) => [x.name, x.flannel.transfer]));
   assert.deepEqual(t, { n1: 'auto', n2: 'plain', n3: 'auto', n4: 'xz', w1: 'gzip', w2: 'sftp' });
   const src = Object.fromEntries(c.hosts.map((x) => [x.name, x.flannel.agentSource]));
-  assert.deepEqual(src.n1, { kind: 'push', servePort: 8473, peerCompression: false });
+  assert.deepEqual(src.n1, { kind: 'auto', servePort: 8473, peerCompression: false });
   assert.deepEqual(src.n2, { kind: 'peers', servePort: 9000, peerCompression: true });
   assert.deepEqual(src.w1, { kind: 'url', servePort: 8473, peerCompression: false, url: 'https://mirror.example/flanneld.xz' });
   assert.deepEqual(src.w2, { kind: 'url', servePort: 8473, peerCompression: false, url: 'https://mirror.example/flanneld.xz', proxy: 'http://proxy.example:3128' });
@@ -248,7 +248,7 @@ test('flannel_agent_source: url without flannel_agent_url, a URL that is not htt
   };
   assert.match(bad('{ flannel_agent_source: url }'), /flannel_agent_source.*is url but flannel_agent_url is not set/s);
   assert.match(bad("{ flannel_agent_url: 'ftp://m/flanneld' }"), /flannel_agent_url.*must be an http:\/\/ or https:\/\/ URL/s);
-  assert.match(bad('{ flannel_agent_source: rsync }'), /flannel_agent_source.*must be push, url or peers/s);
+  assert.match(bad('{ flannel_agent_source: rsync }'), /flannel_agent_source.*must be auto, push, url or peers/s);
   assert.match(bad("{ flannel_agent_proxy: 'proxy:3128' }"), /flannel_agent_proxy.*must be an HTTP proxy URL/s);
   assert.match(bad('{ flannel_transfer_compression: zstd }'), /flannel_transfer_compression.*auto, xz, gzip, none or sftp/s);
 });

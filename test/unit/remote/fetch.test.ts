@@ -155,6 +155,22 @@ test('fetch: https with neither curl nor wget is refused with what to install', 
   assert.equal(r.got!.toString(), 'OLD');
 });
 
+test('fetch direct with connectTimeoutS: a server that accepts in time is fetched from; one that does not is named, exit 7, old file kept', async () => {
+  const ok = await fetchInto({ url: url('/agent'), direct: true, connectTimeoutS: 2 }, []);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(ok.got!.equals(AGENT));
+  // a port nobody listens on (the listener closed again)
+  const closed = createServer();
+  const port = await listen(closed);
+  await new Promise((r) => closed.close(r));
+  const t0 = Date.now();
+  const r = await fetchInto({ url: `http://127.0.0.1:${port}/agent`, direct: true, connectTimeoutS: 2 }, ['curl']);
+  assert.equal(r.code, 7, r.stderr);
+  assert.match(r.stderr, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${port} within 2 s`));
+  assert.ok(Date.now() - t0 < 5000);
+  assert.equal(r.got!.toString(), 'OLD');
+});
+
 test('fetch: keepAt keeps the body as it arrived', async () => {
   const keep = join(dir, 'serve', 'flanneld.xz');
   const r = await fetchInto({ url: url('/agent.xz'), encoding: 'xz', keepAt: keep }, []);

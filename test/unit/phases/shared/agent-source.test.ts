@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PeerSchedule, peerEncoding, peerOrder, pushWay, type PeerSlot } from '../../../../src/phases/shared/agent-source.js';
+import { PeerSchedule, peerEncoding, peerOrder, pushWay, runSources, type PeerSlot } from '../../../../src/phases/shared/agent-source.js';
 
 const built = { encoded: { xz: { file: 'dist/flanneld.xz', bytes: 24 }, gzip: { file: 'dist/flanneld.gz', bytes: 34 } } };
 const gzOnly = { encoded: { gzip: { file: 'dist/flanneld.gz', bytes: 34 } } };
@@ -79,4 +79,55 @@ test('PeerSchedule: when the seed fails, or every server failed, the waiting hos
   a.release(true);
   t.providerFailed();
   await assert.rejects(t.acquire(), /no host has the agent/);
+});
+
+test('runSources: auto is peers when several hosts that may copy from peers need the agent and one can serve, else push', () => {
+  const h = (kind: 'auto' | 'push' | 'url' | 'peers', ...t: string[]) => ({ kind, tools: tools(...t) });
+  const serve = 'systemd-run';
+  assert.deepEqual(runSources([h('auto', serve), h('auto', serve), h('auto')]), ['peers', 'peers', 'peers']);
+  // one host alone: a hop through a peer would only add time
+  assert.deepEqual(runSources([h('auto', serve)]), ['push']);
+  assert.deepEqual(runSources([h('auto', serve), h('push', serve), h('url', serve)]), ['push', 'push', 'url']);
+  // an explicit peers host counts: auto joins it
+  assert.deepEqual(runSources([h('auto'), h('peers', serve)]), ['peers', 'peers']);
+  // nobody can serve (no systemd-run): the controller pushes to each
+  assert.deepEqual(runSources([h('auto', 'xz'), h('auto', 'gzip')]), ['push', 'push']);
+  assert.deepEqual(runSources([h('peers'), h('peers')]), ['peers', 'peers'], 'asked for peers stays peers (its fallback pushes)');
+  assert.deepEqual(runSources([]), []);
+});
+
+test('peers: the seed is a host that can serve (systemd-run) and decodes the best encoding, else one that can serve', () => {
+  const h = (name: string, ...t: string[]) => ({ name, tools: tools(...t) });
+  assert.deepEqual(peerOrder([h('n1', 'xz'), h('n2', 'xz', 'systemd-run'), h('n3', 'systemd-run')], built).map((x) => x.name), ['n2', 'n1', 'n3']);
+  assert.deepEqual(peerOrder([h('n1', 'xz'), h('n2', 'gzip'), h('n3', 'systemd-run')], built).map((x) => x.name), ['n3', 'n1', 'n2']);
+});
+
+test('PeerSchedule: a failed copy from a server that has served another host keeps it (the copier\'s side is at fault)', async () => {
+  const s = new PeerSchedule<string>(3, 4);
+  s.providerComing();
+  s.addServer('seed');
+  const a = await s.acquire();
+  const b = await s.acquire();
+  a.release();
+  b.release(true);
+  const c = await s.acquire();
+  assert.equal(c.server, 'seed');
+  c.release(true);
+  // a server that never served anyone is dropped at its first failure, and only once
+  const t = new PeerSchedule<string>(4, 4);
+  t.providerComing();
+  t.addServer('seed');
+  t.providerComing();
+  t.addServer('n1');
+  const x = await t.acquire();
+  const y = await t.acquire();
+  assert.notEqual(x.server, y.server);
+  const [onSeed, onN1] = x.server === 'seed' ? [x, y] : [y, x];
+  const again = await t.acquire();
+  assert.equal(again.server, 'seed', 'least busy first, seed listed first');
+  onSeed.release(true);
+  again.release(true);
+  const last = await t.acquire();
+  assert.equal(last.server, 'n1', 'seed dropped; n1 (busy) is the one left');
+  onN1.release();
 });
