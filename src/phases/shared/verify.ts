@@ -70,6 +70,13 @@ export function setEarlyProbe(h: HostState, kind: ProbeKind, done: Promise<RunRe
   }, () => undefined);
 }
 
+/** A probe's address is in the host's flannel subnet (docker0's, from subnet.env). */
+function inSubnet(p: Probe, subnet: string | undefined): boolean {
+  const sn = subnet ? parseCidr(subnet) : undefined;
+  const ip = parseIpv4(p.ip);
+  return !!sn && ip !== undefined && netContains(sn, ip);
+}
+
 /**
  * An early probe still usable for verify: started, of the kind verify uses, on the host's flannel subnet,
  * and nothing it depends on changed since (Docker restarted; on a cni host, the bridge or MTU changed: the
@@ -83,11 +90,8 @@ async function takeEarlyProbe(h: HostState, subnet: string | undefined, mtu: num
   const r = await early;
   if (!r || r.code !== 0) return { started: r?.code !== 3 && r !== undefined, kind };
   const p = parseProbe(kind, r.stdout);
-  const sn = subnet ? parseCidr(subnet) : undefined;
-  const ip = p ? parseIpv4(p.ip) : undefined;
-  const inSubnet = !!sn && ip !== undefined && netContains(sn, ip);
   const current = kind === 'docker' ? !h.facts.dockerRestarted : !h.facts.cniChanged && p?.mtu === mtu;
-  return { started: true, kind, ...(p && inSubnet && current && probeKind(h) === kind ? { probe: p } : {}) };
+  return { started: true, kind, ...(p && inSubnet(p, subnet) && current && probeKind(h) === kind ? { probe: p } : {}) };
 }
 
 /** facts phase cleanUp: remove early probes that verify did not take over (a failed or refused run). */
@@ -125,6 +129,14 @@ export async function verifyCluster(ctx: PhaseContext): Promise<VerifyOutcome> {
       if (early.started && kind !== early.kind) await h.remote().run(probeRemoveScript(early.kind), { timeoutMs: 30_000 });
       if (early.probe) {
         h.facts.probe = early.probe;
+        return;
+      }
+      // the probe the start script started after Docker's restart (start.ts), on the new docker0
+      const fromStart = h.facts.startProbe;
+      delete h.facts.startProbe;
+      if (fromStart && kind === 'docker' && inSubnet(fromStart, subnet)) {
+        if (!started.includes(h)) started.push(h);
+        h.facts.probe = fromStart;
         return;
       }
       // No usable early probe (Docker restarted, subnet changed, no Docker): start one now (replaces a stale one).

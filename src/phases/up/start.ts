@@ -18,8 +18,14 @@ import { RemotePaths } from '../../inventory/types.js';
 import { gathered } from '../shared/host-state.js';
 import { dockerRestartScript, parseDockerState } from '../shared/docker-state.js';
 import type { Takeover } from './adopt-agent.js'; // and HostFacts.takeover
+import { PROBE_IMAGE, PROBE_NAME } from '../../network/probe.js';
+import { parseProbe, probeRemoveScript, type Probe } from '../shared/ping-matrix.js';
 
 declare module '../framework/types.js' {
+  interface HostFacts {
+    /** verify's probe, started by the start script right after Docker's restart (verify.ts takes it over) */
+    startProbe?: Probe;
+  }
   interface RunState {
     /** `up --raise-mtu`: restart Docker where its MTU is smaller than subnet.env's */
     raiseMtu?: boolean;
@@ -33,22 +39,34 @@ declare module '../../remote/remote-script.js' {
   interface RemoteScripts {
     start: {
       END_UNITS: readonly string[]; END_PIDS: readonly number[]; TAKEOVER: number; DAEMON_RELOAD: number; ENABLE: number; RESTART: number;
-      PORT: number; READY_TIMEOUT: number; SUBNET_ENV: string;
+      PORT: number; READY_TIMEOUT: number; SUBNET_ENV: string; DOCKER_RESTART: number; PROBE_IMAGE: string; PROBE_NAME: string;
     };
   }
 }
 
+/** Docker's part of the start script: restart it once the agent is ready, then start verify's probe. */
+export interface StartDocker {
+  restart?: boolean;
+  /** verify's probe container, started after the restart (it would not survive one started before) */
+  probe?: { image: string; name: string };
+}
+
 /**
  * The start script (src/remote/scripts/start.sh): ends the old agents of a takeover, runs what the plan
- * asks for, waits for /readyz, then prints the agent's state, subnet.env and Docker's state.
+ * asks for, waits for /readyz, then prints the agent's state, subnet.env and Docker's state; with
+ * `docker.restart`, Docker is restarted first (and verify's probe started) in the same exec.
  */
-export function startScript(plan: StartPlan, takeover: Takeover | undefined, port: number, timeoutS = READY_TIMEOUT_S): string {
+export function startScript(plan: StartPlan, takeover: Takeover | undefined, port: number, timeoutS = READY_TIMEOUT_S, docker: StartDocker = {}): string {
   return remoteScript('start', {
     END_UNITS: takeover?.units ?? [], END_PIDS: takeover?.pids ?? [], TAKEOVER: takeover ? 1 : 0,
     DAEMON_RELOAD: plan.daemonReload ? 1 : 0, ENABLE: plan.enableAgent ? 1 : 0, RESTART: plan.restartAgent ? 1 : 0,
     PORT: port, READY_TIMEOUT: timeoutS, SUBNET_ENV: RemotePaths.subnetEnv,
+    DOCKER_RESTART: docker.restart ? 1 : 0, PROBE_IMAGE: docker.restart && docker.probe ? docker.probe.image : '', PROBE_NAME: docker.restart && docker.probe ? docker.probe.name : '',
   });
 }
+
+/** The exit status of the start script when Docker's restart in it failed (start.sh). */
+const DOCKER_RESTART_FAILED_EXIT = 4;
 
 function readyFromFacts(h: HostState): boolean {
   const f = gathered(h);
@@ -74,13 +92,27 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
     }
     return;
   }
-  if (takeover || plan.daemonReload || plan.enableAgent || plan.restartAgent || !readyFromFacts(h)) {
-    const r = await h.remote().run(startScript(plan, takeover, h.spec.flannel.healthzPort), { timeoutMs: (READY_TIMEOUT_S + 60) * 1000 });
+  const managed = dockerManaged(h.spec, f);
+  const forced = managed && dropInForcesDockerRestart(ctx, h, plan);
+  // Docker's restart when it does not depend on subnet.env (its drop-in changed, or it is not running: from
+  // nothing, both): in the start script's exec, and verify's probe after it, instead of an exec of each
+  const known = managed ? dockerDecision(forced, undefined, docker, dockerOpts).restart : undefined;
+  let restartedWith: string | undefined;
+  if (takeover || plan.daemonReload || plan.enableAgent || plan.restartAgent || !readyFromFacts(h) || known) {
+    const probe = known && ctx.state.verify === true ? { image: PROBE_IMAGE, name: PROBE_NAME } : undefined;
+    const r = await h.remote().run(startScript(plan, takeover, h.spec.flannel.healthzPort, READY_TIMEOUT_S, { ...(known ? { restart: true } : {}), ...(probe ? { probe } : {}) }),
+      { timeoutMs: (READY_TIMEOUT_S + (known ? 180 : 60)) * 1000 });
     if (plan.daemonReload) rec.changed('systemctl daemon-reload');
     if (plan.enableAgent) rec.changed('flanneld enabled');
     if (plan.restartAgent) rec.changed(`flanneld restarted (${plan.restartAgent})`);
-    if (r.code !== 0) throw new StepFailedError(`starting flanneld failed: ${r.stderr.trim() || `exit ${r.code}`}`, h.name);
     const s = parseSections(r.stdout);
+    if (section(s, 'docker_restarted')) {
+      rec.changed(`docker restarted (${known})`);
+      h.facts.dockerRestarted = true;
+      restartedWith = known;
+    }
+    if (r.code === DOCKER_RESTART_FAILED_EXIT && restartedWith) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);
+    if (r.code !== 0) throw new StepFailedError(`starting flanneld failed: ${r.stderr.trim() || `exit ${r.code}`}`, h.name);
     const ready = section(s, 'ready')?.body.trim() === 'yes';
     const { status } = readAgentStatus(section(s, 'status')?.body);
     if (status) f.agent.status = status;
@@ -90,13 +122,22 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
     if (!ready) {
       throw new StepFailedError(`flanneld is ${section(s, 'active')?.body.trim() || 'not active'} and not ready after ${READY_TIMEOUT_S} s (journalctl -u flanneld on the host)`, h.name);
     }
+    if (probe) {
+      const p = parseProbe('docker', r.stdout);
+      if (p) h.facts.startProbe = p;
+    }
   } else {
     h.facts.subnetEnv = f.subnetEnv;
   }
   h.facts.agentReady = true;
 
-  if (!dockerManaged(h.spec, f)) return;
-  const decision = dockerDecision(dropInForcesDockerRestart(ctx, h, plan), h.facts.subnetEnv, docker, dockerOpts);
+  if (!managed) return;
+  if (restartedWith) {
+    const still = dockerRestartReason(false, h.facts.subnetEnv, docker);
+    if (still) throw new StepFailedError(`docker restarted but ${still}`, h.name);
+    return;
+  }
+  const decision = dockerDecision(forced, h.facts.subnetEnv, docker, dockerOpts);
   if (decision.note) rec.info(decision.note);
   const why = decision.restart;
   if (!why) return;
@@ -109,8 +150,18 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   if (still) throw new StepFailedError(`docker restarted but ${still}`, h.name);
 }
 
+/** Probes the start script started that verify did not take over (a later phase failed): removed. */
+async function removeStartProbes(ctx: PhaseContext): Promise<void> {
+  await Promise.all(ctx.hosts.map(async (h) => {
+    if (!h.facts.startProbe) return;
+    delete h.facts.startProbe;
+    await h.conn?.run(probeRemoveScript('docker', { background: true }), { timeoutMs: 30_000 }).catch(() => undefined);
+  }));
+}
+
 export const startPhase: Phase = {
   title: 'Start',
   dryRun: (ctx) => ctx.forEachHost((h, rec) => startHost(ctx, h, rec)),
   run: (ctx) => ctx.forEachHost((h, rec) => startHost(ctx, h, rec)),
+  cleanUp: removeStartProbes,
 };

@@ -1,7 +1,12 @@
 # The start script of `up` (phases/up/start.ts): end an old flanneld (up --adopt), reload/enable/restart
 # flanneld as the plan says, wait for its /readyz, then print what the phase checks: sections ready,
 # active, subnet_env, status (the agent's /status) and Docker's state (fp_docker_state).
-# params: END_UNITS[] END_PIDS[] TAKEOVER DAEMON_RELOAD ENABLE RESTART PORT READY_TIMEOUT SUBNET_ENV
+# DOCKER_RESTART=1 (Docker's drop-in changed or Docker is not running: known before the agent starts): Docker
+# restarts in this exec once the agent is ready (its drop-in reads subnet.env), systemd reloaded first unless
+# done above; exit 4 when that fails (its status on stderr). Then, with PROBE_NAME, verify's probe container
+# is started on the new docker0 (sections probe and exec; a failed start leaves them out, and verify starts
+# one itself): a probe started before the restart would die with it.
+# params: END_UNITS[] END_PIDS[] TAKEOVER DAEMON_RELOAD ENABLE RESTART PORT READY_TIMEOUT SUBNET_ENV DOCKER_RESTART PROBE_IMAGE PROBE_NAME
 # TAKEOVER=1: an old flanneld is replaced; END_UNITS are its units other than flanneld.service (their files
 # are already set aside: disabled and stopped), END_PIDS its processes started from a shell (SIGTERM,
 # SIGKILL after 5 s); flanneld.service itself ends by our restart of the unit.
@@ -41,4 +46,11 @@ sec ready; echo "$ready"
 sec active; systemctl is-active flanneld.service
 sec subnet_env; cat "$SUBNET_ENV" 2>/dev/null
 sec status; fp_agent_status "$PORT"
-fp_docker_state
+if [ "$ready" = yes ] && [ "$DOCKER_RESTART" = 1 ]; then
+  if [ "$TAKEOVER" != 1 ] && [ "$DAEMON_RELOAD" != 1 ]; then systemctl daemon-reload; fi
+  sec docker_restarted; echo yes
+  (fp_docker_restart) || exit 4
+  if [ -n "$PROBE_NAME" ]; then fp_probe_docker "$PROBE_IMAGE" "$PROBE_NAME" || true; fi
+else
+  fp_docker_state
+fi

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { stubBox } from './harness.js';
 import { startScript } from '../../../../src/phases/up/start.js';
 import { dockerRestartScript, parseDockerState } from '../../../../src/phases/shared/docker-state.js';
+import { parseProbe } from '../../../../src/phases/shared/ping-matrix.js';
 import { parseSections, section } from '../../../../src/remote/sections.js';
 import { readAgentStatus } from '../../../../src/network/agent-status.js';
 import { RemotePaths } from '../../../../src/inventory/types.js';
@@ -31,7 +32,10 @@ const box = stubBox({
 esac
 exit 0`,
   ip: `[ "$*" = '-j -4 addr show dev docker0' ] && echo '${D0}'`,
-  docker: `[ "$1 $2 $3" = 'network inspect bridge' ] && echo '1450 10.244.5.0/24 10.244.5.1'`,
+  docker: `[ "$1 $2 $3" = 'network inspect bridge' ] && echo '1450 10.244.5.0/24 10.244.5.1'
+case $1 in run) [ -n "$FP_PROBE_FAIL" ] && exit 125; echo c0ffee ;; inspect) echo 4242 ;; esac
+exit 0`,
+  nsenter: `echo '[{"ifname":"eth0","mtu":1450,"addr_info":[{"family":"inet","local":"10.244.5.2","prefixlen":24}]}]'`,
 });
 
 // the agent: /readyz says 503 until `readyAfter` requests have come, then 200
@@ -126,4 +130,46 @@ test('docker-restart.sh: daemon-reload and the probe removal only when asked, re
   assert.equal(failed.code, 3);
   assert.match(failed.stderr, /docker\.service - failed to start/);
   assert.equal(section(parseSections(failed.stdout), 'docker_active'), undefined);
+});
+
+const probe = { image: 'flanprov-probe:1', name: 'fp-probe' };
+const changes = (r: { calls: string[] }) => r.calls.filter((c) => !/^(systemctl (is-active|show)|ip |docker network|nsenter )/.test(c));
+
+test('start.sh DOCKER_RESTART: Docker restarts in the same exec once the agent is ready (reload first unless done), then the probe starts on the new docker0', async () => {
+  readyAfter = 0;
+  readyzCalls = 0;
+  const noReload = { ...plan, daemonReload: false };
+  const r = await box.run(withSubnetEnv(startScript(noReload, undefined, await port, 10, { restart: true, probe })));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(changes(r), [
+    'systemctl enable -q flanneld.service', 'systemctl reset-failed flanneld.service', 'systemctl restart flanneld.service',
+    'systemctl daemon-reload', 'systemctl reset-failed docker.service', 'systemctl restart docker.service',
+    'docker run -d --rm --log-driver none --stop-timeout 0 --name fp-probe flanprov-probe:1 sleep 3600', 'docker inspect -f \\{\\{.State.Pid\\}\\} fp-probe',
+  ]);
+  const s = parseSections(r.stdout);
+  assert.equal(section(s, 'docker_restarted')?.body, 'yes');
+  assert.deepEqual(parseDockerState(r.stdout).running, { mtu: 1450, bip: '10.244.5.1/24' });
+  assert.deepEqual(parseProbe('docker', r.stdout), { kind: 'docker', ip: '10.244.5.2', mtu: 1450, exec: r.stdout.includes('nsenter -t 4242 -n') ? 'nsenter -t 4242 -n' : 'docker exec fp-probe' });
+  // reloaded once when the plan reloads already; no probe asked, none started
+  const once = await box.run(withSubnetEnv(startScript(plan, undefined, await port, 10, { restart: true })));
+  assert.equal(once.code, 0, once.stderr);
+  assert.equal(changes(once).filter((c) => c === 'systemctl daemon-reload').length, 1);
+  assert.ok(!changes(once).some((c) => c.startsWith('docker run')));
+});
+
+test('start.sh DOCKER_RESTART: a failed Docker restart exits 4 with its status; a failed probe start only leaves the probe out; an agent never ready restarts nothing', async () => {
+  readyAfter = 0;
+  readyzCalls = 0;
+  const failed = await box.run(withSubnetEnv(startScript(plan, undefined, await port, 10, { restart: true, probe })), { env: { FP_FAIL: 'docker.service' } });
+  assert.equal(failed.code, 4);
+  assert.match(failed.stderr, /docker\.service - failed to start/);
+  assert.equal(section(parseSections(failed.stdout), 'docker_restarted')?.body, 'yes');
+  const noProbe = await box.run(withSubnetEnv(startScript(plan, undefined, await port, 10, { restart: true, probe })), { env: { FP_PROBE_FAIL: '1' } });
+  assert.equal(noProbe.code, 0, noProbe.stderr);
+  assert.equal(parseProbe('docker', noProbe.stdout), undefined);
+  readyAfter = Infinity;
+  const never = await box.run(withSubnetEnv(startScript(plan, undefined, await port, 1, { restart: true, probe })));
+  assert.equal(never.code, 0, never.stderr);
+  assert.equal(section(parseSections(never.stdout), 'ready')?.body, 'no');
+  assert.ok(!changes(never).some((c) => /docker/.test(c)), changes(never).join('\n'));
 });
