@@ -140,26 +140,54 @@ export function libChunks(lib: string): LibChunk[] {
 
 let libCache: LibChunk[] | undefined;
 
-/**
- * The part of lib.sh that `code` needs: the functions (and variables) it names, and those they name in
- * turn. Sent in full, lib.sh (19 KB, mostly comments) is more than a fresh TCP connection's first window
- * (10 segments): the script then arrives a round trip later, on every request (docs/round-trips.md).
- */
-export function libFor(code: string): string {
+function chunks(): LibChunk[] {
   libCache ??= libChunks(source('lib'));
-  const chunks = libCache;
+  return libCache;
+}
+
+/** The chunks `code` needs: the functions (and variables) it names, and those they name in turn. */
+function closure(code: string): Set<LibChunk> {
   const want = wordsOf(code);
   const take = new Set<LibChunk>();
   for (let grew = true; grew;) {
     grew = false;
-    for (const c of chunks) {
+    for (const c of chunks()) {
       if (take.has(c) || !(c.names.length === 0 || c.names.some((n) => want.has(n)))) continue;
       take.add(c);
       for (const w of c.words) want.add(w);
       grew = true;
     }
   }
-  return chunks.filter((c) => take.has(c)).map((c) => c.text).join('\n');
+  return take;
+}
+
+/** closure() of each script file, computed once: a run builds the same scripts for every host. */
+const closureCache = new Map<string, Set<LibChunk>>();
+
+/**
+ * What a script file needs of lib.sh, from its own text: a parameter value never pulls a function in (a
+ * value is data, never run), so this is the same for every call (cached per name).
+ */
+function closureOf(name: string): Set<LibChunk> {
+  let c = closureCache.get(name);
+  if (!c) {
+    c = closure(source(name));
+    closureCache.set(name, c);
+  }
+  return c;
+}
+
+function libText(take: ReadonlySet<LibChunk>): string {
+  return chunks().filter((c) => take.has(c)).map((c) => c.text).join('\n');
+}
+
+/**
+ * The part of lib.sh that `code` needs: the functions (and variables) it names, and those they name in
+ * turn. Sent in full, lib.sh (19 KB, mostly comments) is more than a fresh TCP connection's first window
+ * (10 segments): the script then arrives a round trip later, on every request (docs/round-trips.md).
+ */
+export function libFor(code: string): string {
+  return libText(closure(code));
 }
 
 /**
@@ -168,8 +196,9 @@ export function libFor(code: string): string {
  * the same names; a part's `set -e` holds for the parts after it.
  */
 export function remoteScripts(...parts: readonly ScriptPart[]): string {
-  const body = parts.map((p) => p.text).join('\n');
-  return [libFor(body), body].join('\n');
+  const take = new Set<LibChunk>();
+  for (const p of parts) for (const c of closureOf(p.name)) take.add(c);
+  return [libText(take), ...parts.map((p) => p.text)].join('\n');
 }
 
 /** The script text to send: lib.sh, the parameters, the script. */
