@@ -67,7 +67,8 @@ describe('an interrupted agent push leaves the old agent intact (3-host lab)', {
   // SIGINT and SIGKILL run with the default agent source (auto: peers, h1 is the seed the controller pushes
   // to); the cut runs with push, so every host's connection is carrying the agent when it is cut: a host left
   // idle (waiting for its peer copy) never sends on its connection, so its sshd does not learn of the reset
-  // and keeps that run's host lock until it does, which would refuse the next `up` here
+  // and keeps that run's host lock until the lock's heartbeat grace (HEARTBEAT_GRACE_S, 20 s) ends it, which
+  // would refuse the next `up` here
   const faults: { name: string; transfer: 'none' | 'gzip'; push?: boolean; act: (p: ReturnType<typeof startUp>['p']) => Promise<void>; undo?: () => Promise<void> }[] = [
     { name: 'SIGINT', transfer: 'none', act: async (p) => { p.kill('SIGINT'); } },
     { name: 'SIGKILL', transfer: 'none', act: async (p) => { p.kill('SIGKILL'); } },

@@ -79,10 +79,21 @@ export type RunSource = Exclude<AgentSource['kind'], 'auto'>;
  * One host alone, or none that can serve, is pushed to: a hop through a peer would only add time. A host whose
  * peer copy fails is still pushed to by the controller (agent-source-peers.ts).
  */
-export function runSources<H extends { kind: AgentSource['kind']; tools: ReadonlySet<string> }>(hosts: readonly H[]): RunSource[] {
+export function runSources<H extends SourceHost>(hosts: readonly H[]): RunSource[] {
+  const { source } = autoSource(hosts);
+  return hosts.map((h) => (h.kind !== 'auto' ? h.kind : source));
+}
+
+type SourceHost = { kind: AgentSource['kind']; tools: ReadonlySet<string> };
+
+/** What auto means in this run (runSources) and why, for the -v line of each auto host. */
+export function autoSource(hosts: readonly SourceHost[]): { source: 'peers' | 'push'; why: string } {
   const group = hosts.filter((h) => h.kind === 'auto' || h.kind === 'peers');
-  const peers = group.length > 1 && group.some((h) => canServe(h.tools));
-  return hosts.map((h) => (h.kind !== 'auto' ? h.kind : peers ? 'peers' : 'push'));
+  if (group.length <= 1) {
+    return { source: 'push', why: hosts.length > 1 ? 'the only host that needs the agent and may copy it from peers' : 'the only host that needs the agent' };
+  }
+  if (!group.some((h) => canServe(h.tools))) return { source: 'push', why: 'no host that needs the agent can serve it (systemd-run)' };
+  return { source: 'peers', why: `${group.length} hosts need the agent; the controller sends one copy` };
 }
 
 /**

@@ -14,7 +14,7 @@ import { InvalidInputError } from '../../util/errors.js';
 import { agentPath } from '../shared/gather-facts.js';
 import { gathered } from '../shared/host-state.js';
 import { hostTools, localBinary, pushIfDifferent, type LocalBinary } from '../shared/push-binary.js';
-import { runSources, type RunSource } from '../shared/agent-source.js';
+import { autoSource, runSources, type RunSource } from '../shared/agent-source.js';
 import { fetchFromUrl } from '../shared/agent-source-url.js';
 import { peerCopier } from '../shared/agent-source-peers.js';
 
@@ -45,7 +45,9 @@ async function deliverAgent(ctx: PhaseContext): Promise<void> {
   const stale = (h: HostState): boolean => gathered(h).agent.sha256 !== a.sha256;
   // flannel_agent_source auto decided for this run: peers when several hosts need the agent (agent-source.ts)
   const needing = targets.filter(stale);
-  const decided = runSources(needing.map((h) => ({ kind: h.spec.flannel.agentSource.kind, tools: hostTools(h) })));
+  const inputs = needing.map((h) => ({ kind: h.spec.flannel.agentSource.kind, tools: hostTools(h) }));
+  const decided = runSources(inputs);
+  const auto = autoSource(inputs);
   const source = new Map(needing.map((h, i) => [h, decided[i]!]));
   const sourceOf = (h: HostState): RunSource => source.get(h) ?? 'push';
   const peers = needing.filter((h) => sourceOf(h) === 'peers');
@@ -61,8 +63,7 @@ async function deliverAgent(ctx: PhaseContext): Promise<void> {
     const src = h.spec.flannel.agentSource;
     const kind = sourceOf(h);
     if (src.kind === 'auto' && stale(h)) {
-      rec.info(kind === 'peers' ? `agent source auto: peers (${peers.length} hosts need the agent; the controller sends one copy)`
-        : `agent source auto: push (${needing.length > 1 ? 'no host that needs the agent can serve it (systemd-run)' : 'the only host that needs the agent'})`);
+      rec.info(`agent source auto: ${kind} (${auto.why})`);
     }
     if (kind === 'push' || !stale(h)) {
       if (await pushIfDifferent(h, rec, { binary: a, remotePath: agentPath(h), remoteSha256: gathered(h).agent.sha256, transfer: h.spec.flannel.transfer, what: WHAT, ...(ctx.options.signal ? { signal: ctx.options.signal } : {}) })) {

@@ -61,7 +61,8 @@ export function startScript(plan: StartPlan, takeover: Takeover | undefined, por
     END_UNITS: takeover?.units ?? [], END_PIDS: takeover?.pids ?? [], TAKEOVER: takeover ? 1 : 0,
     DAEMON_RELOAD: plan.daemonReload ? 1 : 0, ENABLE: plan.enableAgent ? 1 : 0, RESTART: plan.restartAgent ? 1 : 0,
     PORT: port, READY_TIMEOUT: timeoutS, SUBNET_ENV: RemotePaths.subnetEnv,
-    DOCKER_RESTART: docker.restart ? 1 : 0, PROBE_IMAGE: docker.restart && docker.probe ? docker.probe.image : '', PROBE_NAME: docker.restart && docker.probe ? docker.probe.name : '',
+    // (start.sh starts the probe only after a restart in it)
+    DOCKER_RESTART: docker.restart ? 1 : 0, PROBE_IMAGE: docker.probe?.image ?? '', PROBE_NAME: docker.probe?.name ?? '',
   });
 }
 
@@ -107,8 +108,7 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
     if (plan.restartAgent) rec.changed(`flanneld restarted (${plan.restartAgent})`);
     const s = parseSections(r.stdout);
     if (section(s, 'docker_restarted')) {
-      rec.changed(`docker restarted (${known})`);
-      h.facts.dockerRestarted = true;
+      recordDockerRestart(h, rec, known!);
       restartedWith = known;
     }
     if (r.code === DOCKER_RESTART_FAILED_EXIT && restartedWith) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);
@@ -132,20 +132,25 @@ async function startHost(ctx: PhaseContext, h: HostState, rec: HostRecorder): Pr
   h.facts.agentReady = true;
 
   if (!managed) return;
-  if (restartedWith) {
-    const still = dockerRestartReason(false, h.facts.subnetEnv, docker);
-    if (still) throw new StepFailedError(`docker restarted but ${still}`, h.name);
-    return;
-  }
+  if (restartedWith) return checkRestartedDocker(h, docker);
   const decision = dockerDecision(forced, h.facts.subnetEnv, docker, dockerOpts);
   if (decision.note) rec.info(decision.note);
   const why = decision.restart;
   if (!why) return;
   const r = await h.remote().run(dockerRestartScript({ daemonReload: !plan.daemonReload }), { timeoutMs: 120_000 });
+  recordDockerRestart(h, rec, why);
+  if (r.code !== 0) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);
+  checkRestartedDocker(h, parseDockerState(r.stdout));
+}
+
+/** Docker was restarted (in the start script's exec or its own): said, and known to verify (its probes). */
+function recordDockerRestart(h: HostState, rec: HostRecorder, why: string): void {
   rec.changed(`docker restarted (${why})`);
   h.facts.dockerRestarted = true;
-  if (r.code !== 0) throw new StepFailedError(`restarting docker failed: ${r.stderr.trim()}`, h.name);
-  const after = parseDockerState(r.stdout);
+}
+
+/** After a restart Docker must run on subnet.env's bridge address and MTU. */
+function checkRestartedDocker(h: HostState, after: DockerNow): void {
   const still = dockerRestartReason(false, h.facts.subnetEnv, after);
   if (still) throw new StepFailedError(`docker restarted but ${still}`, h.name);
 }
